@@ -1,0 +1,14 @@
+import { Type } from '@sinclair/typebox'
+
+// User ids and topic names end up inside Redis keys and hash tags (`{userId}`), so the
+// characters that would break a tag or a channel name are refused at the edge.
+export const USER_ID_PATTERN = '^[A-Za-z0-9._:@|+=-]{1,128}$'
+export const TOPIC_PATTERN = '^[A-Za-z0-9._-]{1,64}$'
+
+export const UserId = Type.String({ pattern: USER_ID_PATTERN })
+export const TopicName = Type.String({ pattern: TOPIC_PATTERN })
+
+const userIdRe = new RegExp(USER_ID_PATTERN)
+const topicRe = new RegExp(TOPIC_PATTERN)
+export const isUserId = (v: unknown): v is string => typeof v === 'string' && userIdRe.test(v)
+export const isTopicName = (v: unknown): v is string => typeof v === 'string' && topicRe.test(v)

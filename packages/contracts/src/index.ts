@@ -1,0 +1,5 @@
+export * from './events.ts'
+export * from './ids.ts'
+export * from './notification.ts'
+export * from './protocol.ts'
+export * from './validate.ts'

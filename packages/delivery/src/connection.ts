@@ -1,0 +1,49 @@
+import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import type { RedisClient } from './store.ts'
+
+/** Where Redis is: one server (`redis://…`) or the seed nodes of a Redis Cluster. */
+export type RedisTarget = { url: string } | { clusterNodes: Array<{ host: string; port: number }> }
+
+export interface ConnectionOptions {
+  /** Shows up in CLIENT LIST; helps an operator tell the pods' connections apart. */
+  name: string
+  /** A pub/sub-only connection (the gateway's subscriber). */
+  subscriber?: boolean
+}
+
+/**
+ * Creates a connection that retries forever with capped backoff (a Redis outage pauses the
+ * service; it does not kill it) and pipelines concurrent commands automatically.
+ */
+export function createRedisConnection(target: RedisTarget, opts: ConnectionOptions): RedisClient {
+  const common: RedisOptions = {
+    connectionName: opts.name,
+    enableAutoPipelining: !opts.subscriber,
+    // Commands issued while disconnected fail fast instead of piling up in memory; callers retry.
+    maxRetriesPerRequest: opts.subscriber ? null : 1,
+    enableOfflineQueue: true,
+    retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+  }
+  if ('url' in target) return new Redis(target.url, common)
+  return new Cluster(target.clusterNodes, {
+    redisOptions: common,
+    enableAutoPipelining: !opts.subscriber,
+    shardedSubscribers: Boolean(opts.subscriber),
+    clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
+  })
+}
+
+/** Parses `host:port,host:port` (the REDIS_CLUSTER_NODES format). */
+export function parseClusterNodes(value: string): Array<{ host: string; port: number }> {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((hp) => {
+      const i = hp.lastIndexOf(':')
+      const port = Number(hp.slice(i + 1))
+      if (i <= 0 || !Number.isInteger(port) || port < 1 || port > 65535)
+        throw new RangeError(`not host:port: ${hp}`)
+      return { host: hp.slice(0, i), port }
+    })
+}

@@ -1,0 +1,6 @@
+export * from './connection.ts'
+export * from './keys.ts'
+export * from './live-message.ts'
+export * from './options.ts'
+export * from './router.ts'
+export * from './store.ts'

@@ -1,0 +1,23 @@
+// Every key and channel of one user carries the `{userId}` hash tag so that they live in one
+// Redis Cluster slot: a Lua script may touch them together and SPUBLISH reaches the shard
+// that owns them. User ids and topic names are validated upstream to contain no braces.
+
+const PREFIX = 'tdg'
+
+/** The user's sequence state: hash { epoch, seq, acked }. */
+export const userStateKey = (userId: string): string => `${PREFIX}:u:{${userId}}:state`
+/** The user's inbox: a list of notification frames (JSON text), oldest first, seqs contiguous. */
+export const userInboxKey = (userId: string): string => `${PREFIX}:u:{${userId}}:inbox`
+/** Marks one source event as already turned into a notification for this user. */
+export const userDedupeKey = (userId: string, dedupeId: string): string =>
+  `${PREFIX}:u:{${userId}}:dd:${dedupeId}`
+/** Sharded pub/sub channel of one user: `<epoch>\n<frame>` messages. */
+export const userChannel = (userId: string): string => `${PREFIX}:u:{${userId}}:ch`
+
+export const topicDedupeKey = (topic: string, dedupeId: string): string =>
+  `${PREFIX}:t:{${topic}}:dd:${dedupeId}`
+/** Sharded pub/sub channel of a broadcast topic: frame messages. */
+export const topicChannel = (topic: string): string => `${PREFIX}:t:{${topic}}:ch`
+
+/** Presence of one user's sessions: hash sessionId → pod, with a TTL refreshed by heartbeats. */
+export const userPresenceKey = (userId: string): string => `${PREFIX}:u:{${userId}}:presence`

@@ -1,0 +1,42 @@
+// What travels on a user's channel: `<epoch>\n<notification frame JSON>`. The epoch rides along
+// so a gateway can tell a new life of the user's sequence from a duplicate; the frame is sent
+// to sockets byte for byte, so a pod decodes each message once, never per socket.
+
+const NEWLINE = 0x0a
+const COMMA = 0x2c
+// Every frame the deliver script builds starts with exactly this.
+const SEQ_PREFIX = Buffer.from('{"type":"notification","seq":')
+
+export interface LiveNotification {
+  epoch: string
+  seq: number
+  /** The notification frame, ready for `ws.send(frame, { binary: false })`. */
+  frame: Buffer
+}
+
+export function decodeLiveNotification(message: Buffer): LiveNotification | null {
+  const nl = message.indexOf(NEWLINE)
+  if (nl <= 0) return null
+  const frame = message.subarray(nl + 1)
+  const seq = readSeq(frame)
+  if (seq === null) return null
+  return { epoch: message.toString('latin1', 0, nl), seq, frame }
+}
+
+/** The seq of a notification frame built by the deliver script, without parsing the JSON. */
+export function readSeq(frame: Buffer | string): number | null {
+  const buf = typeof frame === 'string' ? Buffer.from(frame) : frame
+  if (
+    buf.length <= SEQ_PREFIX.length ||
+    buf.compare(SEQ_PREFIX, 0, SEQ_PREFIX.length, 0, SEQ_PREFIX.length) !== 0
+  )
+    return null
+  let seq = 0
+  for (let i = SEQ_PREFIX.length; i < buf.length; i++) {
+    const c = buf[i]!
+    if (c === COMMA) return i > SEQ_PREFIX.length ? seq : null
+    if (c < 0x30 || c > 0x39) return null
+    seq = seq * 10 + (c - 0x30)
+  }
+  return null
+}

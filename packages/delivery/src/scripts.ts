@@ -1,0 +1,81 @@
+// The Lua scripts both services run. Each touches the keys of a single user (one hash tag),
+// so each is one atomic step in standalone Redis and in Redis Cluster alike.
+//
+// Invariant kept by every script: the inbox holds a contiguous run of seqs that ends at the
+// state's `seq` (RPUSH appends seq, trims and acks only remove from the head, expiry removes
+// all), so the head's seq is `seq - LLEN + 1` with no parsing. When the state is (re)created
+// the inbox is deleted: its entries belonged to an epoch that no longer exists.
+
+const ENSURE_STATE = `
+local function ensure_state(stateKey, inboxKey, candidate)
+  local st = redis.call('HMGET', stateKey, 'epoch', 'seq', 'acked')
+  if st[1] then return st[1], tonumber(st[2]), tonumber(st[3]) end
+  redis.call('HSET', stateKey, 'epoch', candidate, 'seq', 0, 'acked', 0)
+  redis.call('DEL', inboxKey)
+  return candidate, 0, 0
+end
+`
+
+/**
+ * KEYS: state, inbox, dedupe.  ARGV: candidateEpoch, frameTail, cap, inboxTtl, dedupeTtl,
+ * stateTtl, channel.  Returns {0} for a duplicate, else {seq, epoch}.
+ * `frameTail` is the notification JSON without its opening brace; the frame is assembled here
+ * because only this script knows the seq.
+ */
+export const DELIVER_TO_USER = `${ENSURE_STATE}
+if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[5]) then return {0} end
+local epoch = ensure_state(KEYS[1], KEYS[2], ARGV[1])
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local frame = '{"type":"notification","seq":' .. seq .. ',' .. ARGV[2]
+redis.call('RPUSH', KEYS[2], frame)
+redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+redis.call('EXPIRE', KEYS[2], ARGV[4])
+redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('SPUBLISH', ARGV[7], epoch .. '\\n' .. frame)
+return {seq, epoch}
+`
+
+/** KEYS: dedupe.  ARGV: dedupeTtl, channel, frame.  Returns 0 for a duplicate, else 1. */
+export const PUBLISH_TO_TOPIC = `
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+redis.call('SPUBLISH', ARGV[2], ARGV[3])
+return 1
+`
+
+/**
+ * KEYS: state, inbox.  ARGV: candidateEpoch, afterSeq (already 0 unless the client's epoch is
+ * the current one — the caller cannot know, so it passes the client epoch too), clientEpoch,
+ * stateTtl.  Returns {epoch, seq, acked, firstSeq, frames}: the frames after afterSeq (or from
+ * the oldest when the epoch differs), firstSeq = seq of frames[1] or seq+1 when none.
+ */
+export const READ_INBOX = `${ENSURE_STATE}
+local epoch, seq, acked = ensure_state(KEYS[1], KEYS[2], ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[4])
+local after = 0
+if ARGV[3] == epoch then after = math.min(tonumber(ARGV[2]), seq) end
+local len = redis.call('LLEN', KEYS[2])
+local head = seq - len + 1
+local from = math.max(after + 1, head)
+local frames = {}
+if len > 0 and from <= seq then frames = redis.call('LRANGE', KEYS[2], from - head, -1) end
+if #frames == 0 then from = seq + 1 end
+return {epoch, seq, acked, from, frames}
+`
+
+/**
+ * KEYS: state, inbox.  ARGV: epoch, seq.  Cumulative ack: records the highest acked seq and
+ * removes every entry <= it. Returns the acked seq now in force, or -1 when the epoch is not
+ * the current one (the ack is about notifications that no longer exist).
+ */
+export const ACK = `
+local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'acked')
+if st[1] ~= ARGV[1] then return -1 end
+local seq, acked = tonumber(st[2]), tonumber(st[3])
+local ack = math.min(tonumber(ARGV[2]), seq)
+if ack <= acked then return acked end
+redis.call('HSET', KEYS[1], 'acked', ack)
+local len = redis.call('LLEN', KEYS[2])
+local drop = ack - (seq - len + 1) + 1
+if drop >= len then redis.call('DEL', KEYS[2]) elseif drop > 0 then redis.call('LTRIM', KEYS[2], drop, -1) end
+return ack
+`

@@ -1,0 +1,154 @@
+import { randomBytes } from 'node:crypto'
+import type { Notification } from '@tidings/contracts'
+import type { Cluster, Redis } from 'ioredis'
+import {
+  topicChannel,
+  topicDedupeKey,
+  userChannel,
+  userDedupeKey,
+  userInboxKey,
+  userStateKey,
+} from './keys.ts'
+import { type RetentionOptions, validateRetention } from './options.ts'
+import { ACK, DELIVER_TO_USER, PUBLISH_TO_TOPIC, READ_INBOX } from './scripts.ts'
+
+export type RedisClient = Redis | Cluster
+
+export type DeliverResult = { status: 'delivered'; seq: number; epoch: string } | { status: 'duplicate' }
+
+export interface MissedRange {
+  afterSeq: number
+  nextSeq: number
+  epoch: string
+}
+
+export interface InboxRead {
+  epoch: string
+  /** The last seq assigned in this epoch (0 when none yet). */
+  seq: number
+  /** The highest seq any session of the user acknowledged. */
+  acked: number
+  /** Notification frames (JSON text) in seq order; the first has seq `firstSeq`. */
+  frames: string[]
+  firstSeq: number
+  /** Set when what the caller has not seen can no longer all be sent. */
+  missed?: MissedRange
+}
+
+export interface ResumePoint {
+  /** The last seq the client has; 0 or absent for "from the oldest". */
+  lastSeq?: number
+  /** The epoch `lastSeq` belongs to; absent for a client that never connected. */
+  epoch?: string
+}
+
+/** The whole Redis side of delivery: what the dispatcher writes and the gateway reads/acks. */
+export interface DeliveryStore {
+  deliverToUser(userId: string, dedupeId: string, notification: Notification): Promise<DeliverResult>
+  publishToTopic(
+    topic: string,
+    dedupeId: string,
+    notification: Notification,
+  ): Promise<'published' | 'duplicate'>
+  readInbox(userId: string, from: ResumePoint): Promise<InboxRead>
+  /** Cumulative ack; resolves with the acked seq in force, or -1 when `epoch` is not current. */
+  ack(userId: string, epoch: string, seq: number): Promise<number>
+}
+
+interface Scripted {
+  tdgDeliver(...args: Array<string | number>): Promise<[number, string] | [0]>
+  tdgPublish(...args: Array<string | number>): Promise<number>
+  tdgRead(...args: Array<string | number>): Promise<[string, number, number, number, string[]]>
+  tdgAck(...args: Array<string | number>): Promise<number>
+}
+
+// Epoch candidates: unique per process (random prefix) and per call (counter), without a
+// random draw per notification. Only used when a user's state has to be created.
+const epochPrefix = randomBytes(6).toString('base64url')
+let epochCounter = 0
+const nextEpochCandidate = (): string => `${epochPrefix}${(epochCounter++).toString(36)}`
+
+export function createDeliveryStore(redis: RedisClient, retention: RetentionOptions): DeliveryStore {
+  const r = validateRetention({ ...retention })
+  // defineCommand runs EVALSHA and falls back to EVAL once per connection/node; with
+  // enableAutoPipelining, concurrent calls share a round trip (per node in a cluster).
+  redis.defineCommand('tdgDeliver', { numberOfKeys: 3, lua: DELIVER_TO_USER })
+  redis.defineCommand('tdgPublish', { numberOfKeys: 1, lua: PUBLISH_TO_TOPIC })
+  redis.defineCommand('tdgRead', { numberOfKeys: 2, lua: READ_INBOX })
+  redis.defineCommand('tdgAck', { numberOfKeys: 2, lua: ACK })
+  const s = redis as unknown as Scripted
+
+  return {
+    async deliverToUser(userId, dedupeId, notification) {
+      // One serialisation per notification; the script prepends type and seq.
+      const tail = JSON.stringify(toWire(notification)).slice(1)
+      const res = await s.tdgDeliver(
+        userStateKey(userId),
+        userInboxKey(userId),
+        userDedupeKey(userId, dedupeId),
+        nextEpochCandidate(),
+        tail,
+        r.inboxCap,
+        r.inboxTtlSeconds,
+        r.dedupeWindowSeconds,
+        r.stateTtlSeconds,
+        userChannel(userId),
+      )
+      if (res[0] === 0) return { status: 'duplicate' }
+      return { status: 'delivered', seq: Number(res[0]), epoch: String(res[1]) }
+    },
+
+    async publishToTopic(topic, dedupeId, notification) {
+      const frame = JSON.stringify({ type: 'broadcast', topic, ...toWire(notification) })
+      const res = await s.tdgPublish(
+        topicDedupeKey(topic, dedupeId),
+        r.dedupeWindowSeconds,
+        topicChannel(topic),
+        frame,
+      )
+      return res === 1 ? 'published' : 'duplicate'
+    },
+
+    async readInbox(userId, from) {
+      const lastSeq = from.lastSeq ?? 0
+      const clientEpoch = from.epoch ?? ''
+      const [epoch, seq, acked, firstSeq, frames] = await s.tdgRead(
+        userStateKey(userId),
+        userInboxKey(userId),
+        nextEpochCandidate(),
+        lastSeq,
+        clientEpoch,
+        r.stateTtlSeconds,
+      )
+      const read: InboxRead = { epoch, seq, acked, frames, firstSeq }
+      const missed = computeMissed(from, read)
+      if (missed) read.missed = missed
+      return read
+    },
+
+    ack(userId, epoch, seq) {
+      return s.tdgAck(userStateKey(userId), userInboxKey(userId), epoch, seq)
+    },
+  }
+}
+
+/**
+ * The protocol's `missed` rule. A client that names an epoch that is not the current one gets
+ * `missed` from 0. Otherwise what it may lack starts after max(lastSeq, acked): notifications
+ * removed by an ack are never "missed"; a gap before the first one we can send is.
+ */
+export function computeMissed(from: ResumePoint, read: Omit<InboxRead, 'missed'>): MissedRange | undefined {
+  if (from.epoch !== undefined && from.epoch !== read.epoch) {
+    return { afterSeq: 0, nextSeq: read.firstSeq, epoch: read.epoch }
+  }
+  // a lastSeq is only meaningful together with the epoch it came from
+  const lastSeq = from.epoch === read.epoch ? Math.min(from.lastSeq ?? 0, read.seq) : 0
+  const seen = Math.max(lastSeq, read.acked)
+  if (read.firstSeq > seen + 1) return { afterSeq: seen, nextSeq: read.firstSeq, epoch: read.epoch }
+  return undefined
+}
+
+// Field order of the wire object is fixed here, so every frame of a kind looks the same.
+function toWire(n: Notification): Notification {
+  return { id: n.id, kind: n.kind, createdAt: n.createdAt, title: n.title, body: n.body, data: n.data }
+}
