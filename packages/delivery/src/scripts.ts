@@ -79,3 +79,33 @@ local drop = ack - (seq - len + 1) + 1
 if drop >= len then redis.call('DEL', KEYS[2]) elseif drop > 0 then redis.call('LTRIM', KEYS[2], drop, -1) end
 return ack
 `
+
+// Presence: a sorted set per user, member = session, score = expiry in ms (Redis clock, so
+// pods with skewed clocks agree). Entries of a pod that died stop counting once they expire.
+const NOW_MS = `
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`
+
+/** KEYS: presence.  ARGV: member, ttlMs, maxSessions.  Returns 1 when admitted, 0 when full. */
+export const PRESENCE_JOIN = `${NOW_MS}
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return 0 end
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 1
+`
+
+/** KEYS: presence.  ARGV: member, ttlMs.  Extends a live session; a vanished one is not re-added. */
+export const PRESENCE_REFRESH = `${NOW_MS}
+if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1]) == 1 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+  return 1
+end
+return 0
+`
+
+/** KEYS: presence.  Returns the number of live sessions. */
+export const PRESENCE_COUNT = `${NOW_MS}
+return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+`

@@ -1,0 +1,131 @@
+import { isTopicName, isUserId } from '@tidings/contracts'
+import {
+  createRemoteJWKSet,
+  errors,
+  type FlattenedJWSInput,
+  type JWTHeaderParameters,
+  type JWTVerifyOptions,
+  jwtVerify,
+} from 'jose'
+import type { AuthOptions } from './config.ts'
+
+export interface Principal {
+  userId: string
+  /** `exp` in ms since the epoch. */
+  expiresAt: number
+  /** Broadcast topics the token allows (the `topics` claim), deduplicated; empty when absent. */
+  topics: readonly string[]
+}
+
+/**
+ * `token_missing`, `token_invalid` and `token_expired` are the client's fault (HTTP 401, close
+ * 4001). `auth_unavailable` means the JWKS endpoint could not be reached or answered nonsense:
+ * the token may be fine, so it maps to 503 and the app retries instead of logging the user out.
+ */
+export type AuthErrorCode = 'token_missing' | 'token_invalid' | 'token_expired' | 'auth_unavailable'
+
+/** Messages are fixed texts (at most a claim name): never the token or a claim value. */
+export class AuthError extends Error {
+  override name = 'AuthError'
+  readonly code: AuthErrorCode
+  constructor(code: AuthErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+  }
+}
+
+/** HTTP status for a failed check before the upgrade or on an HTTP route. */
+export const authErrorStatus = (err: AuthError): 401 | 503 => (err.code === 'auth_unavailable' ? 503 : 401)
+
+export interface TokenVerifier {
+  /** Resolves with the principal or rejects with an AuthError (never anything else). */
+  verify(token: string): Promise<Principal>
+}
+
+/** Same cap as the `auth` frame: a longer "token" is refused before any parsing or crypto. */
+export const MAX_TOKEN_LENGTH = 8192
+
+// A JWKS refetch is at most every 30 s (an unknown `kid` cannot make us hammer the issuer),
+// keys are kept 10 min, and a slow endpoint fails a handshake after 5 s rather than hanging it.
+const JWKS_OPTIONS = { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDuration: 5_000 }
+
+// Marks a failure to obtain keys, as opposed to a token that does not match them.
+class KeysUnavailable extends Error {}
+
+export function createTokenVerifier(options: AuthOptions): TokenVerifier {
+  const jwks = options.jwksUrl ? createRemoteJWKSet(options.jwksUrl, JWKS_OPTIONS) : undefined
+  const verifyOptions: JWTVerifyOptions = {
+    algorithms: [...options.algorithms],
+    requiredClaims: ['sub', 'exp'],
+    clockTolerance: options.clockToleranceS,
+  }
+  if (options.issuer !== undefined) verifyOptions.issuer = options.issuer
+  if (options.audience !== undefined) verifyOptions.audience = [...options.audience]
+
+  // jose checks the header's `alg` against the allow-list before calling this, so the key
+  // family follows an algorithm we accept: an HS* token never meets the public key as a secret.
+  const getKey = async (header: JWTHeaderParameters, token: FlattenedJWSInput) => {
+    if (header.alg.startsWith('HS')) {
+      if (options.secret) return options.secret
+    } else if (options.publicKey) {
+      return options.publicKey
+    } else if (jwks) {
+      try {
+        return await jwks(header, token)
+      } catch (err) {
+        // No key for this kid/alg is the token's problem; anything else (network, timeout,
+        // non-200, malformed set) is ours.
+        if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
+          throw err
+        throw new KeysUnavailable('JWKS unavailable', { cause: err })
+      }
+    }
+    throw new errors.JOSEAlgNotAllowed('no key for this algorithm')
+  }
+
+  return {
+    async verify(token) {
+      if (typeof token !== 'string' || token === '') throw new AuthError('token_missing', 'token missing')
+      if (token.length > MAX_TOKEN_LENGTH) throw new AuthError('token_invalid', 'token too long')
+      let payload: Record<string, unknown>
+      try {
+        ;({ payload } = await jwtVerify(token, getKey, verifyOptions))
+      } catch (err) {
+        throw toAuthError(err)
+      }
+      return principalFrom(payload)
+    },
+  }
+}
+
+function principalFrom(payload: Record<string, unknown>): Principal {
+  const { sub, exp, topics } = payload
+  // The user id becomes part of Redis keys, so it is held to the same pattern as everywhere else.
+  if (!isUserId(sub)) throw new AuthError('token_invalid', 'token "sub" is not a valid user id')
+  if (typeof exp !== 'number') throw new AuthError('token_invalid', 'token "exp" is not a number')
+  // A malformed `topics` claim refuses the whole token rather than dropping entries: it is an
+  // authorization claim from the issuer, and a silently narrowed grant would hide an issuer bug.
+  if (topics !== undefined && !(Array.isArray(topics) && topics.every(isTopicName))) {
+    throw new AuthError('token_invalid', 'token "topics" must be an array of topic names')
+  }
+  return { userId: sub, expiresAt: exp * 1000, topics: [...new Set<string>(topics ?? [])] }
+}
+
+function toAuthError(err: unknown): AuthError {
+  if (err instanceof KeysUnavailable)
+    return new AuthError('auth_unavailable', 'signing keys unavailable', { cause: err.cause })
+  if (err instanceof errors.JWTExpired) return new AuthError('token_expired', 'token expired')
+  if (err instanceof errors.JWTClaimValidationFailed) {
+    return new AuthError('token_invalid', `token "${err.claim}" claim check failed`)
+  }
+  if (err instanceof errors.JWSSignatureVerificationFailed)
+    return new AuthError('token_invalid', 'token signature invalid')
+  if (err instanceof errors.JOSEAlgNotAllowed)
+    return new AuthError('token_invalid', 'token algorithm not allowed')
+  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
+    return new AuthError('token_invalid', 'no signing key matches the token')
+  }
+  // Malformed tokens (JWSInvalid, JWTInvalid, JOSENotSupported, a key of the wrong type…).
+  // jose's own messages stay out: some quote header values.
+  return new AuthError('token_invalid', 'token malformed', { cause: err })
+}

@@ -1,0 +1,92 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { parseClusterNodes, type RedisTarget } from '@tidings/delivery'
+import { ConfigError, loadConfig, requireThat } from '@tidings/runtime'
+import { type AuthOptions, authEnvProperties, authOptionsFromEnv } from './auth/config.ts'
+
+const Int = (min: number, max: number, def: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: def, description })
+
+/** Every setting of a gateway pod; each is an environment variable of the same name. */
+export const GatewayEnv = Type.Object({
+  ...authEnvProperties,
+  HOST: Type.String({ default: '0.0.0.0', description: 'interface to listen on' }),
+  PORT: Int(0, 65535, 8080, 'HTTP + WebSocket port (0 = any free port)'),
+  POD_NAME: Type.Optional(
+    Type.String({ minLength: 1, description: 'this pod in logs and presence (default: hostname)' }),
+  ),
+  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'one Redis server' })),
+  REDIS_CLUSTER_NODES: Type.Optional(
+    Type.String({ minLength: 3, description: 'host:port,… seed nodes of a Redis Cluster' }),
+  ),
+  HEARTBEAT_MS: Int(1000, 300_000, 25_000, 'WebSocket ping interval; a socket that missed a pong is closed'),
+  MAX_FRAME_BYTES: Int(256, 1_048_576, 16_384, 'largest inbound frame; bigger → close 1009'),
+  MAX_SESSIONS_PER_USER: Int(1, 1000, 5, 'open sessions of one user across all pods; the next gets 4029'),
+  MAX_CONNECTIONS: Int(1, 1_000_000, 18_000, 'sockets per pod; the next gets 1013'),
+  MAX_BUFFERED_BYTES: Int(
+    16_384,
+    64 * 1_048_576,
+    1_048_576,
+    'unsent bytes queued for one socket before it is closed 1013 (slow reader)',
+  ),
+  RATE_LIMIT_PER_SECOND: Int(1, 10_000, 20, 'inbound frames per second per socket (sustained)'),
+  RATE_LIMIT_BURST: Int(1, 10_000, 40, 'inbound frames allowed in a burst; beyond the limit → 4008'),
+  MAX_VIOLATIONS: Int(1, 1000, 5, 'bad frames (unknown type, bad request) tolerated before close 1008'),
+  REAUTH_WARNING_MS: Int(1000, 3_600_000, 60_000, 'send `reauth` this long before the token expires'),
+  EXPIRY_GRACE_MS: Int(
+    0,
+    300_000,
+    30_000,
+    'close 4001 this long after the token expired without a fresh `auth`',
+  ),
+  DRAIN_MS: Int(0, 600_000, 10_000, 'on SIGTERM, spread closing (1012) the sockets over this window'),
+  RECONNECT_JITTER_MS: Int(0, 600_000, 5_000, '`reconnect.afterMs` is drawn from 0..this'),
+  SHUTDOWN_GRACE_MS: Int(1000, 900_000, 30_000, 'hard deadline for a graceful stop'),
+  STATE_TTL_SECONDS: Int(
+    60,
+    31_536_000,
+    2_592_000,
+    'must match the dispatcher: lifetime of a user’s epoch/seq state',
+  ),
+  INBOX_TTL_SECONDS: Int(1, 31_536_000, 86_400, 'must match the dispatcher'),
+  INBOX_CAP: Int(1, 100_000, 1000, 'must match the dispatcher'),
+  DEDUPE_WINDOW_SECONDS: Int(1, 31_536_000, 86_400, 'must match the dispatcher'),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
+})
+export type GatewayEnv = Static<typeof GatewayEnv>
+
+export interface GatewayConfig extends GatewayEnv {
+  redis: RedisTarget
+  auth: AuthOptions
+}
+
+export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
+  const c = loadConfig(GatewayEnv, env)
+  requireThat(
+    (c.REDIS_URL === undefined) !== (c.REDIS_CLUSTER_NODES === undefined),
+    'REDIS_URL',
+    'or REDIS_CLUSTER_NODES: set exactly one of the two',
+  )
+  let redis: RedisTarget
+  if (c.REDIS_URL) redis = { url: c.REDIS_URL }
+  else {
+    try {
+      redis = { clusterNodes: parseClusterNodes(c.REDIS_CLUSTER_NODES!) }
+    } catch (err) {
+      throw new ConfigError(`REDIS_CLUSTER_NODES ${(err as Error).message}`, 'REDIS_CLUSTER_NODES')
+    }
+  }
+  requireThat(
+    c.RATE_LIMIT_BURST >= c.RATE_LIMIT_PER_SECOND,
+    'RATE_LIMIT_BURST',
+    'must be at least RATE_LIMIT_PER_SECOND',
+  )
+  requireThat(
+    c.SHUTDOWN_GRACE_MS > c.DRAIN_MS + 1000,
+    'SHUTDOWN_GRACE_MS',
+    'must exceed DRAIN_MS by at least a second, or the drain is cut short',
+  )
+  return { ...c, redis, auth: authOptionsFromEnv(c) }
+}

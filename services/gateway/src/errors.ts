@@ -1,0 +1,23 @@
+import createError from '@fastify/error'
+
+// Every HTTP refusal of the gateway, in one table. A refused upgrade is an HTTP response with
+// one of these, never an opened socket.
+export const ORIGIN_FORBIDDEN = createError('TDG_ERR_ORIGIN_FORBIDDEN', 'Origin %s is not allowed', 403)
+export const TOKEN_MISSING = createError(
+  'TDG_ERR_TOKEN_MISSING',
+  'A bearer token is required (Authorization header, or the tidings.v1 + bearer.<jwt> subprotocols)',
+  401,
+)
+export const TOKEN_INVALID = createError('TDG_ERR_TOKEN_INVALID', 'The token is invalid: %s', 401)
+export const TOKEN_EXPIRED = createError('TDG_ERR_TOKEN_EXPIRED', 'The token has expired', 401)
+export const NOT_WEBSOCKET = createError(
+  'TDG_ERR_NOT_WEBSOCKET',
+  'This endpoint only accepts WebSocket upgrades',
+  426,
+)
+export const DRAINING = createError('TDG_ERR_DRAINING', 'This gateway is shutting down; connect again', 503)
+export const BAD_RESUME = createError(
+  'TDG_ERR_BAD_RESUME',
+  'lastSeq must be a non-negative integer and epoch a short token',
+  400,
+)

@@ -1,0 +1,61 @@
+import type { ChannelRouter, DeliveryStore, PresenceStore } from '@tidings/delivery'
+import type { Logger } from '@tidings/runtime'
+import type { TokenVerifier } from './auth/token-verifier.ts'
+import type { GatewayConfig } from './config.ts'
+import type { DeadlineWheel } from './deadlines.ts'
+import type { GatewayMetrics } from './metrics.ts'
+import type { Session } from './session.ts'
+
+/** What every session of a pod shares: one instance per process. */
+export interface PodContext {
+  config: GatewayConfig
+  store: DeliveryStore
+  router: ChannelRouter
+  presence: PresenceStore
+  verifier: TokenVerifier
+  log: Logger
+  metrics: GatewayMetrics
+  sessions: Set<Session>
+  deadlines: DeadlineWheel
+}
+
+/**
+ * One sweep per heartbeat for the whole pod (not a timer per socket): a socket that did not
+ * answer the previous ping is terminated, the others are pinged and their presence extended.
+ */
+export function startHeartbeat(pod: PodContext): () => void {
+  const timer = setInterval(() => {
+    for (const s of pod.sessions) {
+      if (!s.alive) {
+        pod.log.debug({ sessionId: s.id }, 'missed pong: terminating')
+        s.ws.terminate()
+        s.cleanup()
+        continue
+      }
+      s.alive = false
+      s.ws.ping()
+      if (s.admitted) pod.presence.refresh(s.userId, s.id).catch(() => {})
+    }
+  }, pod.config.HEARTBEAT_MS)
+  timer.unref()
+  return () => clearInterval(timer)
+}
+
+/**
+ * Graceful drain: every client is told `reconnect` (with its own jittered `afterMs`) and closed
+ * 1012, spread evenly-at-random over `drainMs` so the other pods are not hit by a thundering
+ * herd. Resolves when every socket is closed.
+ */
+export function drainSessions(pod: PodContext, drainMs: number, jitterMs: number): Promise<void> {
+  const all = [...pod.sessions]
+  if (all.length === 0) return Promise.resolve()
+  return new Promise((resolve) => {
+    let left = all.length
+    for (const s of all) {
+      setTimeout(() => {
+        s.reconnect(Math.floor(Math.random() * jitterMs))
+        if (--left === 0) resolve()
+      }, Math.random() * drainMs)
+    }
+  })
+}

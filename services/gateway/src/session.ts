@@ -1,0 +1,351 @@
+import { CloseCode, ErrorCode } from '@tidings/contracts'
+import type { LiveNotification, ResumePoint } from '@tidings/delivery'
+import type { WebSocket } from 'ws'
+import type { Principal } from './auth/token-verifier.ts'
+import {
+  authenticatedFrame,
+  errorFrame,
+  missedFrame,
+  PONG,
+  parseClientFrame,
+  reauthFrame,
+  reconnectFrame,
+  topicReplyFrame,
+  welcomeFrame,
+} from './frames.ts'
+import type { PodContext } from './pod.ts'
+
+const Phase = { Starting: 0, Live: 1, Resyncing: 2, Closed: 3 } as const
+type Phase = (typeof Phase)[keyof typeof Phase]
+const SEND_TEXT = { binary: false } as const
+const OPEN = 1
+
+/**
+ * One socket of one user. Kept small: tens of thousands live in a pod.
+ *
+ * Order guarantee: the pod subscribes to the user's channel BEFORE reading the inbox, buffers
+ * what arrives meanwhile, sends the replay, then drains the buffer dropping seqs already sent.
+ * Live messages must then follow `cursor + 1` exactly in the session's epoch; anything else (a
+ * gap after a Redis failover, a pub/sub message lost, a new epoch) re-reads the inbox from the
+ * cursor, so the client never sees a seq twice or out of order within a session.
+ */
+export class Session {
+  readonly ws: WebSocket
+  readonly id: string
+  readonly userId: string
+  readonly pod: PodContext
+  expiresAt: number
+  allowedTopics: readonly string[]
+  topics: Set<string> | null = null
+  epoch = ''
+  cursor = 0
+  phase: Phase = Phase.Starting
+  pending: LiveNotification[] | null = null
+  /** Set by a pong, cleared by each heartbeat sweep. */
+  alive = true
+  admitted = false
+  joined = false
+  warned = false
+  violations = 0
+  tokens: number
+  refilledAt: number
+  /** Inbound frames are handled one after another: an ack is done before the next frame. */
+  inbound: Promise<void>
+  readonly onLive = (m: LiveNotification): void => this.live(m)
+  readonly onBroadcast = (frame: Buffer): void => this.send(frame)
+
+  constructor(ws: WebSocket, id: string, principal: Principal, pod: PodContext, resume: ResumePoint) {
+    this.ws = ws
+    this.id = id
+    this.userId = principal.userId
+    this.expiresAt = principal.expiresAt
+    this.allowedTopics = principal.topics
+    this.pod = pod
+    this.tokens = pod.config.RATE_LIMIT_BURST
+    this.refilledAt = Date.now()
+    pod.sessions.add(this)
+    pod.metrics.connections.inc()
+    // Listeners are attached before anything is awaited: frames that arrive during the
+    // replay wait in `inbound` instead of being dropped.
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(data, isBinary))
+    ws.on('pong', () => {
+      this.alive = true
+    })
+    ws.on('close', () => this.cleanup())
+    ws.on('error', (err) => pod.log.debug({ err, sessionId: id }, 'socket error'))
+    this.inbound = this.start(resume)
+  }
+
+  // a method, not a field check, so TypeScript does not narrow it away across awaits
+  get closed(): boolean {
+    return this.phase === Phase.Closed
+  }
+
+  private async start(resume: ResumePoint): Promise<void> {
+    const { pod } = this
+    try {
+      this.admitted = await pod.presence.join(this.userId, this.id, pod.config.MAX_SESSIONS_PER_USER)
+      if (!this.admitted) return this.close(CloseCode.TooManySessions, 'too many sessions for this user')
+      // closed while waiting: cleanup() releases what was just acquired
+      if (this.closed) return this.cleanup()
+      this.joined = true
+      await pod.router.joinUser(this.userId, this.onLive)
+      if (this.closed) return
+      const read = await pod.store.readInbox(this.userId, resume)
+      if (this.closed) return
+      this.epoch = read.epoch
+      this.sendText(welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
+      this.replay(read.frames, read.firstSeq, read.missed)
+      pod.metrics.replayed.inc(read.frames.length)
+      pod.deadlines.schedule(this)
+    } catch (err) {
+      pod.log.error({ err, sessionId: this.id }, 'session start failed')
+      this.close(CloseCode.TryAgainLater, 'try again later')
+    }
+  }
+
+  /** Sends a replay then what arrived live meanwhile; leaves the session live. */
+  private replay(
+    frames: string[],
+    firstSeq: number,
+    missed: { afterSeq: number; nextSeq: number; epoch: string } | undefined,
+  ): void {
+    if (missed) {
+      this.sendText(missedFrame(missed))
+      this.pod.metrics.missed.inc()
+    }
+    for (const f of frames) this.sendText(f)
+    this.cursor = firstSeq + frames.length - 1
+    this.phase = Phase.Live
+    const pending = this.pending
+    this.pending = null
+    if (pending) for (const m of pending) this.live(m)
+  }
+
+  private live(m: LiveNotification): void {
+    if (this.phase === Phase.Live) {
+      if (m.epoch === this.epoch) {
+        if (m.seq <= this.cursor) return
+        if (m.seq === this.cursor + 1) {
+          this.cursor = m.seq
+          this.pod.metrics.delivered.inc()
+          this.send(m.frame)
+          return
+        }
+      }
+      // a gap or another epoch: the inbox knows what happened
+      this.phase = Phase.Resyncing
+      this.pending = [m]
+      this.pod.metrics.resyncs.inc()
+      this.inbound = this.inbound.then(() => this.resync())
+      return
+    }
+    if (this.closed) return
+    // Starting or Resyncing: keep it for after the inbox read
+    if (this.pending) this.pending.push(m)
+    else this.pending = [m]
+  }
+
+  private async resync(): Promise<void> {
+    try {
+      const read = await this.pod.store.readInbox(this.userId, { lastSeq: this.cursor, epoch: this.epoch })
+      if (this.closed) return
+      // Live messages of an epoch we no longer are in would re-trigger a resync forever.
+      if (read.epoch !== this.epoch) {
+        this.epoch = read.epoch
+        if (this.pending) this.pending = this.pending.filter((m) => m.epoch === read.epoch)
+      }
+      this.replay(read.frames, read.firstSeq, read.missed)
+    } catch (err) {
+      this.pod.log.error({ err, sessionId: this.id }, 'resync failed')
+      this.close(CloseCode.TryAgainLater, 'try again later')
+    }
+  }
+
+  private receive(data: Buffer, isBinary: boolean): void {
+    if (this.closed) return
+    // the limit protects the pod, so it applies on arrival; everything else in arrival order
+    if (!this.takeToken()) {
+      this.close(CloseCode.RateLimited, 'rate limited')
+      return
+    }
+    this.inbound = this.inbound.then(() => this.handleRaw(data, isBinary))
+  }
+
+  private handleRaw(data: Buffer, isBinary: boolean): Promise<void> | undefined {
+    if (this.closed) return
+    if (isBinary) return void this.close(CloseCode.UnsupportedData, 'binary frames are not accepted')
+    let value: unknown
+    try {
+      value = JSON.parse(data.toString('utf8'))
+    } catch {
+      return void this.close(CloseCode.InvalidPayload, 'frames must be JSON text')
+    }
+    return this.handle(value)
+  }
+
+  private async handle(value: unknown): Promise<void> {
+    if (this.closed) return
+    const parsed = parseClientFrame(value)
+    if (!parsed.ok) return this.violation(parsed.code, parsed.message)
+    const f = parsed.frame
+    switch (f.type) {
+      case 'ack':
+        try {
+          await this.pod.store.ack(this.userId, this.epoch, f.seq)
+          this.pod.metrics.acks.inc()
+        } catch (err) {
+          // the client acks again later (acks are cumulative); nothing is lost
+          this.pod.log.warn({ err, sessionId: this.id }, 'ack failed')
+        }
+        return
+      case 'ping':
+        return this.sendText(PONG)
+      case 'subscribe':
+      case 'unsubscribe':
+        return this.topic(f.type, f.topic)
+      case 'auth':
+        return this.reauthenticate(f.token)
+    }
+  }
+
+  private async topic(type: 'subscribe' | 'unsubscribe', topic: string): Promise<void> {
+    if (type === 'unsubscribe') {
+      if (this.topics?.delete(topic)) this.pod.router.leaveTopic(topic, this.onBroadcast)
+      return this.sendText(topicReplyFrame('unsubscribed', topic))
+    }
+    if (!this.allowedTopics.includes(topic)) {
+      return this.sendText(errorFrame(ErrorCode.ForbiddenTopic, `the token does not allow topic ${topic}`))
+    }
+    if (!this.topics) this.topics = new Set()
+    if (!this.topics.has(topic)) {
+      this.topics.add(topic)
+      try {
+        await this.pod.router.joinTopic(topic, this.onBroadcast)
+      } catch (err) {
+        this.topics.delete(topic)
+        this.pod.router.leaveTopic(topic, this.onBroadcast)
+        this.pod.log.warn({ err, topic }, 'topic subscribe failed')
+        return this.sendText(errorFrame(ErrorCode.BadRequest, 'could not subscribe now, try again'))
+      }
+    }
+    if (this.phase !== Phase.Closed) this.sendText(topicReplyFrame('subscribed', topic))
+  }
+
+  private async reauthenticate(token: string): Promise<void> {
+    let p: Principal
+    try {
+      p = await this.pod.verifier.verify(token)
+    } catch {
+      return this.close(CloseCode.Unauthorized, 'invalid token')
+    }
+    if (p.userId !== this.userId) return this.close(CloseCode.Unauthorized, 'token is for another user')
+    this.expiresAt = p.expiresAt
+    this.allowedTopics = p.topics
+    this.warned = false
+    // topics the new token no longer allows are left
+    if (this.topics) {
+      for (const t of this.topics) {
+        if (!p.topics.includes(t)) {
+          this.topics.delete(t)
+          this.pod.router.leaveTopic(t, this.onBroadcast)
+          this.sendText(topicReplyFrame('unsubscribed', t))
+        }
+      }
+    }
+    this.pod.deadlines.schedule(this)
+    this.sendText(authenticatedFrame(p.expiresAt))
+  }
+
+  /** Called by the pod's deadline wheel at the token's warning and expiry times. */
+  onDeadline(now: number): void {
+    if (this.closed) return
+    if (now >= this.expiresAt + this.pod.config.EXPIRY_GRACE_MS) {
+      this.close(CloseCode.Unauthorized, 'token expired')
+      return
+    }
+    if (!this.warned && now >= this.expiresAt - this.pod.config.REAUTH_WARNING_MS) {
+      this.warned = true
+      this.sendText(reauthFrame(this.expiresAt))
+    }
+    this.pod.deadlines.schedule(this)
+  }
+
+  /** The next time onDeadline must run. */
+  nextDeadline(): number {
+    return this.warned
+      ? this.expiresAt + this.pod.config.EXPIRY_GRACE_MS
+      : this.expiresAt - this.pod.config.REAUTH_WARNING_MS
+  }
+
+  private violation(code: string, message: string): void {
+    this.violations++
+    if (this.violations > this.pod.config.MAX_VIOLATIONS) {
+      this.close(CloseCode.PolicyViolation, 'too many protocol violations')
+      return
+    }
+    this.sendText(errorFrame(code, message))
+  }
+
+  // Token bucket: two numbers per socket. (rate-limiter-flexible keeps a keyed map and timers
+  // per key, which is more than a socket needs for a limit that lives and dies with it.)
+  private takeToken(): boolean {
+    const { RATE_LIMIT_PER_SECOND: rate, RATE_LIMIT_BURST: burst } = this.pod.config
+    const now = Date.now()
+    this.tokens = Math.min(burst, this.tokens + ((now - this.refilledAt) * rate) / 1000)
+    this.refilledAt = now
+    if (this.tokens < 1) return false
+    this.tokens -= 1
+    return true
+  }
+
+  send(frame: Buffer | string): void {
+    const ws = this.ws
+    if (ws.readyState !== OPEN) return
+    if (ws.bufferedAmount > this.pod.config.MAX_BUFFERED_BYTES) {
+      this.pod.metrics.slowReaders.inc()
+      this.close(CloseCode.TryAgainLater, 'reading too slowly')
+      return
+    }
+    ws.send(frame, SEND_TEXT)
+  }
+
+  sendText(frame: string): void {
+    this.send(frame)
+  }
+
+  /** Graceful shutdown of the pod: tell the client when to come back, then 1012. */
+  reconnect(afterMs: number): void {
+    this.sendText(reconnectFrame(afterMs))
+    this.close(CloseCode.ServiceRestart, 'server restart')
+  }
+
+  close(code: number, reason: string): void {
+    if (this.closed) return
+    this.pod.metrics.closes.inc({ code: String(code) })
+    this.phase = Phase.Closed
+    this.ws.close(code, reason)
+    this.cleanup()
+  }
+
+  /** Releases everything the session holds; safe to call again (start() may acquire late). */
+  cleanup(): void {
+    this.phase = Phase.Closed
+    this.pending = null
+    const { pod } = this
+    if (this.joined) {
+      this.joined = false
+      pod.router.leaveUser(this.userId, this.onLive)
+    }
+    if (this.topics) for (const t of this.topics) pod.router.leaveTopic(t, this.onBroadcast)
+    this.topics = null
+    if (this.admitted) {
+      this.admitted = false
+      pod.presence.leave(this.userId, this.id).catch((err) => pod.log.warn({ err }, 'presence leave failed'))
+    }
+    if (pod.sessions.delete(this)) {
+      pod.deadlines.cancel(this)
+      pod.metrics.connections.dec()
+    }
+  }
+}

@@ -1,0 +1,61 @@
+// Starts a real gateway in-process on a free port against the test Redis, for this package's tests.
+import {
+  createDeliveryStore,
+  createRedisConnection,
+  DEFAULT_RETENTION,
+  type DeliveryStore,
+} from '@tidings/delivery'
+import { createLogger } from '@tidings/runtime'
+import { infraFromEnv } from '@tidings/test/infra'
+import { TEST_JWT_SECRET } from '@tidings/test/support/tokens'
+import { buildGateway, type Gateway } from './app.ts'
+import { loadGatewayConfig } from './config.ts'
+
+export interface TestGateway {
+  gateway: Gateway
+  url: string
+  /** Writes notifications exactly as the dispatcher does (same Lua script). */
+  store: DeliveryStore
+  stop(): Promise<void>
+}
+
+export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+  const { redisUrl } = infraFromEnv()
+  const config = loadGatewayConfig({
+    REDIS_URL: redisUrl,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    JWT_ALGORITHMS: 'HS256',
+    JWT_SECRET: TEST_JWT_SECRET,
+    ALLOWED_ORIGINS: 'https://app.tidings.test',
+    DRAIN_MS: '200',
+    RECONNECT_JITTER_MS: '1000',
+    LOG_LEVEL: 'silent',
+    ...env,
+  })
+  const logger = createLogger('gateway-test', config.LOG_LEVEL)
+  const redis = createRedisConnection(config.redis, { name: 'gateway-test' })
+  const subscriber = createRedisConnection(config.redis, { name: 'gateway-test-sub', subscriber: true })
+  const writer = createRedisConnection(config.redis, { name: 'gateway-test-writer' })
+  const gateway = await buildGateway({ config, logger, redis, subscriber })
+  const url = await gateway.app.listen({ host: '127.0.0.1', port: 0 })
+  return {
+    gateway,
+    url,
+    store: createDeliveryStore(writer, DEFAULT_RETENTION),
+    async stop() {
+      await gateway.close()
+      for (const c of [redis, subscriber, writer]) c.disconnect()
+    },
+  }
+}
+
+let n = 0
+export const notification = (label: string) => ({
+  id: `n-${label}-${++n}`,
+  kind: 'test.kind',
+  createdAt: new Date().toISOString(),
+  title: `title ${label}`,
+  body: `body ${label}`,
+  data: { label },
+})

@@ -1,0 +1,176 @@
+// A private single-node KRaft broker (combined broker + controller) on free ports, in its own temp dir.
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { closeSync, openSync, writeFileSync } from 'node:fs'
+import { connect } from 'node:net'
+import { join } from 'node:path'
+import { ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
+import { probeKafka } from './kafka-probe.ts'
+import { freePorts } from './ports.ts'
+import { reapStale } from './reaper.ts'
+import {
+  failStart,
+  launch,
+  once,
+  persist,
+  prepareServer,
+  type Server,
+  stopServer,
+  waitUntilReady,
+} from './server.ts'
+
+export interface KafkaServer {
+  brokers: string[]
+  stop(): Promise<void>
+}
+
+const host = '127.0.0.1'
+
+/**
+ * Measured on 2 cores (README.md): SerialGC + C1 only start the broker ~0.6 s faster than the defaults
+ * (G1 + C2). TIDINGS_KAFKA_JVM_OPTS replaces them, e.g. for benchmarks that want C2's throughput.
+ */
+function jvmOptions(): string[] {
+  const custom = process.env.TIDINGS_KAFKA_JVM_OPTS
+  if (custom) return custom.split(/\s+/).filter(Boolean)
+  return ['-Xmx512m', '-Xms256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']
+}
+
+function serverProperties(dir: string, port: number, controllerPort: number): string {
+  return `${[
+    'process.roles=broker,controller',
+    'node.id=1',
+    `controller.quorum.voters=1@${host}:${controllerPort}`,
+    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
+    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    'controller.listener.names=CONTROLLER',
+    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    'inter.broker.listener.name=PLAINTEXT',
+    `log.dirs=${join(dir, 'data')}`,
+    'num.partitions=1',
+    // One broker: internal topics cannot have more replicas than that.
+    'offsets.topic.replication.factor=1',
+    'transaction.state.log.replication.factor=1',
+    'transaction.state.log.min.isr=1',
+    'share.coordinator.state.topic.replication.factor=1', // Kafka 4; 3.x ignores unknown keys
+    'share.coordinator.state.topic.min.isr=1',
+    // Consumers in tests join one at a time: do not wait 3 s for more members.
+    'group.initial.rebalance.delay.ms=0',
+    // One broker, so one coordinator anyway; creating 50 partitions on first use costs ~0.4 s of start-up.
+    'offsets.topic.num.partitions=1',
+  ].join('\n')}\n`
+}
+
+/** Log to a file in the temp dir, never the console. Kafka 3 reads log4j 1 syntax, Kafka 4 log4j2. */
+function writeLogConfigs(dir: string): string[] {
+  const log = join(dir, 'server.log')
+  writeFileSync(
+    join(dir, 'log4j.properties'),
+    [
+      'log4j.rootLogger=INFO, file',
+      'log4j.appender.file=org.apache.log4j.FileAppender',
+      `log4j.appender.file.File=${log}`,
+      'log4j.appender.file.layout=org.apache.log4j.PatternLayout',
+      'log4j.appender.file.layout.ConversionPattern=[%d] %p %m (%c)%n',
+      '',
+    ].join('\n'),
+  )
+  writeFileSync(
+    join(dir, 'log4j2.properties'),
+    [
+      'appender.file.type=File',
+      'appender.file.name=file',
+      `appender.file.fileName=${log}`,
+      'appender.file.layout.type=PatternLayout',
+      'appender.file.layout.pattern=[%d] %p %m (%c)%n',
+      'rootLogger.level=info',
+      'rootLogger.appenderRef.file.ref=file',
+      '',
+    ].join('\n'),
+  )
+  return [
+    `-Dlog4j.configuration=file:${join(dir, 'log4j.properties')}`,
+    `-Dlog4j2.configurationFile=${join(dir, 'log4j2.properties')}`,
+  ]
+}
+
+/** Kafka's Uuid.randomUuid(): 16 random bytes, URL-safe base64 without padding, never starting with '-'. */
+function clusterId(): string {
+  for (;;) {
+    const id = randomBytes(16).toString('base64url')
+    if (!id.startsWith('-')) return id
+  }
+}
+
+/**
+ * What kafka-storage.sh format does: a short-lived JVM writing meta.properties into log.dirs. Without a
+ * logging config it logs to the console, i.e. to format.log, keeping server.log for the broker.
+ */
+function formatStorage(dir: string, classpath: string): Promise<void> {
+  const logFile = join(dir, 'format.log')
+  const fd = openSync(logFile, 'a')
+  const args = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', classpath]
+  args.push('kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties'))
+  const child = spawn('java', args, { cwd: dir, stdio: ['ignore', fd, fd] })
+  closeSync(fd)
+  return new Promise((resolve, reject) => {
+    child.once('error', (error) => reject(new Error(`cannot run java: ${error.message}`)))
+    child.once('exit', (code, signal) => {
+      if (code === 0) resolve()
+      else reject(new Error(`kafka storage format failed (${signal ?? `exit code ${code}`}), see ${logFile}`))
+    })
+  })
+}
+
+function acceptsConnections(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port })
+    socket.once('connect', () => {
+      socket.destroy()
+      resolve(true)
+    })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+async function run(server: Server, version: string, libs: string, port: number, controllerPort: number) {
+  const { dir } = server.entry
+  const propsFile = join(dir, 'server.properties')
+  writeFileSync(propsFile, serverProperties(dir, port, controllerPort))
+  const logArgs = writeLogConfigs(dir)
+  server.logFiles.push(join(dir, 'format.log'), join(dir, 'server.log'))
+  const classpath = `${libs}/*` // expanded by the java launcher itself
+  await formatStorage(dir, classpath)
+  // The properties path is unique to this server and stays in /proc/<pid>/cmdline: our marker.
+  await launch(
+    server,
+    'java',
+    [...jvmOptions(), ...logArgs, '-cp', classpath, 'kafka.Kafka', propsFile],
+    propsFile,
+  )
+  const brokers = [`${host}:${port}`]
+  const what = `Kafka ${version} on ${brokers[0]}`
+  await waitUntilReady(server, what, () => acceptsConnections(port), 60_000)
+  // Listening is not serving: wait until a message makes it through a topic and a consumer group.
+  await waitUntilReady(server, what, () => probeKafka(brokers), 60_000)
+}
+
+/** Internal: `persistent` is for `cli.ts up`; the public startKafka() is always a private, owned broker. */
+export async function launchKafka(opts: { persistent?: boolean } = {}): Promise<KafkaServer> {
+  const version = kafkaVersion()
+  const [libs] = await Promise.all([ensureKafkaJars(version), reapStale()])
+  const [port, controllerPort] = (await freePorts(2)) as [number, number]
+  const server = prepareServer('kafka', `${host}:${port}`)
+  try {
+    await run(server, version, libs, port, controllerPort)
+  } catch (error) {
+    await failStart(server, error)
+  }
+  if (opts.persistent) persist(server)
+  return { brokers: [`${host}:${port}`], stop: once(() => stopServer(server)) }
+}
+
+/** A fresh private broker (KRaft, single node), version from TIDINGS_KAFKA_VERSION (default 3.9.1). */
+export function startKafka(): Promise<KafkaServer> {
+  return launchKafka()
+}

@@ -1,0 +1,47 @@
+// A one-shot Redis command over a raw socket, for readiness probes: lighter than an ioredis client and
+// it never retries or reconnects behind our back.
+import { connect } from 'node:net'
+
+function encode(args: string[]): string {
+  return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`
+}
+
+/** The reply as text: simple strings and integers without their prefix, bulk strings' content. */
+function parse(buffer: Buffer): string | undefined {
+  const lineEnd = buffer.indexOf('\r\n')
+  if (lineEnd < 0) return undefined
+  const line = buffer.subarray(0, lineEnd).toString()
+  const kind = line[0]
+  const rest = line.slice(1)
+  if (kind === '-') throw new Error(rest)
+  if (kind !== '$') return rest
+  const length = Number(rest)
+  if (length < 0) return ''
+  const start = lineEnd + 2
+  if (buffer.length < start + length + 2) return undefined
+  return buffer.subarray(start, start + length).toString()
+}
+
+export function redisCommand(port: number, args: string[], timeoutMs = 2000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: '127.0.0.1', port })
+    let buffer = Buffer.alloc(0)
+    const finish = (error: Error | undefined, reply?: string) => {
+      socket.destroy()
+      if (error) reject(error)
+      else resolve(reply ?? '')
+    }
+    socket.setTimeout(timeoutMs, () => finish(new Error(`redis :${port} ${args[0]} timed out`)))
+    socket.once('error', (error) => finish(error))
+    socket.once('connect', () => socket.write(encode(args)))
+    socket.on('data', (chunk) => {
+      buffer = Buffer.concat([buffer, chunk])
+      try {
+        const reply = parse(buffer)
+        if (reply !== undefined) finish(undefined, reply)
+      } catch (error) {
+        finish(error as Error)
+      }
+    })
+  })
+}
