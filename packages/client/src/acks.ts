@@ -1,0 +1,86 @@
+import type { Clock, TimerHandle } from './clock.ts'
+
+export interface AckOptions {
+  /** Send an ack at most this long after a notification was handled. Default 1 000 ms. */
+  intervalMs?: number
+  /** …or as soon as this many notifications are waiting for one. Default 50. */
+  maxBatch?: number
+}
+
+/**
+ * Cumulative, batched acks. `handled(seq)` after the app's handler ran; `flush()` sends the
+ * highest handled seq now. `send` returns false when it cannot send (no open connection): the seq
+ * stays pending and the next flush retries it.
+ */
+export class AckBatcher {
+  private pending = 0
+  private acked = 0
+  private count = 0
+  private timer: TimerHandle | undefined
+  private readonly intervalMs: number
+  private readonly maxBatch: number
+  private readonly clock: Clock
+  private readonly send: (seq: number) => boolean
+
+  constructor(opts: AckOptions, clock: Clock, send: (seq: number) => boolean) {
+    this.intervalMs = Math.max(0, opts.intervalMs ?? 1000)
+    this.maxBatch = Math.max(1, opts.maxBatch ?? 50)
+    this.clock = clock
+    this.send = send
+  }
+
+  /** Highest seq waiting for an ack (0 = none). */
+  get waiting(): number {
+    return this.pending > this.acked ? this.pending : 0
+  }
+
+  handled(seq: number): void {
+    if (seq <= this.pending) return
+    this.pending = seq
+    this.count++
+    if (this.count >= this.maxBatch) this.flush()
+    else if (this.timer === undefined)
+      this.timer = this.clock.setTimeout(() => this.onTimer(), this.intervalMs)
+  }
+
+  /** Marks `seq` as handled but not known to be acked (e.g. restored from storage). */
+  restore(seq: number): void {
+    if (seq > this.pending) this.pending = seq
+  }
+
+  flush(): void {
+    this.cancelTimer()
+    if (this.pending <= this.acked) return
+    if (this.send(this.pending)) {
+      this.acked = this.pending
+      this.count = 0
+    }
+  }
+
+  /** A new epoch: nothing handled so far is ackable any more. */
+  reset(): void {
+    this.cancelTimer()
+    this.pending = 0
+    this.acked = 0
+    this.count = 0
+  }
+
+  /** The connection changed: whatever was acked before may not have arrived, ack it again. */
+  unconfirm(): void {
+    this.acked = 0
+  }
+
+  dispose(): void {
+    this.cancelTimer()
+  }
+
+  private onTimer(): void {
+    this.timer = undefined
+    this.flush()
+  }
+
+  private cancelTimer(): void {
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
+    this.timer = undefined
+  }
+}

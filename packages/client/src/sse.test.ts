@@ -1,0 +1,190 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { TidingsError } from './errors.ts'
+import {
+  type EventSourceLike,
+  openEventSource,
+  openFetchSse,
+  type SseEvent,
+  SseParser,
+  statusToCloseCode,
+} from './sse.ts'
+import { until } from './testing/fakes.ts'
+import type { CloseInfo, TransportEvents } from './transport.ts'
+import type { ServerFrame } from './wire.ts'
+
+test('parser: fields, multi-line data, comments, CRLF and chunks split anywhere', () => {
+  const stream =
+    ': keep-alive\r\n' +
+    'event: welcome\r\ndata: {"type":"welcome","epoch":"e"}\r\n\r\n' +
+    'event: notification\nid: e:1\ndata: {"type":"notification",\ndata: "seq":1}\n\n' +
+    'data:no-space\rid\r\r' +
+    'event: ignored-without-data\n\n' +
+    'retry: 10\nevent: broadcast\ndata: {"type":"broadcast"}\n\n'
+  const expected: SseEvent[] = [
+    { event: 'welcome', data: '{"type":"welcome","epoch":"e"}', id: '' },
+    { event: 'notification', data: '{"type":"notification",\n"seq":1}', id: 'e:1' },
+    { event: 'message', data: 'no-space', id: '' },
+    { event: 'broadcast', data: '{"type":"broadcast"}', id: '' },
+  ]
+  for (const size of [1, 2, 3, 7, stream.length]) {
+    const got: SseEvent[] = []
+    const p = new SseParser((e) => got.push(e))
+    for (let i = 0; i < stream.length; i += size) p.push(stream.slice(i, i + size))
+    assert.deepEqual(got, expected, `chunk size ${size}`)
+  }
+})
+
+test('HTTP statuses map onto the close-code policy', () => {
+  assert.equal(statusToCloseCode(401), 4001)
+  assert.equal(statusToCloseCode(429), 4008)
+  assert.equal(statusToCloseCode(503), 1013)
+  assert.equal(statusToCloseCode(403), 1008)
+  assert.equal(statusToCloseCode(500), 1006)
+})
+
+function recorder() {
+  const r = {
+    opened: 0,
+    frames: [] as Array<[ServerFrame, string | undefined]>,
+    errors: [] as TidingsError[],
+    closed: undefined as CloseInfo | undefined,
+    activity: 0,
+  }
+  const ev: TransportEvents = {
+    open: () => r.opened++,
+    frame: (f, id) => r.frames.push([f, id]),
+    activity: () => r.activity++,
+    error: (e) => r.errors.push(e),
+    close: (info) => (r.closed = info),
+  }
+  return { r, ev }
+}
+
+function streamOf(): { body: ReadableStream<Uint8Array>; push: (s: string) => void; end: () => void } {
+  let ctl!: ReadableStreamDefaultController<Uint8Array>
+  const body = new ReadableStream<Uint8Array>({ start: (c) => (ctl = c) })
+  const enc = new TextEncoder()
+  return { body, push: (s) => ctl.enqueue(enc.encode(s)), end: () => ctl.close() }
+}
+
+test('fetch transport: Authorization header, Last-Event-ID, frames, end of stream', async () => {
+  const { r, ev } = recorder()
+  const s = streamOf()
+  const calls: Array<{ url: string; headers: Record<string, string> }> = []
+  openFetchSse(
+    async (url, init) => {
+      calls.push({ url, headers: init.headers })
+      return { ok: true, status: 200, body: s.body }
+    },
+    'https://gw/v1/sse?lastSeq=4',
+    'jwt',
+    'e1:4',
+    ev,
+  )
+  await until(() => r.opened === 1, 'open')
+  assert.deepEqual(calls, [
+    {
+      url: 'https://gw/v1/sse?lastSeq=4',
+      headers: { accept: 'text/event-stream', authorization: 'Bearer jwt', 'last-event-id': 'e1:4' },
+    },
+  ])
+  s.push('event: notification\nid: e1:5\ndata: {"type":"notification","seq":5}\n\n: ping\n\n')
+  s.push('event: pong\ndata: {}\n\ndata: nope\n\n')
+  await until(() => r.frames.length === 2 && r.errors.length === 1, 'frames')
+  assert.deepEqual(r.frames, [
+    [{ type: 'notification', seq: 5 }, 'e1:5'],
+    [{ type: 'pong' }, 'e1:5'],
+  ])
+  assert.match(r.errors[0]!.message, /not JSON/)
+  s.end()
+  await until(() => r.closed !== undefined, 'close')
+  assert.deepEqual(r.closed, { code: 1006, reason: 'event stream ended', opened: true })
+})
+
+test('fetch transport: refused statuses, network errors, no streaming', async () => {
+  for (const [status, code] of [
+    [401, 4001],
+    [503, 1013],
+  ] as const) {
+    const { r, ev } = recorder()
+    openFetchSse(async () => ({ ok: false, status, body: null }), 'https://gw/v1/sse', 't', undefined, ev)
+    await until(() => r.closed !== undefined)
+    assert.deepEqual(r.closed, { code, reason: `HTTP ${status}`, opened: false })
+  }
+  {
+    const { r, ev } = recorder()
+    openFetchSse(() => Promise.reject(new TypeError('fetch failed')), 'https://gw/v1/sse', 't', undefined, ev)
+    await until(() => r.closed !== undefined)
+    assert.equal(r.closed?.network, true)
+    assert.equal(r.opened, 0)
+  }
+  {
+    const { r, ev } = recorder()
+    openFetchSse(async () => ({ ok: true, status: 200, body: null }), 'https://gw/v1/sse', 't', undefined, ev)
+    await until(() => r.closed !== undefined)
+    assert.equal(r.closed?.unsupported, true)
+  }
+})
+
+test('fetch transport: close() aborts the request and reports nothing', async () => {
+  const { r, ev } = recorder()
+  let signal: AbortSignal | undefined
+  const t = openFetchSse(
+    (_url, init) => {
+      signal = init.signal
+      return new Promise((_resolve, reject) =>
+        init.signal?.addEventListener('abort', () => reject(new Error('aborted'))),
+      )
+    },
+    'https://gw/v1/sse',
+    't',
+    undefined,
+    ev,
+  )
+  assert.equal(t.send({ type: 'ping' }), false, 'SSE is receive-only')
+  t.close('bye')
+  assert.equal(signal?.aborted, true)
+  await until(() => true)
+  assert.equal(r.closed, undefined)
+})
+
+class FakeEventSource implements EventSourceLike {
+  static last: FakeEventSource | undefined
+  onopen: ((e: unknown) => void) | null = null
+  onerror: ((e: unknown) => void) | null = null
+  onmessage: ((e: { data?: unknown; lastEventId?: string }) => void) | null = null
+  readonly listeners = new Map<string, (e: { data?: unknown; lastEventId?: string }) => void>()
+  closed = false
+  readonly url: string
+  constructor(url: string) {
+    this.url = url
+    FakeEventSource.last = this
+  }
+  addEventListener(type: string, fn: (e: { data?: unknown; lastEventId?: string }) => void) {
+    this.listeners.set(type, fn)
+  }
+  close() {
+    this.closed = true
+  }
+}
+
+test('EventSource transport: named events, server error frames vs. connection errors', () => {
+  const { r, ev } = recorder()
+  openEventSource(FakeEventSource, 'https://gw/v1/sse?access_token=t', ev)
+  const es = FakeEventSource.last!
+  es.onopen?.({})
+  es.listeners.get('notification')?.({ data: '{"type":"notification","seq":1}', lastEventId: 'e:1' })
+  es.listeners.get('welcome')?.({ data: '{"epoch":"e"}', lastEventId: '' })
+  es.onerror?.({ data: '{"type":"error","code":"bad_request","message":"m"}' })
+  assert.equal(r.opened, 1)
+  assert.deepEqual(
+    r.frames.map(([f]) => f.type),
+    ['notification', 'welcome', 'error'],
+  )
+  assert.equal(r.frames[1]![0].type, 'welcome', 'the event name stands in for a missing type')
+  assert.equal(r.closed, undefined)
+  es.onerror?.({})
+  assert.equal(es.closed, true, 'no automatic EventSource retry with a stale token')
+  assert.deepEqual(r.closed, { code: 1006, reason: 'EventSource failed', opened: true, network: false })
+})

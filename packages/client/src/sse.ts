@@ -1,0 +1,209 @@
+import { TidingsError } from './errors.ts'
+import { parseFrame, type Transport, type TransportEvents } from './transport.ts'
+import { CloseCode } from './wire.ts'
+
+export interface SseEvent {
+  event: string
+  data: string
+  id: string
+}
+
+/** Incremental `text/event-stream` parser (WHATWG HTML §9.2.6), fed with decoded text. */
+export class SseParser {
+  private buffer = ''
+  private event = ''
+  private data: string[] = []
+  private lastId = ''
+  private readonly onEvent: (e: SseEvent) => void
+
+  constructor(onEvent: (e: SseEvent) => void) {
+    this.onEvent = onEvent
+  }
+
+  push(text: string): void {
+    this.buffer += text
+    for (;;) {
+      const m = /\r\n|\r|\n/.exec(this.buffer)
+      if (!m) return
+      // A lone trailing '\r' may be the first half of '\r\n': wait for more input.
+      if (m[0] === '\r' && m.index === this.buffer.length - 1) return
+      const line = this.buffer.slice(0, m.index)
+      this.buffer = this.buffer.slice(m.index + m[0].length)
+      this.line(line)
+    }
+  }
+
+  private line(line: string): void {
+    if (line === '') {
+      if (this.data.length > 0)
+        this.onEvent({ event: this.event || 'message', data: this.data.join('\n'), id: this.lastId })
+      this.event = ''
+      this.data = []
+      return
+    }
+    if (line.startsWith(':')) return
+    const colon = line.indexOf(':')
+    const field = colon < 0 ? line : line.slice(0, colon)
+    let value = colon < 0 ? '' : line.slice(colon + 1)
+    if (value.startsWith(' ')) value = value.slice(1)
+    if (field === 'event') this.event = value
+    else if (field === 'data') this.data.push(value)
+    else if (field === 'id' && !value.includes('\0')) this.lastId = value
+  }
+}
+
+/** HTTP status of a refused SSE request → the WebSocket close code with the same meaning. */
+export function statusToCloseCode(status: number): number {
+  if (status === 401) return CloseCode.Unauthorized
+  if (status === 429) return CloseCode.RateLimited
+  if (status === 503) return CloseCode.TryAgainLater
+  if (status >= 400 && status < 500) return CloseCode.PolicyViolation
+  return 1006
+}
+
+function dispatch(e: SseEvent, ev: TransportEvents): void {
+  const frame = parseFrame(e.data, e.event === 'message' ? undefined : e.event)
+  if (frame instanceof TidingsError) ev.error(frame)
+  else ev.frame(frame, e.id || undefined)
+}
+
+/** The `fetch` the SDK needs (any WHATWG fetch fits). */
+export type FetchLike = (
+  url: string,
+  init: { method?: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
+) => Promise<{
+  ok: boolean
+  status: number
+  body?: { getReader(): ReadableStreamDefaultReader<Uint8Array>; cancel?(): Promise<void> } | null
+}>
+
+/** SSE over fetch(): the token travels in the Authorization header, HTTP statuses are visible. */
+export function openFetchSse(
+  fetchFn: FetchLike,
+  url: string,
+  token: string,
+  lastEventId: string | undefined,
+  ev: TransportEvents,
+): Transport {
+  let done = false
+  const abort = typeof AbortController === 'function' ? new AbortController() : undefined
+  const finish = (info: Parameters<TransportEvents['close']>[0]): void => {
+    if (done) return
+    done = true
+    ev.close(info)
+  }
+  const headers: Record<string, string> = { accept: 'text/event-stream', authorization: `Bearer ${token}` }
+  if (lastEventId) headers['last-event-id'] = lastEventId
+
+  let opened = false
+  const run = async (): Promise<void> => {
+    const res = await fetchFn(url, { headers, ...(abort ? { signal: abort.signal } : {}) })
+    if (done) return
+    if (!res.ok) {
+      void res.body?.cancel?.().catch(() => undefined)
+      finish({ code: statusToCloseCode(res.status), reason: `HTTP ${res.status}`, opened: false })
+      return
+    }
+    if (!res.body || typeof res.body.getReader !== 'function' || typeof TextDecoder !== 'function') {
+      finish({
+        code: 1006,
+        reason: 'fetch() cannot stream a response here',
+        opened: false,
+        unsupported: true,
+      })
+      return
+    }
+    opened = true
+    ev.open()
+    const reader = res.body.getReader()
+    const decoder = new TextDecoder()
+    const parser = new SseParser((e) => {
+      if (!done) dispatch(e, ev)
+    })
+    for (;;) {
+      const { done: end, value } = await reader.read()
+      if (done) return
+      if (end) break
+      ev.activity()
+      parser.push(decoder.decode(value, { stream: true }))
+    }
+    finish({ code: 1006, reason: 'event stream ended', opened: true })
+  }
+  run().catch((e: unknown) => {
+    finish({ code: 1006, reason: `event stream failed: ${String(e)}`, opened, network: !opened })
+  })
+
+  return {
+    kind: 'sse',
+    send: () => false,
+    close() {
+      if (done) return
+      done = true
+      abort?.abort()
+    },
+  }
+}
+
+type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack']
+
+/** The part of the WHATWG EventSource the SDK uses (browsers, or an RN polyfill). */
+export interface EventSourceLike {
+  onopen: Handler<unknown> | null
+  onerror: Handler<unknown> | null
+  onmessage: Handler<{ data?: unknown; lastEventId?: string }> | null
+  addEventListener(type: string, listener: Handler<{ data?: unknown; lastEventId?: string }>): void
+  close(): void
+}
+export type EventSourceConstructor = new (url: string) => EventSourceLike
+
+const SERVER_EVENTS = [
+  'welcome',
+  'missed',
+  'notification',
+  'broadcast',
+  'subscribed',
+  'unsubscribed',
+  'reauth',
+  'authenticated',
+  'pong',
+  'reconnect',
+] as const
+
+/** SSE over EventSource: the token must be in the URL (`access_token`), statuses are invisible. */
+export function openEventSource(Ctor: EventSourceConstructor, url: string, ev: TransportEvents): Transport {
+  let done = false
+  let opened = false
+  const es = new Ctor(url)
+  const onEvent = (type: string) => (e: { data?: unknown; lastEventId?: string }) => {
+    if (done || typeof e.data !== 'string') return
+    ev.activity()
+    dispatch({ event: type, data: e.data, id: e.lastEventId ?? '' }, ev)
+  }
+  for (const type of SERVER_EVENTS) es.addEventListener(type, onEvent(type))
+  es.onmessage = onEvent('message')
+  es.onopen = () => {
+    if (done) return
+    opened = true
+    ev.open()
+  }
+  // `event: error` frames from the server and EventSource's own failures share the name.
+  const serverError = onEvent('error')
+  es.onerror = (e: unknown) => {
+    if (done) return
+    const data = (e as { data?: unknown } | null)?.data
+    if (typeof data === 'string') return serverError({ data, lastEventId: '' })
+    // EventSource would retry by itself with the same (maybe expired) token: the client decides.
+    done = true
+    es.close()
+    ev.close({ code: 1006, reason: 'EventSource failed', opened, network: !opened })
+  }
+  return {
+    kind: 'sse',
+    send: () => false,
+    close() {
+      if (done) return
+      done = true
+      es.close()
+    },
+  }
+}
