@@ -43,16 +43,15 @@ return 1
 `
 
 /**
- * KEYS: state, inbox.  ARGV: candidateEpoch, afterSeq (already 0 unless the client's epoch is
- * the current one — the caller cannot know, so it passes the client epoch too), clientEpoch,
- * stateTtl.  Returns {epoch, seq, acked, firstSeq, frames}: the frames after afterSeq (or from
+ * KEYS: state, inbox.  ARGV: candidateEpoch, afterSeq, clientEpoch ('' = "the current one", for
+ * callers that only know a seq), stateTtl. afterSeq only counts in the epoch it came from.  Returns {epoch, seq, acked, firstSeq, frames}: the frames after afterSeq (or from
  * the oldest when the epoch differs), firstSeq = seq of frames[1] or seq+1 when none.
  */
 export const READ_INBOX = `${ENSURE_STATE}
 local epoch, seq, acked = ensure_state(KEYS[1], KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 local after = 0
-if ARGV[3] == epoch then after = math.min(tonumber(ARGV[2]), seq) end
+if ARGV[3] == epoch or ARGV[3] == '' then after = math.min(tonumber(ARGV[2]), seq) end
 local len = redis.call('LLEN', KEYS[2])
 local head = seq - len + 1
 local from = math.max(after + 1, head)
@@ -63,13 +62,13 @@ return {epoch, seq, acked, from, frames}
 `
 
 /**
- * KEYS: state, inbox.  ARGV: epoch, seq.  Cumulative ack: records the highest acked seq and
+ * KEYS: state, inbox.  ARGV: epoch ('' = the current one), seq.  Cumulative ack: records the highest acked seq and
  * removes every entry <= it. Returns the acked seq now in force, or -1 when the epoch is not
  * the current one (the ack is about notifications that no longer exist).
  */
 export const ACK = `
 local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'acked')
-if st[1] ~= ARGV[1] then return -1 end
+if not st[1] or (ARGV[1] ~= '' and st[1] ~= ARGV[1]) then return -1 end
 local seq, acked = tonumber(st[2]), tonumber(st[3])
 local ack = math.min(tonumber(ARGV[2]), seq)
 if ack <= acked then return acked end

@@ -38,7 +38,7 @@ export interface InboxRead {
 export interface ResumePoint {
   /** The last seq the client has; 0 or absent for "from the oldest". */
   lastSeq?: number
-  /** The epoch `lastSeq` belongs to; absent for a client that never connected. */
+  /** The epoch `lastSeq` belongs to; absent = the current one (a client that only knows a seq). */
   epoch?: string
 }
 
@@ -51,8 +51,11 @@ export interface DeliveryStore {
     notification: Notification,
   ): Promise<'published' | 'duplicate'>
   readInbox(userId: string, from: ResumePoint): Promise<InboxRead>
-  /** Cumulative ack; resolves with the acked seq in force, or -1 when `epoch` is not current. */
-  ack(userId: string, epoch: string, seq: number): Promise<number>
+  /**
+   * Cumulative ack; resolves with the acked seq in force, or -1 when `epoch` is not current.
+   * An undefined epoch means the current one.
+   */
+  ack(userId: string, epoch: string | undefined, seq: number): Promise<number>
 }
 
 interface Scripted {
@@ -127,7 +130,7 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
     },
 
     ack(userId, epoch, seq) {
-      return s.tdgAck(userStateKey(userId), userInboxKey(userId), epoch, seq)
+      return s.tdgAck(userStateKey(userId), userInboxKey(userId), epoch ?? '', seq)
     },
   }
 }
@@ -141,8 +144,9 @@ export function computeMissed(from: ResumePoint, read: Omit<InboxRead, 'missed'>
   if (from.epoch !== undefined && from.epoch !== read.epoch) {
     return { afterSeq: 0, nextSeq: read.firstSeq, epoch: read.epoch }
   }
-  // a lastSeq is only meaningful together with the epoch it came from
-  const lastSeq = from.epoch === read.epoch ? Math.min(from.lastSeq ?? 0, read.seq) : 0
+  // a lastSeq is only meaningful in the epoch it came from (absent epoch: the current one)
+  const lastSeq =
+    from.epoch === undefined || from.epoch === read.epoch ? Math.min(from.lastSeq ?? 0, read.seq) : 0
   const seen = Math.max(lastSeq, read.acked)
   if (read.firstSeq > seen + 1) return { afterSeq: seen, nextSeq: read.firstSeq, epoch: read.epoch }
   return undefined

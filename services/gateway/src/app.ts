@@ -32,7 +32,7 @@ import {
 } from './errors.ts'
 import { createGatewayMetrics } from './metrics.ts'
 import { drainSessions, type PodContext, startHeartbeat } from './pod.ts'
-import { Session } from './session.ts'
+import { startWebSocketSession } from './ws-transport.ts'
 
 export interface GatewayDeps {
   config: GatewayConfig
@@ -93,13 +93,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     const status = (err as { statusCode?: number }).statusCode ?? 500
     if (status >= 500) req.log.error({ err, url: redactUrl(req.url) }, 'request failed')
     const code = (err as { code?: string }).code ?? 'TDG_ERR_INTERNAL'
-    reply
-      .code(status)
-      .send({
-        statusCode: status,
-        code,
-        message: status >= 500 && status !== 503 ? 'internal error' : err.message,
-      })
+    reply.code(status).send({
+      statusCode: status,
+      code,
+      message: status >= 500 && status !== 503 ? 'internal error' : err.message,
+    })
   })
 
   await app.register(websocket, {
@@ -197,7 +195,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
         metrics.closes.inc({ code: String(CloseCode.TryAgainLater) })
         return void socket.close(CloseCode.TryAgainLater, 'pod full')
       }
-      new Session(socket, randomUUID(), admitted.principal, pod, admitted.resume)
+      startWebSocketSession(socket, randomUUID(), admitted.principal, pod, admitted.resume)
     },
   })
 

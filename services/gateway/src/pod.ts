@@ -28,12 +28,12 @@ export function startHeartbeat(pod: PodContext): () => void {
     for (const s of pod.sessions) {
       if (!s.alive) {
         pod.log.debug({ sessionId: s.id }, 'missed pong: terminating')
-        s.ws.terminate()
+        s.transport.terminate()
         s.cleanup()
         continue
       }
       s.alive = false
-      s.ws.ping()
+      s.transport.heartbeat()
       if (s.admitted) pod.presence.refresh(s.userId, s.id).catch(() => {})
     }
   }, pod.config.HEARTBEAT_MS)

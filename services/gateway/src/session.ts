@@ -1,6 +1,5 @@
-import { CloseCode, ErrorCode } from '@tidings/contracts'
+import { CloseCode, ErrorCode, type ServerFrame } from '@tidings/contracts'
 import type { LiveNotification, ResumePoint } from '@tidings/delivery'
-import type { WebSocket } from 'ws'
 import type { Principal } from './auth/token-verifier.ts'
 import {
   authenticatedFrame,
@@ -14,14 +13,14 @@ import {
   welcomeFrame,
 } from './frames.ts'
 import type { PodContext } from './pod.ts'
+import type { Transport } from './transport.ts'
 
 const Phase = { Starting: 0, Live: 1, Resyncing: 2, Closed: 3 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
-const SEND_TEXT = { binary: false } as const
-const OPEN = 1
 
 /**
- * One socket of one user. Kept small: tens of thousands live in a pod.
+ * One connection of one user (a WebSocket or an SSE stream). Kept small: tens of thousands
+ * live in a pod.
  *
  * Order guarantee: the pod subscribes to the user's channel BEFORE reading the inbox, buffers
  * what arrives meanwhile, sends the replay, then drains the buffer dropping seqs already sent.
@@ -30,7 +29,7 @@ const OPEN = 1
  * cursor, so the client never sees a seq twice or out of order within a session.
  */
 export class Session {
-  readonly ws: WebSocket
+  readonly transport: Transport
   readonly id: string
   readonly userId: string
   readonly pod: PodContext
@@ -52,10 +51,16 @@ export class Session {
   /** Inbound frames are handled one after another: an ack is done before the next frame. */
   inbound: Promise<void>
   readonly onLive = (m: LiveNotification): void => this.live(m)
-  readonly onBroadcast = (frame: Buffer): void => this.send(frame)
+  readonly onBroadcast = (frame: Buffer): void => {
+    if (!this.closed && !this.overloaded()) this.transport.broadcast(frame)
+  }
 
-  constructor(ws: WebSocket, id: string, principal: Principal, pod: PodContext, resume: ResumePoint) {
-    this.ws = ws
+  /**
+   * The caller wires the transport's inbound events to receive()/alive/cleanup() synchronously,
+   * before anything is awaited: frames that arrive during the replay wait in `inbound`.
+   */
+  constructor(transport: Transport, id: string, principal: Principal, pod: PodContext, resume: ResumePoint) {
+    this.transport = transport
     this.id = id
     this.userId = principal.userId
     this.expiresAt = principal.expiresAt
@@ -65,14 +70,6 @@ export class Session {
     this.refilledAt = Date.now()
     pod.sessions.add(this)
     pod.metrics.connections.inc()
-    // Listeners are attached before anything is awaited: frames that arrive during the
-    // replay wait in `inbound` instead of being dropped.
-    ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(data, isBinary))
-    ws.on('pong', () => {
-      this.alive = true
-    })
-    ws.on('close', () => this.cleanup())
-    ws.on('error', (err) => pod.log.debug({ err, sessionId: id }, 'socket error'))
     this.inbound = this.start(resume)
   }
 
@@ -94,7 +91,7 @@ export class Session {
       const read = await pod.store.readInbox(this.userId, resume)
       if (this.closed) return
       this.epoch = read.epoch
-      this.sendText(welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
+      this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
       this.replay(read.frames, read.firstSeq, read.missed)
       pod.metrics.replayed.inc(read.frames.length)
       pod.deadlines.schedule(this)
@@ -111,10 +108,14 @@ export class Session {
     missed: { afterSeq: number; nextSeq: number; epoch: string } | undefined,
   ): void {
     if (missed) {
-      this.sendText(missedFrame(missed))
+      this.control('missed', missedFrame(missed))
       this.pod.metrics.missed.inc()
     }
-    for (const f of frames) this.sendText(f)
+    const epoch = this.epoch
+    for (let i = 0; i < frames.length; i++) {
+      if (this.closed || this.overloaded()) return
+      this.transport.notification(frames[i]!, firstSeq + i, epoch)
+    }
     this.cursor = firstSeq + frames.length - 1
     this.phase = Phase.Live
     const pending = this.pending
@@ -129,7 +130,7 @@ export class Session {
         if (m.seq === this.cursor + 1) {
           this.cursor = m.seq
           this.pod.metrics.delivered.inc()
-          this.send(m.frame)
+          if (!this.overloaded()) this.transport.notification(m.frame, m.seq, m.epoch)
           return
         }
       }
@@ -162,7 +163,8 @@ export class Session {
     }
   }
 
-  private receive(data: Buffer, isBinary: boolean): void {
+  /** An inbound WebSocket frame. */
+  receive(data: Buffer, isBinary: boolean): void {
     if (this.closed) return
     // the limit protects the pod, so it applies on arrival; everything else in arrival order
     if (!this.takeToken()) {
@@ -184,7 +186,8 @@ export class Session {
     return this.handle(value)
   }
 
-  private async handle(value: unknown): Promise<void> {
+  /** A client frame (from a WebSocket, or an HTTP route such as the SSE ack). */
+  async handle(value: unknown): Promise<void> {
     if (this.closed) return
     const parsed = parseClientFrame(value)
     if (!parsed.ok) return this.violation(parsed.code, parsed.message)
@@ -200,7 +203,7 @@ export class Session {
         }
         return
       case 'ping':
-        return this.sendText(PONG)
+        return this.control('pong', PONG)
       case 'subscribe':
       case 'unsubscribe':
         return this.topic(f.type, f.topic)
@@ -212,10 +215,13 @@ export class Session {
   private async topic(type: 'subscribe' | 'unsubscribe', topic: string): Promise<void> {
     if (type === 'unsubscribe') {
       if (this.topics?.delete(topic)) this.pod.router.leaveTopic(topic, this.onBroadcast)
-      return this.sendText(topicReplyFrame('unsubscribed', topic))
+      return this.control('unsubscribed', topicReplyFrame('unsubscribed', topic))
     }
     if (!this.allowedTopics.includes(topic)) {
-      return this.sendText(errorFrame(ErrorCode.ForbiddenTopic, `the token does not allow topic ${topic}`))
+      return this.control(
+        'error',
+        errorFrame(ErrorCode.ForbiddenTopic, `the token does not allow topic ${topic}`),
+      )
     }
     if (!this.topics) this.topics = new Set()
     if (!this.topics.has(topic)) {
@@ -226,10 +232,10 @@ export class Session {
         this.topics.delete(topic)
         this.pod.router.leaveTopic(topic, this.onBroadcast)
         this.pod.log.warn({ err, topic }, 'topic subscribe failed')
-        return this.sendText(errorFrame(ErrorCode.BadRequest, 'could not subscribe now, try again'))
+        return this.control('error', errorFrame(ErrorCode.BadRequest, 'could not subscribe now, try again'))
       }
     }
-    if (this.phase !== Phase.Closed) this.sendText(topicReplyFrame('subscribed', topic))
+    if (!this.closed) this.control('subscribed', topicReplyFrame('subscribed', topic))
   }
 
   private async reauthenticate(token: string): Promise<void> {
@@ -249,12 +255,12 @@ export class Session {
         if (!p.topics.includes(t)) {
           this.topics.delete(t)
           this.pod.router.leaveTopic(t, this.onBroadcast)
-          this.sendText(topicReplyFrame('unsubscribed', t))
+          this.control('unsubscribed', topicReplyFrame('unsubscribed', t))
         }
       }
     }
     this.pod.deadlines.schedule(this)
-    this.sendText(authenticatedFrame(p.expiresAt))
+    this.control('authenticated', authenticatedFrame(p.expiresAt))
   }
 
   /** Called by the pod's deadline wheel at the token's warning and expiry times. */
@@ -266,7 +272,7 @@ export class Session {
     }
     if (!this.warned && now >= this.expiresAt - this.pod.config.REAUTH_WARNING_MS) {
       this.warned = true
-      this.sendText(reauthFrame(this.expiresAt))
+      this.control('reauth', reauthFrame(this.expiresAt))
     }
     this.pod.deadlines.schedule(this)
   }
@@ -284,7 +290,7 @@ export class Session {
       this.close(CloseCode.PolicyViolation, 'too many protocol violations')
       return
     }
-    this.sendText(errorFrame(code, message))
+    this.control('error', errorFrame(code, message))
   }
 
   // Token bucket: two numbers per socket. (rate-limiter-flexible keeps a keyed map and timers
@@ -299,24 +305,21 @@ export class Session {
     return true
   }
 
-  send(frame: Buffer | string): void {
-    const ws = this.ws
-    if (ws.readyState !== OPEN) return
-    if (ws.bufferedAmount > this.pod.config.MAX_BUFFERED_BYTES) {
-      this.pod.metrics.slowReaders.inc()
-      this.close(CloseCode.TryAgainLater, 'reading too slowly')
-      return
-    }
-    ws.send(frame, SEND_TEXT)
+  /** A slow reader is closed 1013 rather than letting its backlog grow without bound. */
+  private overloaded(): boolean {
+    if (this.transport.backlog <= this.pod.config.MAX_BUFFERED_BYTES) return false
+    this.pod.metrics.slowReaders.inc()
+    this.close(CloseCode.TryAgainLater, 'reading too slowly')
+    return true
   }
 
-  sendText(frame: string): void {
-    this.send(frame)
+  control(type: ServerFrame['type'], json: string): void {
+    if (!this.closed && !this.overloaded()) this.transport.control(type, json)
   }
 
   /** Graceful shutdown of the pod: tell the client when to come back, then 1012. */
   reconnect(afterMs: number): void {
-    this.sendText(reconnectFrame(afterMs))
+    this.control('reconnect', reconnectFrame(afterMs))
     this.close(CloseCode.ServiceRestart, 'server restart')
   }
 
@@ -324,7 +327,7 @@ export class Session {
     if (this.closed) return
     this.pod.metrics.closes.inc({ code: String(code) })
     this.phase = Phase.Closed
-    this.ws.close(code, reason)
+    this.transport.close(code, reason)
     this.cleanup()
   }
 

@@ -1,0 +1,22 @@
+import type { ServerFrame } from '@tidings/contracts'
+
+/**
+ * How a session reaches its client: a WebSocket, or a Server-Sent Events stream. The session
+ * decides what to send and in which order; a transport only knows how.
+ */
+export interface Transport {
+  /** A notification frame (JSON text, as stored in the inbox) and its seq/epoch. */
+  notification(frame: Buffer | string, seq: number, epoch: string): void
+  /** A broadcast frame (JSON text). */
+  broadcast(frame: Buffer): void
+  /** Any other frame, already serialised. */
+  control(type: ServerFrame['type'], json: string): void
+  /** Ends the connection. WebSocket: this close code; SSE: an HTTP status or the end of the stream. */
+  close(code: number, reason: string): void
+  /** Bytes accepted but not yet written to the network: a slow reader's backlog. */
+  readonly backlog: number
+  /** Heartbeat: a WebSocket ping, an SSE comment. */
+  heartbeat(): void
+  /** Drops the connection at once (a peer that stopped answering). */
+  terminate(): void
+}
