@@ -77,7 +77,7 @@ export interface NotificationFrame extends Notification {
   type: 'notification'
   seq: number
 }
-export interface BroadcastFrame extends Notification {
+export interface BroadcastFrame extends Omit<Notification, 'kind'> {
   type: 'broadcast'
   topic: string
 }

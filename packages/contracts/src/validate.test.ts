@@ -53,3 +53,9 @@ test('notifications.requested needs exactly one of userId or topic', () => {
 test('a timestamp that is not RFC 3339 is refused', () => {
   assert.equal(validateLoanDecision({ ...loan, occurredAt: 'yesterday' }).ok, false)
 })
+
+test('a timestamp of a date that does not exist is refused', () => {
+  const res = validateLoanDecision({ ...loan, occurredAt: '2026-13-01T00:00:00Z' })
+  assert.equal(res.ok, false)
+  assert.match(res.ok ? '' : res.message, /occurredAt/)
+})

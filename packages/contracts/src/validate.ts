@@ -20,12 +20,20 @@ export function compileValidator<T>(schema: TSchema): Validator<T> {
 const loanDecision = compileValidator<LoanDecisionEvent>(LoanDecisionEvent)
 const requested = compileValidator<NotificationRequestedEvent>(NotificationRequestedEvent)
 
+// The schema's pattern checks the shape; this refuses dates that do not exist (month 13).
+function realTimestamp<T extends { occurredAt: string }>(res: Validation<T>): Validation<T> {
+  if (res.ok && Number.isNaN(Date.parse(res.value.occurredAt))) {
+    return { ok: false, message: '/occurredAt: not a real date and time' }
+  }
+  return res
+}
+
 export function validateLoanDecision(value: unknown): Validation<LoanDecisionEvent> {
-  return loanDecision(value)
+  return realTimestamp(loanDecision(value))
 }
 
 export function validateNotificationRequested(value: unknown): Validation<NotificationRequestedEvent> {
-  const res = requested(value)
+  const res = realTimestamp(requested(value))
   if (!res.ok) return res
   const { userId, topic } = res.value
   if ((userId === undefined) === (topic === undefined)) {

@@ -23,7 +23,9 @@ end
  * because only this script knows the seq.
  */
 export const DELIVER_TO_USER = `${ENSURE_STATE}
-if not redis.call('SET', KEYS[3], '1', 'NX', 'EX', ARGV[5]) then return {0} end
+-- The dedupe mark is checked first and written last: scripts do not roll back, so a write that
+-- fails half-way must not leave a mark that turns the retry into a silent "duplicate".
+if redis.call('EXISTS', KEYS[3]) == 1 then return {0} end
 local epoch = ensure_state(KEYS[1], KEYS[2], ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local frame = '{"type":"notification","seq":' .. seq .. ',' .. ARGV[2]
@@ -31,14 +33,16 @@ redis.call('RPUSH', KEYS[2], frame)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[5])
 redis.call('SPUBLISH', ARGV[7], epoch .. '\\n' .. frame)
 return {seq, epoch}
 `
 
 /** KEYS: dedupe.  ARGV: dedupeTtl, channel, frame.  Returns 0 for a duplicate, else 1. */
 export const PUBLISH_TO_TOPIC = `
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SPUBLISH', ARGV[2], ARGV[3])
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
 return 1
 `
 

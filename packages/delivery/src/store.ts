@@ -102,7 +102,9 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
     },
 
     async publishToTopic(topic, dedupeId, notification) {
-      const frame = JSON.stringify({ type: 'broadcast', topic, ...toWire(notification) })
+      // the protocol's broadcast frame has no `kind`
+      const { id, createdAt, title, body, data } = notification
+      const frame = JSON.stringify({ type: 'broadcast', topic, id, createdAt, title, body, data })
       const res = await s.tdgPublish(
         topicDedupeKey(topic, dedupeId),
         r.dedupeWindowSeconds,

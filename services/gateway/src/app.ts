@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import cors from '@fastify/cors'
 import websocket from '@fastify/websocket'
 import { CloseCode, WS_PATH } from '@tidings/contracts'
 import {
@@ -17,21 +18,17 @@ import Fastify, {
   LogController,
 } from 'fastify'
 import type { WebSocket } from 'ws'
-import { extractToken, isOriginAllowed, selectSubprotocol } from './auth/handshake.ts'
-import { AuthError, authErrorStatus, createTokenVerifier, type Principal } from './auth/token-verifier.ts'
+import { selectSubprotocol } from './auth/handshake.ts'
+import { createTokenVerifier, type Principal } from './auth/token-verifier.ts'
 import type { GatewayConfig } from './config.ts'
 import { createDeadlineWheel } from './deadlines.ts'
-import {
-  BAD_RESUME,
-  DRAINING,
-  NOT_WEBSOCKET,
-  ORIGIN_FORBIDDEN,
-  TOKEN_EXPIRED,
-  TOKEN_INVALID,
-  TOKEN_MISSING,
-} from './errors.ts'
+import { NOT_WEBSOCKET } from './errors.ts'
+import { registerInboxRoutes } from './inbox-routes.ts'
 import { createGatewayMetrics } from './metrics.ts'
 import { drainSessions, type PodContext, startHeartbeat } from './pod.ts'
+import { createRequestAuthenticator } from './request-auth.ts'
+import { parseResumeQuery } from './resume.ts'
+import { registerSseRoute } from './sse.ts'
 import { startWebSocketSession } from './ws-transport.ts'
 
 export interface GatewayDeps {
@@ -55,8 +52,6 @@ declare module 'fastify' {
     tidings: { principal: Principal; resume: ResumePoint } | null
   }
 }
-
-const EPOCH_RE = /^[A-Za-z0-9_-]{1,64}$/
 
 export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   const { config, logger, redis, subscriber } = deps
@@ -131,47 +126,24 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     return metrics.registry.metrics()
   })
 
-  // Everything is checked before the upgrade: a refusal is an HTTP response, never a socket.
+  const authenticate = createRequestAuthenticator(pod, () => draining)
+
+  // For the WebSocket everything is checked before the upgrade: a refusal is an HTTP response,
+  // never a socket.
   async function admit(req: FastifyRequest): Promise<void> {
-    if (draining) {
-      metrics.refused.inc({ reason: 'draining' })
-      throw new DRAINING()
-    }
-    const origin = req.headers.origin
-    if (!isOriginAllowed(origin, config.auth.allowedOrigins)) {
-      metrics.refused.inc({ reason: 'origin' })
-      throw new ORIGIN_FORBIDDEN(String(origin))
-    }
-    const extracted = extractToken(req.headers)
-    if (!extracted) {
-      metrics.refused.inc({ reason: 'token_missing' })
-      throw new TOKEN_MISSING()
-    }
-    let principal: Principal
-    try {
-      principal = await pod.verifier.verify(extracted.token)
-    } catch (err) {
-      if (!(err instanceof AuthError)) throw err
-      metrics.refused.inc({ reason: err.code === 'token_expired' ? 'token_expired' : 'token_invalid' })
-      if (authErrorStatus(err) === 503) throw err
-      throw err.code === 'token_expired' ? new TOKEN_EXPIRED() : new TOKEN_INVALID(err.message)
-    }
-    req.tidings = { principal, resume: parseResume(req.query as Record<string, unknown>) }
+    const principal = await authenticate(req)
+    req.tidings = { principal, resume: parseResumeQuery(req.query as Record<string, unknown>, 'lastSeq') }
   }
 
-  function parseResume(q: Record<string, unknown>): ResumePoint {
-    const resume: ResumePoint = {}
-    if (q.lastSeq !== undefined) {
-      const n = Number(q.lastSeq)
-      if (!Number.isSafeInteger(n) || n < 0) throw new BAD_RESUME()
-      resume.lastSeq = n
-    }
-    if (q.epoch !== undefined) {
-      if (typeof q.epoch !== 'string' || !EPOCH_RE.test(q.epoch)) throw new BAD_RESUME()
-      resume.epoch = q.epoch
-    }
-    return resume
-  }
+  // Browsers on an allowed origin may call the HTTP endpoints cross-origin (SSE, REST inbox).
+  await app.register(cors, {
+    origin: (origin, cb) => cb(null, origin !== undefined && config.auth.allowedOrigins.has(origin)),
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
+    maxAge: 600,
+  })
+  registerSseRoute(app, pod, authenticate)
+  registerInboxRoutes(app, pod, authenticate)
 
   app.route({
     method: 'GET',

@@ -21,3 +21,9 @@ export const BAD_RESUME = createError(
   'lastSeq must be a non-negative integer and epoch a short token',
   400,
 )
+export const SERVICE_TOKEN_INVALID = createError(
+  'TDG_ERR_SERVICE_TOKEN_INVALID',
+  'A service credential is required (Authorization: Bearer <one of SERVICE_TOKENS>)',
+  401,
+)
+export const BAD_USER_ID = createError('TDG_ERR_BAD_USER_ID', 'Not a valid user id', 400)

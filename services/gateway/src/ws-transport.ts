@@ -21,6 +21,7 @@ function webSocketTransport(ws: WebSocket): Transport {
     get backlog() {
       return ws.bufferedAmount
     },
+    answersPings: true,
     heartbeat: () => ws.ping(),
     terminate: () => ws.terminate(),
   }

@@ -1,0 +1,238 @@
+// One Kafka batch (records of one partition, in offset order) → notifications in Redis and bad
+// events on the dead-letter topic, with the offset rule that makes delivery at-least-once:
+//
+//   an offset is resolved (and so may be committed) only when it and every record before it in the
+//   partition is either written to Redis or stored on the dead-letter topic.
+//
+// Redis or the DLQ failing never skips a record: the handler backs off and retries the rest of the
+// batch from the first unsafe record, heartbeating meanwhile, until it succeeds, the consumer stops,
+// or a rebalance takes the partition away (kafkajs then commits only what was resolved). A record
+// retried after a write that did happen is recognised by the store's dedupe and not written twice.
+import type { DeliveryStore } from '@tidings/delivery'
+import type { Logger } from '@tidings/runtime'
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
+import { type BackoffOptions, backoffDelay, pause } from './backoff.ts'
+import type { DeadLetter, DeadLetterSender } from './dead-letter.ts'
+import { decodeEvent, type EventType } from './decode.ts'
+import { type Delivery, toDelivery } from './map.ts'
+import type { DispatcherMetrics } from './metrics.ts'
+import type { DeadLetterReason } from './reasons.ts'
+
+export interface BatchHandlerDeps {
+  /** Input topic → the event type it carries. */
+  topicTypes: ReadonlyMap<string, EventType>
+  maxEventBytes: number
+  store: DeliveryStore
+  sendDeadLetters: DeadLetterSender
+  metrics: DispatcherMetrics
+  logger: Logger
+  retry: BackoffOptions
+  /** Aborted when the dispatcher stops: cuts a backoff short. */
+  stopping: AbortSignal
+}
+
+type Work =
+  | { kind: 'deliver'; delivery: Delivery }
+  | { kind: 'dead-letter'; reason: DeadLetterReason; detail: string }
+
+interface Job {
+  message: KafkaMessage
+  work: Work
+  done: boolean
+}
+
+// Records sent to Redis at once. A fetch may return thousands; slices keep memory flat, let offsets
+// be resolved (and committed) as the batch progresses, and bound what a failure makes us redo.
+const SLICE = 500
+
+export type BatchHandler = (payload: EachBatchPayload) => Promise<void>
+
+export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
+  const { metrics, logger, store } = deps
+
+  /** Decodes and maps one record; never throws (a failure here is a dead letter, not a stall). */
+  function prepare(message: KafkaMessage, topic: string): Job {
+    const deadLetter = (reason: DeadLetterReason, detail: string): Job => ({
+      message,
+      work: { kind: 'dead-letter', reason, detail },
+      done: false,
+    })
+    try {
+      const type = deps.topicTypes.get(topic)
+      if (!type) return deadLetter('internal_error', `topic ${topic} is not an input topic`)
+      const decoded = decodeEvent(message, type, deps.maxEventBytes)
+      if (!decoded.ok) return deadLetter(decoded.reason, decoded.message)
+      const mapped = toDelivery(decoded.value, topic)
+      if (!mapped.ok) return deadLetter(mapped.reason, mapped.message)
+      return { message, work: { kind: 'deliver', delivery: mapped.value }, done: false }
+    } catch (err) {
+      logger.error({ err, topic, offset: message.offset }, 'failed to prepare an event')
+      return deadLetter('internal_error', errorMessage(err) ?? 'unknown error')
+    }
+  }
+
+  async function write(d: Delivery): Promise<'delivered' | 'duplicate'> {
+    if (d.target === 'user') return (await store.deliverToUser(d.userId, d.dedupeId, d.notification)).status
+    return (await store.publishToTopic(d.topic, d.dedupeId, d.notification)) === 'published'
+      ? 'delivered'
+      : 'duplicate'
+  }
+
+  /**
+   * One try at every job not yet done: all Redis writes fired together (ioredis pipelines them into
+   * one round trip per node), the dead letters sent meanwhile. Marks jobs done; returns the errors.
+   */
+  async function attempt(
+    jobs: Job[],
+    topic: string,
+    partition: number,
+  ): Promise<{ redis?: unknown; dlq?: unknown }> {
+    const writes: Array<{ job: Job; delivery: Delivery }> = []
+    const letters: Job[] = []
+    for (const job of jobs) {
+      if (job.done) continue
+      if (job.work.kind === 'deliver') writes.push({ job, delivery: job.work.delivery })
+      else letters.push(job)
+    }
+    const errors: { redis?: unknown; dlq?: unknown } = {}
+
+    const [results, dlqError] = await Promise.all([
+      Promise.allSettled(writes.map((w) => write(w.delivery))),
+      park(letters, topic, partition),
+    ])
+    if (dlqError !== undefined) errors.dlq = dlqError
+
+    const refused: Job[] = []
+    results.forEach((r, i) => {
+      const { job, delivery } = writes[i]!
+      if (r.status === 'fulfilled') {
+        job.done = true
+        if (r.value === 'delivered') metrics.notificationsDelivered.inc({ target: delivery.target })
+        else metrics.duplicates.inc({ target: delivery.target })
+      } else if (isPermanentRedisError(r.reason)) {
+        // Retrying would fail the same way forever and stall the partition: park it instead.
+        job.work = { kind: 'dead-letter', reason: 'store_rejected', detail: errorMessage(r.reason) ?? '' }
+        refused.push(job)
+      } else {
+        errors.redis ??= r.reason
+      }
+    })
+    if (refused.length > 0) {
+      const err = await park(refused, topic, partition)
+      if (err !== undefined) errors.dlq ??= err
+    }
+    return errors
+  }
+
+  /** Sends dead letters in order; marks those stored; returns the error that stopped it, if any. */
+  async function park(jobs: Job[], topic: string, partition: number): Promise<unknown> {
+    const letters: Array<{ job: Job; letter: DeadLetter }> = []
+    for (const job of jobs) {
+      if (job.work.kind !== 'dead-letter') continue
+      const { reason, detail } = job.work
+      letters.push({ job, letter: { topic, partition, message: job.message, reason, detail } })
+    }
+    if (letters.length === 0) return undefined
+    const { sent, error } = await deps.sendDeadLetters(letters.map((l) => l.letter))
+    for (const { job, letter } of letters.slice(0, sent)) {
+      job.done = true
+      metrics.deadLetters.inc({ reason: letter.reason })
+      logger.warn(
+        { topic, partition, offset: letter.message.offset, reason: letter.reason, detail: letter.detail },
+        'event sent to the dead-letter topic',
+      )
+    }
+    return error
+  }
+
+  /**
+   * Settles one slice: loops until every job is done (→ true) or the consumer must let go of the
+   * partition (→ false). Resolves offsets as the done prefix grows.
+   */
+  async function settle(jobs: Job[], payload: EachBatchPayload): Promise<boolean> {
+    const { topic, partition } = payload.batch
+    let next = 0 // first job whose offset is not resolved
+    let failures = 0 // consecutive attempts without progress: drives the backoff
+    let retrying = false
+    let attempts = 0
+    try {
+      for (;;) {
+        attempts++
+        const errors = await attempt(jobs.slice(next), topic, partition)
+        let k = next
+        while (k < jobs.length && jobs[k]!.done) k++
+        if (k > next) {
+          payload.resolveOffset(jobs[k - 1]!.message.offset)
+          next = k
+          failures = 0
+        }
+        if (next === jobs.length) {
+          if (retrying) logger.info({ topic, partition, attempts }, 'events stored again after retrying')
+          return true
+        }
+
+        failures++
+        if (!retrying) {
+          retrying = true
+          metrics.retryingPartitions.inc()
+        }
+        if (errors.redis !== undefined) metrics.redisRetries.inc()
+        if (errors.dlq !== undefined) metrics.deadLetterRetries.inc()
+        const delayMs = backoffDelay(failures, deps.retry)
+        const log =
+          failures === 1 || failures % 10 === 0 ? logger.warn.bind(logger) : logger.debug.bind(logger)
+        log(
+          {
+            topic,
+            partition,
+            offset: jobs[next]!.message.offset,
+            failures,
+            delayMs,
+            redisError: errorMessage(errors.redis),
+            dlqError: errorMessage(errors.dlq),
+          },
+          'could not store events; retrying from the first unstored one',
+        )
+        // A rebalance surfaces here as a thrown error: kafkajs commits what is resolved and rejoins.
+        await payload.heartbeat()
+        if (mustLetGo(payload)) return false
+        await pause(delayMs, deps.stopping)
+        if (mustLetGo(payload)) return false
+      }
+    } finally {
+      if (retrying) metrics.retryingPartitions.dec()
+    }
+  }
+
+  const mustLetGo = (p: EachBatchPayload): boolean => !p.isRunning() || p.isStale() || deps.stopping.aborted
+
+  return async function eachBatch(payload) {
+    const { batch } = payload
+    const endTimer = metrics.batchDuration.startTimer()
+    metrics.batchSize.observe(batch.messages.length)
+    metrics.eventsConsumed.inc({ topic: batch.topic }, batch.messages.length)
+    try {
+      for (let from = 0; from < batch.messages.length; from += SLICE) {
+        const jobs = batch.messages.slice(from, from + SLICE).map((m) => prepare(m, batch.topic))
+        if (!(await settle(jobs, payload))) return
+        await payload.commitOffsetsIfNecessary()
+        await payload.heartbeat()
+      }
+    } finally {
+      endTimer()
+    }
+  }
+}
+
+/**
+ * Redis errors that retrying cannot fix, because they are about this user's keys: a key of the
+ * wrong type. Everything else (connection loss, OOM, failover, LOADING…) is transient and retried.
+ */
+export function isPermanentRedisError(err: unknown): boolean {
+  return err instanceof Error && err.name === 'ReplyError' && /\bWRONGTYPE\b/.test(err.message)
+}
+
+function errorMessage(err: unknown): string | undefined {
+  if (err === undefined) return undefined
+  return err instanceof Error ? err.message : String(err)
+}

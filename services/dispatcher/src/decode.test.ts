@@ -1,0 +1,194 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import type { IHeaders } from 'kafkajs'
+import { type DecodeResult, decodeEvent } from './decode.ts'
+
+const loan = {
+  eventId: 'e-1',
+  occurredAt: '2026-11-24T10:00:00.000Z',
+  borrowerId: 'b-1042',
+  loanId: 'L-77',
+  decision: 'APPROVED',
+  amount: { value: 50000, currency: 'BDT' },
+  reasonCode: null,
+  locale: 'en',
+}
+const requested = {
+  eventId: 'r-1',
+  occurredAt: '2026-11-24T10:00:00Z',
+  userId: 'b-1042',
+  kind: 'document.requested',
+  title: 'Upload your NID',
+  body: 'We need a copy of your national ID.',
+}
+const json = (v: unknown): Buffer => Buffer.from(JSON.stringify(v))
+const decodeLoan = (value: Buffer | null, headers?: IHeaders): DecodeResult =>
+  decodeEvent({ value, headers }, 'loan.decision', 65536)
+
+function rejected(res: DecodeResult): { reason: string; message: string } {
+  assert.equal(res.ok, false, 'expected a rejection')
+  return res as { ok: false; reason: string; message: string }
+}
+
+test('plain JSON loan decision', () => {
+  const res = decodeLoan(json(loan))
+  assert.ok(res.ok)
+  assert.equal(res.value.type, 'loan.decision')
+  assert.equal(res.value.encoding, 'json')
+  assert.equal(res.value.event.borrowerId, 'b-1042')
+})
+
+test('plain JSON notification request', () => {
+  const res = decodeEvent({ value: json(requested) }, 'notification.requested', 65536)
+  assert.ok(res.ok)
+  assert.equal(res.value.type, 'notification.requested')
+  assert.equal(res.value.event.eventId, 'r-1')
+})
+
+test('CloudEvents structured mode with the content-type header; the CloudEvents id fills a missing eventId', () => {
+  const { eventId: _e, ...data } = loan
+  const envelope = { specversion: '1.0', id: 'ce-9', source: '/loans', type: 'loan.decision', data }
+  const res = decodeLoan(json(envelope), {
+    'content-type': Buffer.from('application/cloudevents+json; charset=UTF-8'),
+  })
+  assert.ok(res.ok)
+  assert.equal(res.value.encoding, 'cloudevents-structured')
+  assert.equal(res.value.event.eventId, 'ce-9')
+})
+
+test('an eventId in the data wins over the CloudEvents id', () => {
+  const envelope = { specversion: '1.0', id: 'ce-9', source: '/loans', type: 'loan.decision', data: loan }
+  const res = decodeLoan(json(envelope), { 'content-type': 'application/cloudevents+json' })
+  assert.ok(res.ok)
+  assert.equal(res.value.event.eventId, 'e-1')
+})
+
+test('a JSON value with specversion is structured mode even without the header; time fills occurredAt', () => {
+  const { eventId: _e, occurredAt: _o, ...data } = loan
+  const envelope = {
+    specversion: '1.0',
+    id: 'ce-10',
+    source: '/loans',
+    type: 'loan.decision',
+    time: '2026-11-24T16:00:00+06:00',
+    data,
+  }
+  const res = decodeLoan(json(envelope))
+  assert.ok(res.ok)
+  assert.equal(res.value.encoding, 'cloudevents-structured')
+  assert.equal(res.value.event.eventId, 'ce-10')
+  assert.equal(res.value.event.occurredAt, '2026-11-24T16:00:00+06:00')
+})
+
+test('structured mode with data_base64', () => {
+  const envelope = {
+    specversion: '1.0',
+    id: 'ce-11',
+    source: '/loans',
+    type: 'loan.decision',
+    datacontenttype: 'application/json',
+    data_base64: json(loan).toString('base64'),
+  }
+  const res = decodeLoan(json(envelope), { 'content-type': 'application/cloudevents+json' })
+  assert.ok(res.ok)
+  assert.equal(res.value.event.eventId, 'e-1')
+  assert.equal(res.value.type === 'loan.decision' && res.value.event.loanId, 'L-77')
+})
+
+test('CloudEvents binary mode: ce_* headers, the value is the data', () => {
+  const { eventId: _e, ...data } = loan
+  const res = decodeLoan(json(data), {
+    ce_specversion: '1.0',
+    ce_id: 'bin-1',
+    ce_source: '/loans',
+    ce_type: Buffer.from('loan.decision'),
+    'content-type': 'application/json',
+  })
+  assert.ok(res.ok)
+  assert.equal(res.value.encoding, 'cloudevents-binary')
+  assert.equal(res.value.event.eventId, 'bin-1')
+})
+
+test('binary mode without a required attribute is an invalid CloudEvent', () => {
+  const r = rejected(decodeLoan(json(loan), { ce_specversion: '1.0', ce_id: 'x', ce_type: 'loan.decision' }))
+  assert.equal(r.reason, 'invalid_cloudevent')
+  assert.match(r.message, /ce_source/)
+})
+
+test('a wrong specversion is an invalid CloudEvent', () => {
+  const env = { specversion: '0.3', id: 'x', source: '/s', type: 'loan.decision', data: loan }
+  assert.equal(rejected(decodeLoan(json(env))).reason, 'invalid_cloudevent')
+})
+
+test('binary mode with non-JSON data content type is an invalid CloudEvent', () => {
+  const headers = {
+    ce_specversion: '1.0',
+    ce_id: 'x',
+    ce_source: '/s',
+    ce_type: 'loan.decision',
+    'content-type': 'application/avro',
+  }
+  assert.equal(rejected(decodeLoan(json(loan), headers)).reason, 'invalid_cloudevent')
+})
+
+test('a CloudEvents type that does not belong on the topic is refused, in both modes', () => {
+  const env = { specversion: '1.0', id: 'x', source: '/s', type: 'notification.requested', data: loan }
+  const structured = rejected(decodeLoan(json(env), { 'content-type': 'application/cloudevents+json' }))
+  assert.equal(structured.reason, 'unexpected_type')
+  assert.match(structured.message, /notification\.requested.*loan\.decision/)
+  const binary = rejected(
+    decodeLoan(json(loan), { ce_specversion: '1.0', ce_id: 'x', ce_source: '/s', ce_type: 'loan.approved' }),
+  )
+  assert.equal(binary.reason, 'unexpected_type')
+})
+
+test('not JSON, not UTF-8, empty or a tombstone: invalid_json', () => {
+  assert.equal(rejected(decodeLoan(Buffer.from('{"eventId":'))).reason, 'invalid_json')
+  assert.equal(rejected(decodeLoan(Buffer.from('hello'))).reason, 'invalid_json')
+  const notUtf8 = rejected(decodeLoan(Buffer.from([0x7b, 0xff, 0xfe, 0x7d])))
+  assert.equal(notUtf8.reason, 'invalid_json')
+  assert.match(notUtf8.message, /UTF-8/)
+  assert.equal(rejected(decodeLoan(Buffer.alloc(0))).reason, 'invalid_json')
+  assert.equal(rejected(decodeLoan(null)).reason, 'invalid_json')
+})
+
+test('a schema failure names the field', () => {
+  const { borrowerId: _b, ...rest } = loan
+  const r = rejected(decodeLoan(json(rest)))
+  assert.equal(r.reason, 'invalid_schema')
+  assert.match(r.message, /borrowerId/)
+
+  const wrongType = rejected(decodeLoan(json({ ...loan, amount: { value: '5', currency: 'BDT' } })))
+  assert.equal(wrongType.reason, 'invalid_schema')
+  assert.match(wrongType.message, /amount/)
+})
+
+test('a JSON value that is not an object fails the schema', () => {
+  assert.equal(rejected(decodeLoan(json([loan]))).reason, 'invalid_schema')
+  assert.equal(rejected(decodeLoan(json('text'))).reason, 'invalid_schema')
+})
+
+test('a timestamp with the right shape but no such date fails the schema', () => {
+  const r = rejected(decodeLoan(json({ ...loan, occurredAt: '2026-13-45T10:00:00Z' })))
+  assert.equal(r.reason, 'invalid_schema')
+  assert.match(r.message, /occurredAt/)
+})
+
+test('a notification request with both userId and topic fails the schema', () => {
+  const r = rejected(
+    decodeEvent({ value: json({ ...requested, topic: 'announcements' }) }, 'notification.requested', 65536),
+  )
+  assert.equal(r.reason, 'invalid_schema')
+  assert.match(r.message, /exactly one of userId or topic/)
+})
+
+test('a value over the size limit is too_large, before any parsing', () => {
+  const big = Buffer.from(JSON.stringify({ ...loan, padding: 'x'.repeat(2000) }))
+  const r = rejected(decodeEvent({ value: big }, 'loan.decision', 1024))
+  assert.equal(r.reason, 'too_large')
+  assert.match(r.message, /1024/)
+})
+
+test('an unknown decision is not a decoding problem (the mapping decides)', () => {
+  assert.ok(decodeLoan(json({ ...loan, decision: 'ESCALATED' })).ok)
+})

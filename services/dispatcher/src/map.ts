@@ -1,0 +1,94 @@
+// From a validated event to the notification a user (or a broadcast topic) receives. The result
+// is a DTO built field by field: nothing of the domain event reaches a client unless listed here.
+import { createHash } from 'node:crypto'
+import { LOAN_DECISION_KIND, type LoanDecisionData, type Notification } from '@tidings/contracts'
+import type { DecodedEvent } from './decode.ts'
+import { type Result, reject } from './reasons.ts'
+import { MAPPED_DECISIONS, renderLoanDecision, resolveLocale } from './templates.ts'
+
+/** What the dispatcher writes to Redis for one event. */
+export type Delivery =
+  | { target: 'user'; userId: string; dedupeId: string; notification: Notification }
+  | { target: 'topic'; topic: string; dedupeId: string; notification: Notification }
+
+/**
+ * Maps one event read from `sourceTopic`. The dedupe id is `<sourceTopic>:<eventId>`, so the same
+ * event id on two topics is two events, and a redelivered one is recognised within the window.
+ */
+export function toDelivery(decoded: DecodedEvent, sourceTopic: string): Result<Delivery> {
+  const dedupeId = `${sourceTopic}:${decoded.event.eventId}`
+  const createdAt = new Date(decoded.event.occurredAt).toISOString()
+
+  if (decoded.type === 'loan.decision') {
+    const e = decoded.event
+    const amount = e.amount ? { value: e.amount.value, currency: e.amount.currency } : undefined
+    const text = renderLoanDecision(e.decision, resolveLocale(e.locale), { loanId: e.loanId, amount })
+    if (!text) {
+      return reject(
+        'unmapped',
+        `decision ${JSON.stringify(e.decision)} has no template (known: ${MAPPED_DECISIONS.join(', ')})`,
+      )
+    }
+    // the whitelist of PROTOCOL.md §2: loanId, decision, and amount only when there is one
+    const data: LoanDecisionData = { loanId: e.loanId, decision: e.decision }
+    if (amount) data.amount = amount
+    return {
+      ok: true,
+      value: {
+        target: 'user',
+        userId: e.borrowerId,
+        dedupeId,
+        notification: {
+          id: notificationId(sourceTopic, e.eventId, { userId: e.borrowerId }),
+          kind: LOAN_DECISION_KIND,
+          createdAt,
+          title: text.title,
+          body: text.body,
+          data: { ...data },
+        },
+      },
+    }
+  }
+
+  const e = decoded.event
+  const base = { kind: e.kind, createdAt, title: e.title, body: e.body, data: e.data ?? {} }
+  // validateNotificationRequested guarantees exactly one of userId / topic
+  if (e.userId !== undefined) {
+    return {
+      ok: true,
+      value: {
+        target: 'user',
+        userId: e.userId,
+        dedupeId,
+        notification: { id: notificationId(sourceTopic, e.eventId, { userId: e.userId }), ...base },
+      },
+    }
+  }
+  const topic = e.topic as string
+  return {
+    ok: true,
+    value: {
+      target: 'topic',
+      topic,
+      dedupeId,
+      notification: { id: notificationId(sourceTopic, e.eventId, { topic }), ...base },
+    },
+  }
+}
+
+/**
+ * Stable for the same (source topic, event id, recipient): clients dedupe on it across redeliveries
+ * and replays. 22 base64url characters = 132 bits of a SHA-256: collisions are not a concern.
+ */
+export function notificationId(
+  sourceTopic: string,
+  eventId: string,
+  recipient: { userId: string } | { topic: string },
+): string {
+  // JSON of an array keeps the three parts unambiguous whatever characters the event id has
+  const who = 'userId' in recipient ? ['user', recipient.userId] : ['topic', recipient.topic]
+  return createHash('sha256')
+    .update(JSON.stringify([sourceTopic, eventId, ...who]))
+    .digest('base64url')
+    .slice(0, 22)
+}

@@ -1,0 +1,86 @@
+// Prometheus metrics of the dispatcher. Every labelled series is created at zero up front, so a
+// dashboard or alert sees "0 dead letters" rather than "no data" on a healthy dispatcher.
+import { Counter, createMetricsRegistry, Gauge, Histogram, type Registry } from '@tidings/runtime'
+import { DEAD_LETTER_REASON_CODES } from './reasons.ts'
+
+export type DeliveryTarget = 'user' | 'topic'
+const TARGETS: DeliveryTarget[] = ['user', 'topic']
+
+export interface DispatcherMetrics {
+  registry: Registry
+  eventsConsumed: Counter<'topic'>
+  notificationsDelivered: Counter<'target'>
+  duplicates: Counter<'target'>
+  deadLetters: Counter<'reason'>
+  redisRetries: Counter
+  deadLetterRetries: Counter
+  retryingPartitions: Gauge
+  batchDuration: Histogram
+  batchSize: Histogram
+}
+
+export function createDispatcherMetrics(inputTopics: string[]): DispatcherMetrics {
+  const registry = createMetricsRegistry('dispatcher')
+  const registers = [registry]
+  const m: DispatcherMetrics = {
+    registry,
+    eventsConsumed: new Counter({
+      name: 'tidings_dispatcher_events_consumed_total',
+      help: 'Kafka records handed to the dispatcher, by source topic (redeliveries included)',
+      labelNames: ['topic'],
+      registers,
+    }),
+    notificationsDelivered: new Counter({
+      name: 'tidings_dispatcher_notifications_delivered_total',
+      help: 'Notifications written to an inbox (target=user) or published to a broadcast topic (target=topic)',
+      labelNames: ['target'],
+      registers,
+    }),
+    duplicates: new Counter({
+      name: 'tidings_dispatcher_duplicates_total',
+      help: 'Events already turned into a notification within the dedupe window',
+      labelNames: ['target'],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'tidings_dispatcher_dead_letters_total',
+      help: 'Events parked on the dead-letter topic, by reason',
+      labelNames: ['reason'],
+      registers,
+    }),
+    redisRetries: new Counter({
+      name: 'tidings_dispatcher_redis_retries_total',
+      help: 'Retries of a batch after a Redis write failed (consumption of the partition waits meanwhile)',
+      registers,
+    }),
+    deadLetterRetries: new Counter({
+      name: 'tidings_dispatcher_dead_letter_retries_total',
+      help: 'Retries of a batch after producing to the dead-letter topic failed',
+      registers,
+    }),
+    retryingPartitions: new Gauge({
+      name: 'tidings_dispatcher_retrying_partitions',
+      help: 'Partitions currently waiting for Redis or the dead-letter topic to recover',
+      registers,
+    }),
+    batchDuration: new Histogram({
+      name: 'tidings_dispatcher_batch_duration_seconds',
+      help: 'Time to process one Kafka batch, retries included',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'tidings_dispatcher_batch_size',
+      help: 'Records per Kafka batch',
+      buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000],
+      registers,
+    }),
+  }
+  for (const topic of inputTopics) m.eventsConsumed.inc({ topic }, 0)
+  for (const target of TARGETS) {
+    m.notificationsDelivered.inc({ target }, 0)
+    m.duplicates.inc({ target }, 0)
+  }
+  for (const reason of DEAD_LETTER_REASON_CODES) m.deadLetters.inc({ reason }, 0)
+  return m
+}

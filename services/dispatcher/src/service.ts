@@ -1,0 +1,247 @@
+// Wires the dispatcher together: Kafka consumer group → batch handler → Redis / dead-letter topic,
+// plus the health/metrics server. start() and close() are the whole lifecycle.
+import { CLOUDEVENT_TYPES } from '@tidings/contracts'
+import { createDeliveryStore, createRedisConnection, type RedisClient } from '@tidings/delivery'
+import type { Logger, Registry } from '@tidings/runtime'
+import { type Consumer, Partitioners, type Producer } from 'kafkajs'
+import { createBatchHandler } from './batch.ts'
+import type { DispatcherConfig } from './config.ts'
+import { createDeadLetterSender } from './dead-letter.ts'
+import type { EventType } from './decode.ts'
+import { createHealthServer, type Readiness } from './http.ts'
+import { createKafka } from './kafka.ts'
+import { createDispatcherMetrics } from './metrics.ts'
+import { ensureTopics } from './topics.ts'
+
+export interface DispatcherOptions {
+  /**
+   * Called when the dispatcher cannot go on by itself (kafkajs gave up and will not restart the
+   * consumer). The process should stop so that its supervisor restarts it. Default: log only.
+   */
+  onFatal?: (err: Error) => void
+}
+
+export interface Dispatcher {
+  /** Creates missing topics, connects, joins the consumer group; resolves once partitions are assigned. */
+  start(): Promise<void>
+  /** Stops fetching, finishes the batch in hand, commits, leaves the group, disconnects. Idempotent. */
+  close(signal?: string): Promise<void>
+  /** The health/metrics port (after start; useful when configured as 0). */
+  readonly httpPort: number
+  readonly metricsRegistry: Registry
+  /** What /readyz reports. */
+  readiness(): Promise<Readiness>
+}
+
+// /readyz must answer well within a probe's timeout even while Redis is unreachable.
+const PING_TIMEOUT_MS = 1000
+// Redis connection errors repeat every reconnect attempt; one log line per interval is enough.
+const REDIS_ERROR_LOG_INTERVAL_MS = 10_000
+
+export function createDispatcher(
+  config: DispatcherConfig,
+  logger: Logger,
+  options: DispatcherOptions = {},
+): Dispatcher {
+  const topics = config.topics
+  const topicTypes = new Map<string, EventType>([
+    [topics.loanDecisions, CLOUDEVENT_TYPES.loanDecision],
+    [topics.notificationsRequested, CLOUDEVENT_TYPES.notificationRequested],
+  ])
+  const metrics = createDispatcherMetrics([...topicTypes.keys()])
+  const kafka = createKafka(config, logger)
+  const stopping = new AbortController()
+
+  let redis: RedisClient | undefined
+  let producer: Producer | undefined
+  let consumer: Consumer | undefined
+  let joined = false
+  let fatal: Error | undefined
+  let httpPort = -1
+  let closing: Promise<void> | undefined
+
+  const health = createHealthServer({ registry: metrics.registry, readiness, logger })
+
+  async function readiness(): Promise<Readiness> {
+    const consumerOk = joined && !fatal && !stopping.signal.aborted
+    const redisOk = await ping()
+    return { ready: consumerOk && redisOk, checks: { consumer: consumerOk, redis: redisOk } }
+  }
+
+  async function ping(): Promise<boolean> {
+    if (!redis) return false
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS)
+    })
+    const pong = redis.ping().then(
+      (r) => r === 'PONG',
+      () => false,
+    )
+    try {
+      return await Promise.race([pong, timeout])
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  function connectRedis(): RedisClient {
+    const client = createRedisConnection(config.redis, { name: config.kafka.clientId })
+    let lastLogged = 0
+    // Without a listener ioredis prints every reconnect failure to stderr; the batch handler logs
+    // the failures that matter (writes), this keeps one line per interval for the connection itself.
+    client.on('error', (err: Error) => {
+      const now = Date.now()
+      if (now - lastLogged < REDIS_ERROR_LOG_INTERVAL_MS) return
+      lastLogged = now
+      logger.warn({ err: err.message }, 'redis connection error')
+    })
+    return client
+  }
+
+  async function start(): Promise<void> {
+    try {
+      httpPort = await health.listen(config.http.port, config.http.host)
+      // Redis may be down at start: the connection keeps retrying and writes wait for it, so the
+      // dispatcher starts anyway (not ready) instead of crash-looping.
+      redis = connectRedis()
+      const store = createDeliveryStore(redis, config.retention)
+
+      await ensureTopics(kafka, config, logger)
+
+      producer = kafka.producer({
+        allowAutoTopicCreation: false,
+        createPartitioner: Partitioners.DefaultPartitioner,
+        // The batch handler retries with its own backoff and heartbeats in between; long retries
+        // inside one send would starve the consumer group's heartbeat.
+        retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
+      })
+      await producer.connect()
+
+      const c = kafka.consumer({
+        groupId: config.kafka.groupId,
+        sessionTimeout: config.kafka.sessionTimeoutMs,
+        heartbeatInterval: config.kafka.heartbeatIntervalMs,
+        rebalanceTimeout: config.kafka.rebalanceTimeoutMs,
+        maxWaitTimeInMs: config.kafka.maxWaitMs,
+        allowAutoTopicCreation: false,
+      })
+      consumer = c
+      const joinedOnce = watchConsumer(c)
+      joinedOnce.catch(() => undefined) // awaited below; a crash before that must not be "unhandled"
+      await c.connect()
+      await c.subscribe({
+        topics: [topics.loanDecisions, topics.notificationsRequested],
+        fromBeginning: config.kafka.fromBeginning,
+      })
+      await c.run({
+        // Offsets are resolved by the handler, only for records safely stored (see batch.ts);
+        // autoCommit then commits exactly those, after each batch, on rebalance and every second.
+        eachBatchAutoResolve: false,
+        autoCommit: true,
+        autoCommitInterval: 1000,
+        partitionsConsumedConcurrently: config.kafka.partitionsConsumedConcurrently,
+        eachBatch: createBatchHandler({
+          topicTypes,
+          maxEventBytes: config.maxEventBytes,
+          store,
+          sendDeadLetters: createDeadLetterSender(producer, topics.deadLetter),
+          metrics,
+          logger,
+          retry: config.retry,
+          stopping: stopping.signal,
+        }),
+      })
+      await joinedOnce
+      logger.info(
+        {
+          groupId: config.kafka.groupId,
+          topics: [...topicTypes.keys()],
+          deadLetterTopic: topics.deadLetter,
+          httpPort,
+        },
+        'dispatcher started',
+      )
+    } catch (err) {
+      await close('start failed')
+      throw err
+    }
+  }
+
+  /** Tracks group membership for /readyz; resolves on the first join, rejects on a crash before it. */
+  function watchConsumer(c: Consumer): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      c.on(c.events.GROUP_JOIN, (e) => {
+        joined = true
+        logger.info(
+          { memberAssignment: e.payload.memberAssignment, duration: e.payload.duration },
+          'joined the group',
+        )
+        resolve()
+      })
+      c.on(c.events.REBALANCING, () => logger.info('group is rebalancing'))
+      c.on(c.events.CRASH, (e) => {
+        joined = false
+        const error = e.payload.error
+        if (e.payload.restart) {
+          logger.error({ err: error }, 'consumer crashed; kafkajs restarts it')
+          return
+        }
+        fatal = error
+        logger.fatal({ err: error }, 'consumer crashed and will not restart')
+        reject(error)
+        options.onFatal?.(error)
+      })
+      c.on(c.events.STOP, () => {
+        joined = false
+      })
+    })
+  }
+
+  function close(signal?: string): Promise<void> {
+    closing ??= (async () => {
+      logger.info({ signal }, 'dispatcher stopping')
+      // Cuts backoffs short; a batch that is retrying lets go of its partition without resolving more.
+      stopping.abort()
+      // kafkajs: stop fetching, wait for the batches in hand, commit resolved offsets, leave the group.
+      await consumer
+        ?.disconnect()
+        .catch((err: unknown) => logger.error({ err }, 'consumer disconnect failed'))
+      joined = false
+      await producer
+        ?.disconnect()
+        .catch((err: unknown) => logger.error({ err }, 'producer disconnect failed'))
+      if (redis) await quitRedis(redis)
+      await health.close()
+      logger.info('dispatcher stopped')
+    })()
+    return closing
+  }
+
+  return {
+    start,
+    close,
+    get httpPort() {
+      return httpPort
+    },
+    metricsRegistry: metrics.registry,
+    readiness,
+  }
+}
+
+/** QUIT when connected (flushes replies in flight); a connection that is retrying is just dropped. */
+async function quitRedis(redis: RedisClient): Promise<void> {
+  if (redis.status !== 'ready') {
+    redis.disconnect()
+    return
+  }
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([
+    redis.quit().catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, PING_TIMEOUT_MS)
+    }),
+  ])
+  clearTimeout(timer)
+  redis.disconnect()
+}

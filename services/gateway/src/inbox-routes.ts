@@ -1,0 +1,62 @@
+import { type Static, Type } from '@sinclair/typebox'
+import { isUserId } from '@tidings/contracts'
+import type { FastifyInstance } from 'fastify'
+import { verifyServiceToken } from './auth/handshake.ts'
+import { BAD_USER_ID, SERVICE_TOKEN_INVALID } from './errors.ts'
+import type { PodContext } from './pod.ts'
+import type { RequestAuthenticator } from './request-auth.ts'
+import { parseResumeQuery } from './resume.ts'
+
+const AckBody = Type.Object(
+  {
+    seq: Type.Integer({ minimum: 0 }),
+    epoch: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+  },
+  { additionalProperties: false },
+)
+
+/**
+ * For apps that cannot hold a connection: the buffered notifications as JSON, and acks over
+ * HTTP (also what an SSE client uses to ack). Same inbox, same semantics as the WebSocket.
+ */
+export function registerInboxRoutes(
+  app: FastifyInstance,
+  pod: PodContext,
+  authenticate: RequestAuthenticator,
+): void {
+  app.get('/v1/inbox', async (req) => {
+    const { userId } = await authenticate(req)
+    const read = await pod.store.readInbox(
+      userId,
+      parseResumeQuery(req.query as Record<string, unknown>, 'afterSeq'),
+    )
+    const notifications = read.frames.map((f) => {
+      const { type: _type, ...n } = JSON.parse(f) as Record<string, unknown>
+      return n
+    })
+    return read.missed
+      ? { epoch: read.epoch, notifications, missed: read.missed }
+      : { epoch: read.epoch, notifications }
+  })
+
+  app.post<{ Body: Static<typeof AckBody> }>(
+    '/v1/inbox/ack',
+    { schema: { body: AckBody } },
+    async (req, reply) => {
+      const { userId } = await authenticate(req)
+      await pod.store.ack(userId, req.body.epoch, req.body.seq)
+      pod.metrics.acks.inc()
+      return reply.code(204).send()
+    },
+  )
+
+  // For backend services (service credential, not a user token): is this borrower online?
+  app.get<{ Params: { userId: string } }>('/v1/presence/:userId', async (req) => {
+    const header = req.headers.authorization
+    const presented = typeof header === 'string' && /^bearer /i.test(header) ? header.slice(7).trim() : null
+    if (!verifyServiceToken(presented, pod.config.auth.serviceTokenDigests)) throw new SERVICE_TOKEN_INVALID()
+    if (!isUserId(req.params.userId)) throw new BAD_USER_ID()
+    const sessions = await pod.presence.count(req.params.userId)
+    return { online: sessions > 0, sessions }
+  })
+}

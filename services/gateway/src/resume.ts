@@ -1,0 +1,31 @@
+import type { ResumePoint } from '@tidings/delivery'
+import { BAD_RESUME } from './errors.ts'
+
+const EPOCH_RE = /^[A-Za-z0-9_-]{1,64}$/
+
+function seqOf(v: unknown): number {
+  const n = Number(v)
+  if (typeof v !== 'string' || v === '' || !Number.isSafeInteger(n) || n < 0) throw new BAD_RESUME()
+  return n
+}
+
+/** `?lastSeq=N&epoch=E` (WebSocket, SSE) or `?afterSeq=N&epoch=E` (REST inbox). */
+export function parseResumeQuery(q: Record<string, unknown>, seqParam: 'lastSeq' | 'afterSeq'): ResumePoint {
+  const resume: ResumePoint = {}
+  if (q[seqParam] !== undefined) resume.lastSeq = seqOf(q[seqParam])
+  if (q.epoch !== undefined) {
+    if (typeof q.epoch !== 'string' || !EPOCH_RE.test(q.epoch)) throw new BAD_RESUME()
+    resume.epoch = q.epoch
+  }
+  return resume
+}
+
+/** SSE `Last-Event-ID: <epoch>:<seq>` — what EventSource sends back on its own reconnects. */
+export function parseLastEventId(value: string | string[] | undefined): ResumePoint | undefined {
+  if (typeof value !== 'string' || value === '') return undefined
+  const i = value.lastIndexOf(':')
+  if (i <= 0) throw new BAD_RESUME()
+  const epoch = value.slice(0, i)
+  if (!EPOCH_RE.test(epoch)) throw new BAD_RESUME()
+  return { epoch, lastSeq: seqOf(value.slice(i + 1)) }
+}

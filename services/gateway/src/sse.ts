@@ -1,0 +1,111 @@
+import { randomUUID } from 'node:crypto'
+import type { ServerResponse } from 'node:http'
+import { CloseCode } from '@tidings/contracts'
+import type { FastifyInstance } from 'fastify'
+import type { PodContext } from './pod.ts'
+import type { RequestAuthenticator } from './request-auth.ts'
+import { parseLastEventId, parseResumeQuery } from './resume.ts'
+import { Session } from './session.ts'
+import type { Transport } from './transport.ts'
+
+// What a WebSocket close code means for a stream whose headers have not been sent yet.
+const STATUS_FOR_CLOSE: Record<number, number> = {
+  [CloseCode.TooManySessions]: 429,
+  [CloseCode.RateLimited]: 429,
+  [CloseCode.Unauthorized]: 401,
+  [CloseCode.TryAgainLater]: 503,
+  [CloseCode.ServiceRestart]: 503,
+}
+
+/**
+ * Server-Sent Events: the same frames as the WebSocket, `event:` = the frame type, `data:` = the
+ * JSON, `id:` = `epoch:seq` on notifications so EventSource resumes with Last-Event-ID. JSON
+ * never contains a raw newline, so one `data:` line per frame is always enough. Headers are
+ * sent with the first frame (after admission), so a refusal can still be an HTTP status.
+ */
+function sseTransport(res: ServerResponse, origin: string | undefined, retryMs: number): Transport {
+  let started = false
+  const start = () => {
+    if (started) return
+    started = true
+    const headers: Record<string, string> = {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      // proxies (nginx ingress) must not buffer the stream
+      'x-accel-buffering': 'no',
+    }
+    if (origin) {
+      headers['access-control-allow-origin'] = origin
+      headers.vary = 'Origin'
+    }
+    res.writeHead(200, headers)
+    res.write(`retry: ${retryMs}\n\n`)
+  }
+  const write = (head: string, body: Buffer | string) => {
+    if (res.writableEnded || res.destroyed) return
+    start()
+    res.cork()
+    res.write(head)
+    res.write(body)
+    res.write('\n\n')
+    process.nextTick(() => res.uncork())
+  }
+  return {
+    notification: (frame, seq, epoch) => write(`event: notification\nid: ${epoch}:${seq}\ndata: `, frame),
+    broadcast: (frame) => write('event: broadcast\ndata: ', frame),
+    control: (type, json) => write(`event: ${type}\ndata: `, json),
+    close(code, reason) {
+      if (res.writableEnded || res.destroyed) return
+      if (!started) {
+        res.writeHead(STATUS_FOR_CLOSE[code] ?? 400, { 'content-type': 'application/json' })
+        res.end(
+          JSON.stringify({
+            statusCode: STATUS_FOR_CLOSE[code] ?? 400,
+            code: `TDG_ERR_CLOSE_${code}`,
+            message: reason,
+          }),
+        )
+        return
+      }
+      res.end()
+    },
+    get backlog() {
+      return res.writableLength
+    },
+    // no pong in SSE: a dead peer shows up as a failed write or a closed socket
+    answersPings: false,
+    heartbeat: () => {
+      if (started && !res.writableEnded) res.write(': keep-alive\n\n')
+    },
+    terminate: () => res.destroy(),
+  }
+}
+
+export function registerSseRoute(
+  app: FastifyInstance,
+  pod: PodContext,
+  authenticate: RequestAuthenticator,
+): void {
+  app.get('/v1/sse', async (req, reply) => {
+    const principal = await authenticate(req, { queryToken: true })
+    const query = req.query as Record<string, unknown>
+    const resume = parseLastEventId(req.headers['last-event-id']) ?? parseResumeQuery(query, 'lastSeq')
+    if (pod.sessions.size >= pod.config.MAX_CONNECTIONS) {
+      return reply
+        .code(503)
+        .send({ statusCode: 503, code: 'TDG_ERR_POD_FULL', message: 'pod full, try again later' })
+    }
+    reply.hijack()
+    const res = reply.raw
+    const session = new Session(
+      sseTransport(res, req.headers.origin, pod.config.HEARTBEAT_MS),
+      randomUUID(),
+      principal,
+      pod,
+      resume,
+    )
+    res.on('close', () => session.cleanup())
+    res.on('error', () => session.cleanup())
+  })
+}
