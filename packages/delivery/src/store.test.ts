@@ -1,0 +1,127 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { Notification } from '@tidings/contracts'
+import { infraFromEnv, uniqueName } from '@tidings/test/infra'
+import type { Redis } from 'ioredis'
+import { createRedisConnection } from './connection.ts'
+import { userInboxKey, userStateKey } from './keys.ts'
+import { DEFAULT_RETENTION } from './options.ts'
+import { computeMissed, createDeliveryStore, type DeliveryStore } from './store.ts'
+
+const n = (i: number): Notification => ({
+  id: `n${i}`,
+  kind: 'k',
+  createdAt: '2026-11-24T10:00:00.000Z',
+  title: `t${i}`,
+  body: 'b',
+  data: { i },
+})
+
+describe('delivery store (real Redis)', () => {
+  let redis: Redis
+  let store: DeliveryStore
+  before(() => {
+    redis = createRedisConnection({ url: infraFromEnv().redisUrl }, { name: 'store-test' }) as Redis
+    store = createDeliveryStore(redis, { ...DEFAULT_RETENTION, inboxCap: 5 })
+  })
+  after(() => redis.quit())
+
+  test('seq grows by one per notification; the same dedupe id is a duplicate', async () => {
+    const u = uniqueName('u')
+    const a = await store.deliverToUser(u, 'e1', n(1))
+    const b = await store.deliverToUser(u, 'e2', n(2))
+    assert.equal(a.status === 'delivered' && a.seq, 1)
+    assert.equal(b.status === 'delivered' && b.seq, 2)
+    assert.deepEqual(await store.deliverToUser(u, 'e1', n(1)), { status: 'duplicate' })
+    const read = await store.readInbox(u, {})
+    assert.deepEqual(
+      read.frames.map((f) => JSON.parse(f).seq),
+      [1, 2],
+    )
+    assert.deepEqual(JSON.parse(read.frames[0]!), { type: 'notification', seq: 1, ...n(1) })
+  })
+
+  test('the cap trims the oldest; what nobody acked and is gone is missed', async () => {
+    const u = uniqueName('u')
+    for (let i = 1; i <= 7; i++) await store.deliverToUser(u, `e${i}`, n(i))
+    const read = await store.readInbox(u, {})
+    assert.equal(read.firstSeq, 3)
+    assert.equal(read.frames.length, 5)
+    assert.deepEqual(read.missed, { afterSeq: 0, nextSeq: 3, epoch: read.epoch })
+    // a client that had seen up to 4 misses nothing
+    const resumed = await store.readInbox(u, { lastSeq: 4, epoch: read.epoch })
+    assert.equal(resumed.missed, undefined)
+    assert.equal(resumed.firstSeq, 5)
+  })
+
+  test('ack trims cumulatively, ignores another epoch, and acked seqs are never missed', async () => {
+    const u = uniqueName('u')
+    for (let i = 1; i <= 4; i++) await store.deliverToUser(u, `e${i}`, n(i))
+    const { epoch } = await store.readInbox(u, {})
+    assert.equal(await store.ack(u, 'not-the-epoch', 4), -1)
+    assert.equal(await redis.llen(userInboxKey(u)), 4)
+    assert.equal(await store.ack(u, epoch, 2), 2)
+    assert.equal(await store.ack(u, epoch, 1), 2) // never goes back
+    assert.equal(await redis.llen(userInboxKey(u)), 2)
+    const read = await store.readInbox(u, { lastSeq: 0, epoch })
+    assert.equal(read.missed, undefined)
+    assert.equal(read.firstSeq, 3)
+    assert.equal(await store.ack(u, undefined, 99), 4) // clamped to the last seq
+    assert.equal(await redis.exists(userInboxKey(u)), 0)
+  })
+
+  test('lost state gets a new epoch and seq restarts at 1; an old lastSeq is not trusted', async () => {
+    const u = uniqueName('u')
+    await store.deliverToUser(u, 'e1', n(1))
+    await store.deliverToUser(u, 'e2', n(2))
+    const { epoch: first } = await store.readInbox(u, {})
+    await redis.del(userStateKey(u))
+    const res = await store.deliverToUser(u, 'e3', n(3))
+    assert.ok(res.status === 'delivered')
+    assert.equal(res.seq, 1)
+    assert.notEqual(res.epoch, first)
+    const read = await store.readInbox(u, { lastSeq: 2, epoch: first })
+    assert.deepEqual(
+      read.frames.map((f) => JSON.parse(f).title),
+      ['t3'],
+    ) // the old epoch's entries went with it
+    assert.deepEqual(read.missed, { afterSeq: 0, nextSeq: 1, epoch: res.epoch })
+  })
+
+  test('a write that fails half-way leaves no dedupe mark: the retry delivers', async () => {
+    const u = uniqueName('u')
+    await store.deliverToUser(u, 'e0', n(0))
+    await redis.set(userInboxKey(u), 'not a list') // the next RPUSH fails with WRONGTYPE
+    await assert.rejects(store.deliverToUser(u, 'e1', n(1)), /WRONGTYPE/)
+    await redis.del(userInboxKey(u))
+    const retry = await store.deliverToUser(u, 'e1', n(1))
+    assert.equal(retry.status, 'delivered')
+    const read = await store.readInbox(u, {})
+    assert.deepEqual(
+      read.frames.map((f) => JSON.parse(f).id),
+      ['n1'],
+    )
+  })
+
+  test('broadcast: one publish, deduped, frame as in the protocol (no kind)', async () => {
+    const topic = uniqueName('t')
+    assert.equal(await store.publishToTopic(topic, 'b1', n(1)), 'published')
+    assert.equal(await store.publishToTopic(topic, 'b1', n(1)), 'duplicate')
+  })
+})
+
+test('computeMissed follows the protocol', () => {
+  const read = { epoch: 'E', seq: 10, acked: 0, frames: [], firstSeq: 6 }
+  assert.deepEqual(computeMissed({ lastSeq: 3, epoch: 'E' }, read), { afterSeq: 3, nextSeq: 6, epoch: 'E' })
+  assert.equal(computeMissed({ lastSeq: 5, epoch: 'E' }, read), undefined)
+  assert.equal(computeMissed({ lastSeq: 0, epoch: 'E' }, { ...read, acked: 5 }), undefined)
+  assert.deepEqual(computeMissed({ lastSeq: 9, epoch: 'OLD' }, read), { afterSeq: 0, nextSeq: 6, epoch: 'E' })
+  // no epoch: lastSeq is taken to be in the current one
+  assert.equal(computeMissed({ lastSeq: 5 }, read), undefined)
+  // nothing left to send and unacked seqs expired
+  assert.deepEqual(computeMissed({ lastSeq: 4, epoch: 'E' }, { ...read, firstSeq: 11 }), {
+    afterSeq: 4,
+    nextSeq: 11,
+    epoch: 'E',
+  })
+})
