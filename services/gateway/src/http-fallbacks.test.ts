@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
+import type { InboxResponse } from '@tidings/contracts'
 import { uniqueName, waitFor } from '@tidings/test/infra'
 import { openSse } from '@tidings/test/support/sse-client'
 import { signUserToken } from '@tidings/test/support/tokens'
@@ -59,15 +60,19 @@ describe('SSE, REST inbox and presence', () => {
     const user = uniqueName('u')
     const token = await signUserToken(user)
     await deliver(user, 3)
-    const all = await (await fetch(`${gw.url}/v1/inbox`, { headers: bearer(token) })).json()
+    const all = (await (
+      await fetch(`${gw.url}/v1/inbox`, { headers: bearer(token) })
+    ).json()) as InboxResponse
     assert.deepEqual(
       all.notifications.map((n: { seq: number }) => n.seq),
       [1, 2, 3],
     )
-    assert.equal(all.notifications[0].type, undefined)
-    assert.equal(all.notifications[0].title, 'title x')
+    assert.equal((all.notifications[0] as { type?: string }).type, undefined)
+    assert.equal(all.notifications[0]!.title, 'title x')
     assert.equal(all.missed, undefined)
-    const after1 = await (await fetch(`${gw.url}/v1/inbox?afterSeq=1`, { headers: bearer(token) })).json()
+    const after1 = (await (
+      await fetch(`${gw.url}/v1/inbox?afterSeq=1`, { headers: bearer(token) })
+    ).json()) as InboxResponse
     assert.deepEqual(
       after1.notifications.map((n: { seq: number }) => n.seq),
       [2, 3],
@@ -78,7 +83,9 @@ describe('SSE, REST inbox and presence', () => {
       body: JSON.stringify({ seq: 2, epoch: all.epoch }),
     })
     assert.equal(ack.status, 204)
-    const rest = await (await fetch(`${gw.url}/v1/inbox`, { headers: bearer(token) })).json()
+    const rest = (await (
+      await fetch(`${gw.url}/v1/inbox`, { headers: bearer(token) })
+    ).json()) as InboxResponse
     assert.deepEqual(
       rest.notifications.map((n: { seq: number }) => n.seq),
       [3],
@@ -95,7 +102,10 @@ describe('SSE, REST inbox and presence', () => {
   test('presence: a service credential sees sessions come and go; user tokens are refused', async () => {
     const user = uniqueName('u')
     const presence = async () =>
-      (await fetch(`${gw.url}/v1/presence/${user}`, { headers: bearer(SERVICE_TOKEN) })).json()
+      (await (await fetch(`${gw.url}/v1/presence/${user}`, { headers: bearer(SERVICE_TOKEN) })).json()) as {
+        online: boolean
+        sessions: number
+      }
     assert.deepEqual(await presence(), { online: false, sessions: 0 })
     const token = await signUserToken(user)
     const a = await openSocket(gw.url, { token })
