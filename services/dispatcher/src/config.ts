@@ -22,30 +22,50 @@ const Int = (min: number, max: number, def: number, description: string) =>
 
 export const DispatcherEnv = Type.Object({
   KAFKA_BROKERS: Type.String({ minLength: 1, description: 'comma-separated host:port list' }),
-  KAFKA_CLIENT_ID: Type.String({ minLength: 1, default: 'tidings-dispatcher' }),
-  KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'tidings-dispatcher' }),
+  KAFKA_CLIENT_ID: Type.String({
+    minLength: 1,
+    default: 'tidings-dispatcher',
+    description: 'kafkajs client id',
+  }),
+  KAFKA_GROUP_ID: Type.String({ minLength: 1, default: 'tidings-dispatcher', description: 'consumer group' }),
   // A new group (or one whose committed offsets expired) starts at the oldest retained event. The
   // dispatcher creates its input topics itself, so on a fresh install "earliest" is exactly "every
   // event since the topic exists"; "latest" would drop events produced before the first join.
-  KAFKA_FROM_BEGINNING: Type.Boolean({ default: true }),
+  KAFKA_FROM_BEGINNING: Type.Boolean({
+    default: true,
+    description: 'a new group starts at the oldest event',
+  }),
   KAFKA_SESSION_TIMEOUT_MS: Int(6000, 300_000, 30_000, 'consumer group session timeout'),
   KAFKA_HEARTBEAT_INTERVAL_MS: Int(100, 60_000, 3000, 'consumer group heartbeat interval'),
   KAFKA_REBALANCE_TIMEOUT_MS: Int(1000, 600_000, 60_000, 'time members get to rejoin in a rebalance'),
   // Only matters when a partition is idle: a fetch with data returns at once. Also bounds how long a
   // graceful stop waits for an idle fetch to come back.
   KAFKA_MAX_WAIT_MS: Int(10, 30_000, 1000, 'longest a fetch waits for new data'),
-  TOPIC_LOAN_DECISIONS: Type.String({ pattern: KAFKA_TOPIC, default: TOPICS.loanDecisions }),
+  TOPIC_LOAN_DECISIONS: Type.String({
+    pattern: KAFKA_TOPIC,
+    default: TOPICS.loanDecisions,
+    description: 'loan decisions input',
+  }),
   TOPIC_NOTIFICATIONS_REQUESTED: Type.String({
     pattern: KAFKA_TOPIC,
     default: TOPICS.notificationsRequested,
+    description: 'direct notification requests input',
   }),
-  TOPIC_DLQ: Type.String({ pattern: KAFKA_TOPIC, default: TOPICS.deadLetter }),
+  TOPIC_DLQ: Type.String({
+    pattern: KAFKA_TOPIC,
+    default: TOPICS.deadLetter,
+    description: 'dead-letter topic',
+  }),
   // Used only when the dispatcher has to create a missing topic; existing topics are left alone.
   TOPIC_PARTITIONS: Int(1, 10_000, 6, 'partitions of an input topic the dispatcher creates'),
   TOPIC_DLQ_PARTITIONS: Int(1, 10_000, 1, 'partitions of the dead-letter topic the dispatcher creates'),
   TOPIC_REPLICATION_FACTOR: Int(-1, 32, -1, 'replication factor of created topics; -1 = broker default'),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://' })),
-  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ minLength: 1, description: 'host:port,host:port' })),
+  REDIS_URL: Type.Optional(
+    Type.String({ pattern: '^rediss?://', description: 'one Redis server (or REDIS_CLUSTER_NODES)' }),
+  ),
+  REDIS_CLUSTER_NODES: Type.Optional(
+    Type.String({ minLength: 1, description: 'host:port,… seed nodes of a Redis Cluster' }),
+  ),
   INBOX_TTL_SECONDS: Int(1, 31_536_000, DEFAULT_RETENTION.inboxTtlSeconds, 'inbox TTL'),
   INBOX_CAP: Int(1, 1_000_000, DEFAULT_RETENTION.inboxCap, 'most notifications kept per user'),
   DEDUPE_WINDOW_SECONDS: Int(1, 31_536_000, DEFAULT_RETENTION.dedupeWindowSeconds, 'dedupe window'),
@@ -55,9 +75,14 @@ export const DispatcherEnv = Type.Object({
   RETRY_INITIAL_MS: Int(1, 60_000, 100, 'first backoff after a Redis or DLQ failure'),
   RETRY_MAX_MS: Int(1, 600_000, 5000, 'longest backoff after repeated failures'),
   HTTP_PORT: Int(0, 65_535, 9464, 'health and metrics port; 0 = any free port'),
-  HTTP_HOST: Type.String({ minLength: 1, default: '0.0.0.0' }),
+  HTTP_HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'health and metrics interface' }),
   // an enum (not a union of literals) so that a wrong value reads "must be equal to one of the allowed values"
-  LOG_LEVEL: Type.Unsafe<LogLevel>({ type: 'string', enum: [...LOG_LEVELS], default: 'info' }),
+  LOG_LEVEL: Type.Unsafe<LogLevel>({
+    type: 'string',
+    enum: [...LOG_LEVELS],
+    default: 'info',
+    description: LOG_LEVELS.join(', '),
+  }),
   // below Kubernetes' default 30 s terminationGracePeriodSeconds, so that we exit before SIGKILL
   SHUTDOWN_GRACE_MS: Int(1000, 600_000, 25_000, 'hard limit of a graceful stop'),
 })

@@ -27,16 +27,38 @@ export const MAX_CLOCK_TOLERANCE_S = 30
  */
 export const authEnvProperties = {
   /** Required on purpose: an implicit default is how `none` or key confusion sneaks in. */
-  JWT_ALGORITHMS: Type.String({ minLength: 1 }),
-  JWT_SECRET: Type.Optional(Type.String()),
-  JWT_PUBLIC_KEY: Type.Optional(Type.String()),
-  JWT_PUBLIC_KEY_FILE: Type.Optional(Type.String()),
-  JWT_JWKS_URL: Type.Optional(Type.String()),
-  JWT_ISSUER: Type.Optional(Type.String()),
-  JWT_AUDIENCE: Type.Optional(Type.String()),
-  JWT_CLOCK_TOLERANCE_S: Type.Integer({ minimum: 0, maximum: MAX_CLOCK_TOLERANCE_S, default: 5 }),
-  ALLOWED_ORIGINS: Type.Optional(Type.String()),
-  SERVICE_TOKENS: Type.Optional(Type.String()),
+  JWT_ALGORITHMS: Type.String({
+    minLength: 1,
+    description:
+      'explicit allow-list, e.g. `RS256,ES256` or `HS256` (RS*, PS256, ES256/384, EdDSA, HS*; never none)',
+  }),
+  JWT_SECRET: Type.Optional(
+    Type.String({ description: 'HS* secret (≥ 32/48/64 bytes); only with HS* algorithms' }),
+  ),
+  JWT_PUBLIC_KEY: Type.Optional(
+    Type.String({ description: 'PEM public key for RS/PS/ES/EdDSA (`\\n` allowed)' }),
+  ),
+  JWT_PUBLIC_KEY_FILE: Type.Optional(Type.String({ description: 'path to that PEM instead' })),
+  JWT_JWKS_URL: Type.Optional(Type.String({ description: 'JWKS endpoint (https; http only on localhost)' })),
+  JWT_ISSUER: Type.Optional(Type.String({ description: '`iss` required to equal this when set' })),
+  JWT_AUDIENCE: Type.Optional(
+    Type.String({ description: '`aud` must contain one of these (comma list) when set' }),
+  ),
+  JWT_CLOCK_TOLERANCE_S: Type.Integer({
+    minimum: 0,
+    maximum: MAX_CLOCK_TOLERANCE_S,
+    default: 5,
+    description: 'clock skew allowed on exp/nbf',
+  }),
+  ALLOWED_ORIGINS: Type.Optional(
+    Type.String({
+      description:
+        'exact browser origins allowed (comma list); requests without Origin (native apps) always pass',
+    }),
+  ),
+  SERVICE_TOKENS: Type.Optional(
+    Type.String({ description: 'credentials (≥ 24 chars, comma list) for `GET /v1/presence/:userId`' }),
+  ),
 }
 const authEnvSchema = Type.Object(authEnvProperties)
 export type AuthEnv = Static<typeof authEnvSchema>
