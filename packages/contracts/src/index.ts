@@ -1,6 +1,6 @@
 export * from './events.ts'
 export * from './ids.ts'
 export * from './notification.ts'
+export * from './producer.ts'
 export * from './protocol.ts'
 export * from './validate.ts'
-export * from './producer.ts'
