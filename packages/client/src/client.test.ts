@@ -512,7 +512,7 @@ test('falls back to SSE when the WebSocket cannot be opened, acks over POST, tri
   assert.equal(t.client.session?.transport, 'sse')
   await t.clock.advance(100)
   assert.deepEqual(sse.acks, [
-    { body: { seq: 1 }, headers: { authorization: 'Bearer jwt-3', 'content-type': 'application/json' } },
+    { body: { seq: 1, epoch: 'e1' }, headers: { authorization: 'Bearer jwt-3', 'content-type': 'application/json' } },
   ])
   // the stream ends: reconnect over SSE, resuming
   st.end()
@@ -643,8 +643,8 @@ test('EventSource mode: the token goes in access_token, the position in the quer
   assert.deepEqual(
     posts.map(([u, body]) => `${u} ${body}`),
     [
-      'https://gw.example/v1/inbox/ack {"seq":3}', // the resume position, re-acked after welcome
-      'https://gw.example/v1/inbox/ack {"seq":4}', // on close
+      'https://gw.example/v1/inbox/ack {"seq":3,"epoch":"e1"}', // the resume position, re-acked after welcome
+      'https://gw.example/v1/inbox/ack {"seq":4,"epoch":"e1"}', // on close
     ],
   )
 })

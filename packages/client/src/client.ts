@@ -247,7 +247,8 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
     const post = fetchFn(ends.http + ACK_PATH, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ seq }),
+      // the epoch makes the server ignore an ack that belongs to a sequence it no longer has
+      body: JSON.stringify({ seq, epoch: session.epoch }),
     }).then(
       (res) => {
         if (!res.ok) report(new TidingsError('transport', `POST ${ACK_PATH} answered HTTP ${res.status}`))

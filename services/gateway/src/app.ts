@@ -22,7 +22,7 @@ import { selectSubprotocol } from './auth/handshake.ts'
 import { createTokenVerifier, type Principal } from './auth/token-verifier.ts'
 import type { GatewayConfig } from './config.ts'
 import { createDeadlineWheel } from './deadlines.ts'
-import { NOT_WEBSOCKET } from './errors.ts'
+import { BAD_REQUEST, NOT_FOUND, NOT_WEBSOCKET } from './errors.ts'
 import { registerInboxRoutes } from './inbox-routes.ts'
 import { createGatewayMetrics } from './metrics.ts'
 import { drainSessions, type PodContext, startHeartbeat } from './pod.ts'
@@ -84,16 +84,26 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     return503OnClosing: true,
   })
   app.decorateRequest('tidings', null)
-  app.setErrorHandler((err: Error, req, reply) => {
-    const status = (err as { statusCode?: number }).statusCode ?? 500
-    if (status >= 500) req.log.error({ err, url: redactUrl(req.url) }, 'request failed')
-    const code = (err as { code?: string }).code ?? 'TDG_ERR_INTERNAL'
-    reply.code(status).send({
-      statusCode: status,
-      code,
-      message: status >= 500 && status !== 503 ? 'internal error' : err.message,
-    })
-  })
+  // Every error body is {statusCode, code, message} with a code from errors.ts.
+  app.setErrorHandler(
+    (err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
+      if (err.validation) {
+        return reply.code(400).send(new BAD_REQUEST(err.message))
+      }
+      const status = err.statusCode ?? 500
+      if (status >= 500 && status !== 503) {
+        req.log.error({ err, url: redactUrl(req.url) }, 'request failed')
+        return reply.code(500).send({ statusCode: 500, code: 'TDG_ERR_INTERNAL', message: 'internal error' })
+      }
+      const code = err.code?.startsWith('TDG_ERR_')
+        ? err.code
+        : status === 415
+          ? 'TDG_ERR_BAD_REQUEST'
+          : `TDG_ERR_HTTP_${status}`
+      return reply.code(status).send({ statusCode: status, code, message: err.message })
+    },
+  )
+  app.setNotFoundHandler((_req, reply) => reply.code(404).send(new NOT_FOUND()))
 
   await app.register(websocket, {
     options: {
@@ -132,7 +142,10 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   // never a socket.
   async function admit(req: FastifyRequest): Promise<void> {
     const principal = await authenticate(req)
-    req.tidings = { principal, resume: parseResumeQuery(req.query as Record<string, unknown>, 'lastSeq') }
+    req.tidings = {
+      principal,
+      resume: parseResumeQuery(req.query as Record<string, unknown>, 'lastSeq', { requireEpoch: true }),
+    }
   }
 
   // Browsers on an allowed origin may call the HTTP endpoints cross-origin (SSE, REST inbox).

@@ -63,6 +63,15 @@ describe('replay, live, ack and missed', () => {
     await b.close()
   })
 
+  test('a lastSeq without its epoch is not trusted: replay from the oldest', async () => {
+    const user = uniqueName('u')
+    await deliver(user, 3)
+    const s = await openSocket(gw.url, { token: await signUserToken(user), query: { lastSeq: 2 } })
+    await s.next('welcome')
+    assert.deepEqual(seqs(await s.waitForCount('notification', 3)), [1, 2, 3])
+    await s.close()
+  })
+
   test('acked notifications are removed and not replayed again', async () => {
     const user = uniqueName('u')
     await deliver(user, 5)

@@ -27,3 +27,10 @@ export const SERVICE_TOKEN_INVALID = createError(
   401,
 )
 export const BAD_USER_ID = createError('TDG_ERR_BAD_USER_ID', 'Not a valid user id', 400)
+export const AUTH_UNAVAILABLE = createError(
+  'TDG_ERR_AUTH_UNAVAILABLE',
+  'The token could not be checked now (key server unreachable); try again',
+  503,
+)
+export const BAD_REQUEST = createError('TDG_ERR_BAD_REQUEST', 'Bad request: %s', 400)
+export const NOT_FOUND = createError('TDG_ERR_NOT_FOUND', 'No such endpoint', 404)

@@ -97,6 +97,20 @@ describe('SSE, REST inbox and presence', () => {
     })
     assert.equal(bad.status, 400)
     assert.equal((await fetch(`${gw.url}/v1/inbox`)).status, 401)
+    // no token: 401 before the body is even looked at
+    const anon = await fetch(`${gw.url}/v1/inbox/ack`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"seq":"x"}',
+    })
+    assert.equal(anon.status, 401)
+    assert.equal(((await bad.json()) as { code: string }).code, 'TDG_ERR_BAD_REQUEST')
+    const missing = await fetch(`${gw.url}/v1/nope`)
+    assert.deepEqual(await missing.json(), {
+      statusCode: 404,
+      code: 'TDG_ERR_NOT_FOUND',
+      message: 'No such endpoint',
+    })
   })
 
   test('presence: a service credential sees sessions come and go; user tokens are refused', async () => {
@@ -118,6 +132,17 @@ describe('SSE, REST inbox and presence', () => {
     await waitFor(async () => (await presence()).sessions === 0, { message: 'sessions gone' })
     assert.equal((await fetch(`${gw.url}/v1/presence/${user}`, { headers: bearer(token) })).status, 401)
     assert.equal((await fetch(`${gw.url}/v1/presence/${user}`)).status, 401)
+  })
+
+  test('SSE: a draining gateway sends reconnect before ending the stream', async () => {
+    const own = await startTestGateway({ DRAIN_MS: '50', RECONNECT_JITTER_MS: '500' })
+    const sse = await openSse(`${own.url}/v1/sse`, bearer(await signUserToken(uniqueName('u'))))
+    await sse.next('welcome')
+    const stopping = own.stop()
+    const reconnect = JSON.parse((await sse.next('reconnect')).data)
+    assert.ok(reconnect.afterMs >= 0 && reconnect.afterMs < 500)
+    await sse.ended
+    await stopping
   })
 
   test('CORS: an allowed origin may call the inbox cross-origin, another may not', async () => {

@@ -41,9 +41,15 @@ export function registerInboxRoutes(
 
   app.post<{ Body: Static<typeof AckBody> }>(
     '/v1/inbox/ack',
-    { schema: { body: AckBody } },
+    {
+      schema: { body: AckBody },
+      // authenticated before the body is parsed: no token → 401, never a validation error
+      onRequest: async (req) => {
+        req.tidings = { principal: await authenticate(req), resume: {} }
+      },
+    },
     async (req, reply) => {
-      const { userId } = await authenticate(req)
+      const { userId } = req.tidings!.principal
       await pod.store.ack(userId, req.body.epoch, req.body.seq)
       pod.metrics.acks.inc()
       return reply.code(204).send()

@@ -1,7 +1,14 @@
 import type { FastifyRequest } from 'fastify'
 import { extractToken, isOriginAllowed } from './auth/handshake.ts'
 import { AuthError, authErrorStatus, type Principal } from './auth/token-verifier.ts'
-import { DRAINING, ORIGIN_FORBIDDEN, TOKEN_EXPIRED, TOKEN_INVALID, TOKEN_MISSING } from './errors.ts'
+import {
+  AUTH_UNAVAILABLE,
+  DRAINING,
+  ORIGIN_FORBIDDEN,
+  TOKEN_EXPIRED,
+  TOKEN_INVALID,
+  TOKEN_MISSING,
+} from './errors.ts'
 import type { PodContext } from './pod.ts'
 
 export interface AuthenticateOptions {
@@ -42,7 +49,7 @@ export function createRequestAuthenticator(pod: PodContext, isDraining: () => bo
     } catch (err) {
       if (!(err instanceof AuthError)) throw err
       metrics.refused.inc({ reason: err.code === 'token_expired' ? 'token_expired' : 'token_invalid' })
-      if (authErrorStatus(err) === 503) throw Object.assign(err, { statusCode: 503 })
+      if (authErrorStatus(err) === 503) throw new AUTH_UNAVAILABLE()
       throw err.code === 'token_expired' ? new TOKEN_EXPIRED() : new TOKEN_INVALID(err.message)
     }
   }

@@ -9,14 +9,24 @@ function seqOf(v: unknown): number {
   return n
 }
 
-/** `?lastSeq=N&epoch=E` (WebSocket, SSE) or `?afterSeq=N&epoch=E` (REST inbox). */
-export function parseResumeQuery(q: Record<string, unknown>, seqParam: 'lastSeq' | 'afterSeq'): ResumePoint {
+/**
+ * `?lastSeq=N&epoch=E` (WebSocket, SSE) or `?afterSeq=N&epoch=E` (REST inbox).
+ * `requireEpoch` (WebSocket): the protocol trusts a lastSeq only together with its epoch, so a
+ * lastSeq without one replays from the oldest. SSE and REST are specified with a seq only: there
+ * a seq without an epoch is taken in the current epoch.
+ */
+export function parseResumeQuery(
+  q: Record<string, unknown>,
+  seqParam: 'lastSeq' | 'afterSeq',
+  opts: { requireEpoch?: boolean } = {},
+): ResumePoint {
   const resume: ResumePoint = {}
   if (q[seqParam] !== undefined) resume.lastSeq = seqOf(q[seqParam])
   if (q.epoch !== undefined) {
     if (typeof q.epoch !== 'string' || !EPOCH_RE.test(q.epoch)) throw new BAD_RESUME()
     resume.epoch = q.epoch
   }
+  if (opts.requireEpoch && resume.epoch === undefined) delete resume.lastSeq
   return resume
 }
 

@@ -1,6 +1,6 @@
 import { CloseCode, ErrorCode, type ServerFrame } from '@tidings/contracts'
 import type { LiveNotification, ResumePoint } from '@tidings/delivery'
-import type { Principal } from './auth/token-verifier.ts'
+import { AuthError, type Principal } from './auth/token-verifier.ts'
 import {
   authenticatedFrame,
   errorFrame,
@@ -242,7 +242,11 @@ export class Session {
     let p: Principal
     try {
       p = await this.pod.verifier.verify(token)
-    } catch {
+    } catch (err) {
+      // a key server outage says nothing about the token: the app should retry, not log out
+      if (err instanceof AuthError && err.code === 'auth_unavailable') {
+        return this.close(CloseCode.TryAgainLater, 'token could not be checked now')
+      }
       return this.close(CloseCode.Unauthorized, 'invalid token')
     }
     if (p.userId !== this.userId) return this.close(CloseCode.Unauthorized, 'token is for another user')

@@ -8,6 +8,10 @@ import { parseLastEventId, parseResumeQuery } from './resume.ts'
 import { Session } from './session.ts'
 import type { Transport } from './transport.ts'
 
+// How long EventSource waits before reconnecting on its own after the stream ends. A draining
+// pod also sends `reconnect{afterMs}`; EventSource cannot honour that, our SDK does.
+const RETRY_MS = 2000
+
 // What a WebSocket close code means for a stream whose headers have not been sent yet.
 const STATUS_FOR_CLOSE: Record<number, number> = {
   [CloseCode.TooManySessions]: 429,
@@ -23,7 +27,7 @@ const STATUS_FOR_CLOSE: Record<number, number> = {
  * never contains a raw newline, so one `data:` line per frame is always enough. Headers are
  * sent with the first frame (after admission), so a refusal can still be an HTTP status.
  */
-function sseTransport(res: ServerResponse, origin: string | undefined, retryMs: number): Transport {
+function sseTransport(res: ServerResponse, origin: string | undefined): Transport {
   let started = false
   const start = () => {
     if (started) return
@@ -40,16 +44,14 @@ function sseTransport(res: ServerResponse, origin: string | undefined, retryMs: 
       headers.vary = 'Origin'
     }
     res.writeHead(200, headers)
-    res.write(`retry: ${retryMs}\n\n`)
+    res.write(`retry: ${RETRY_MS}\n\n`)
   }
+  // One chunk per event: a frame written just before close() must not sit in a cork buffer
+  // that end() throws away. SSE is the fallback path, so the per-session string is fine.
   const write = (head: string, body: Buffer | string) => {
     if (res.writableEnded || res.destroyed) return
     start()
-    res.cork()
-    res.write(head)
-    res.write(body)
-    res.write('\n\n')
-    process.nextTick(() => res.uncork())
+    res.write(`${head}${typeof body === 'string' ? body : body.toString('utf8')}\n\n`)
   }
   return {
     notification: (frame, seq, epoch) => write(`event: notification\nid: ${epoch}:${seq}\ndata: `, frame),
@@ -98,13 +100,7 @@ export function registerSseRoute(
     }
     reply.hijack()
     const res = reply.raw
-    const session = new Session(
-      sseTransport(res, req.headers.origin, pod.config.HEARTBEAT_MS),
-      randomUUID(),
-      principal,
-      pod,
-      resume,
-    )
+    const session = new Session(sseTransport(res, req.headers.origin), randomUUID(), principal, pod, resume)
     res.on('close', () => session.cleanup())
     res.on('error', () => session.cleanup())
   })
