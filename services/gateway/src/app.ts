@@ -76,6 +76,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   }
   let draining = false
   const stopHeartbeat = startHeartbeat(pod)
+  watchSubscriber(subscriber, pod)
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -210,4 +211,31 @@ function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
       },
     )
   })
+}
+
+/**
+ * Redis pub/sub is at-most-once: while the subscriber connection is down, publishes are lost.
+ * ioredis re-subscribes by itself when it reconnects; a PING answered after that proves the
+ * subscriptions are back, and then every session re-reads its inbox from its cursor.
+ */
+function watchSubscriber(subscriber: RedisClient, pod: PodContext): void {
+  let connectedBefore = false
+  subscriber.on('ready', () => {
+    if (!connectedBefore) {
+      connectedBefore = true
+      return
+    }
+    pod.log.warn(
+      { sessions: pod.sessions.size },
+      'pub/sub reconnected: re-reading the inboxes of open sessions',
+    )
+    subscriber
+      .ping()
+      .then(() => {
+        pod.metrics.resyncs.inc(pod.sessions.size)
+        for (const s of pod.sessions) s.refresh()
+      })
+      .catch((err: unknown) => pod.log.error({ err }, 'pub/sub ping after reconnect failed'))
+  })
+  subscriber.on('reconnecting', () => pod.log.warn('pub/sub connection lost, reconnecting'))
 }

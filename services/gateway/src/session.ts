@@ -147,6 +147,19 @@ export class Session {
     else this.pending = [m]
   }
 
+  /**
+   * Re-reads the inbox from the cursor, after whatever this session is doing now. Used when the
+   * pod's pub/sub connection came back: what was published while it was down never arrived.
+   */
+  refresh(): void {
+    this.inbound = this.inbound.then(() => {
+      if (this.closed) return
+      this.phase = Phase.Resyncing
+      if (!this.pending) this.pending = []
+      return this.resync()
+    })
+  }
+
   private async resync(): Promise<void> {
     try {
       const read = await this.pod.store.readInbox(this.userId, { lastSeq: this.cursor, epoch: this.epoch })
