@@ -263,7 +263,6 @@ describe('dispatcher', () => {
           type: 'broadcast',
           topic: broadcastTopic,
           id: notificationId(requestedTopic, broadcast.eventId, { topic: broadcastTopic }),
-          kind: 'announcement',
           createdAt: '2026-11-24T10:00:00.000Z',
           title: 'Eid holidays',
           body: 'Our offices are closed on Monday.',
