@@ -29,7 +29,7 @@ import { drainSessions, type PodContext, startHeartbeat } from './pod.ts'
 import { createRequestAuthenticator } from './request-auth.ts'
 import { parseResumeQuery } from './resume.ts'
 import { registerSseRoute } from './sse.ts'
-import { startWebSocketSession } from './ws-transport.ts'
+import { releaseUpgradeRequest, startWebSocketSession } from './ws-transport.ts'
 
 export interface GatewayDeps {
   config: GatewayConfig
@@ -73,6 +73,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     sessions: new Set(),
     deadlines: createDeadlineWheel(),
+    onSocketError: (err: Error) => log.debug({ err }, 'socket error'),
   }
   let draining = false
   const stopHeartbeat = startHeartbeat(pod)
@@ -171,9 +172,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     },
     wsHandler: (socket: WebSocket, req: FastifyRequest) => {
       const admitted = req.tidings!
-      // @fastify/websocket's own error listener closes over the request and reply, which would
-      // keep them alive as long as the socket; the session installs a lighter one.
+      // Nothing of the upgrade request may stay reachable from the socket: @fastify/websocket's
+      // error listener closes over request and reply, and the response stays attached to the
+      // TCP socket. The session installs a lighter error listener.
       socket.removeAllListeners('error')
+      releaseUpgradeRequest(req.raw)
       req.tidings = null
       if (draining || pod.sessions.size >= config.MAX_CONNECTIONS) socket.on('error', () => {})
       if (draining) return void socket.close(CloseCode.ServiceRestart, 'server restart')
@@ -231,11 +234,22 @@ function watchSubscriber(subscriber: RedisClient, pod: PodContext): void {
     )
     subscriber
       .ping()
-      .then(() => {
-        pod.metrics.resyncs.inc(pod.sessions.size)
-        for (const s of pod.sessions) s.refresh()
-      })
+      .then(() => refreshAll(pod))
       .catch((err: unknown) => pod.log.error({ err }, 'pub/sub ping after reconnect failed'))
   })
   subscriber.on('reconnecting', () => pod.log.warn('pub/sub connection lost, reconnecting'))
+}
+
+// After a failover every session re-reads its inbox; in slices, so that a pod with 18k sockets
+// does not send Redis 18k scripts in one burst.
+const REFRESH_SLICE = 500
+function refreshAll(pod: PodContext): void {
+  const all = [...pod.sessions]
+  pod.metrics.resyncs.inc(all.length)
+  let i = 0
+  const next = () => {
+    for (const end = Math.min(i + REFRESH_SLICE, all.length); i < end; i++) all[i]!.refresh()
+    if (i < all.length) setTimeout(next, 20)
+  }
+  next()
 }

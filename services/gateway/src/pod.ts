@@ -17,6 +17,8 @@ export interface PodContext {
   metrics: GatewayMetrics
   sessions: Set<Session>
   deadlines: DeadlineWheel
+  /** One error listener shared by every socket. */
+  onSocketError: (err: Error) => void
 }
 
 /**

@@ -51,8 +51,15 @@ export class Session {
   /** Inbound frames are handled one after another: an ack is done before the next frame. */
   inbound: Promise<void>
   readonly onLive = (m: LiveNotification): void => this.live(m)
-  readonly onBroadcast = (frame: Buffer): void => {
-    if (!this.closed && !this.overloaded()) this.transport.broadcast(frame)
+  /** Created on the first topic subscription: most sessions never join a topic. */
+  private broadcastListener: ((frame: Buffer) => void) | null = null
+  get onBroadcast(): (frame: Buffer) => void {
+    if (!this.broadcastListener) {
+      this.broadcastListener = (frame: Buffer) => {
+        if (!this.closed && !this.overloaded()) this.transport.broadcast(frame)
+      }
+    }
+    return this.broadcastListener
   }
 
   /**

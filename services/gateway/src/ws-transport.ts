@@ -1,3 +1,5 @@
+import type { ServerResponse } from 'node:http'
+import type { Socket } from 'node:net'
 import type { ResumePoint } from '@tidings/delivery'
 import type { WebSocket } from 'ws'
 import type { Principal } from './auth/token-verifier.ts'
@@ -7,24 +9,64 @@ import type { Transport } from './transport.ts'
 
 const SEND_TEXT = { binary: false } as const
 const OPEN = 1
+const SESSION = Symbol('tidings.session')
 
-/** Every frame is text, sent as is: notifications arrive serialised once per pod. */
-function webSocketTransport(ws: WebSocket): Transport {
-  const send = (frame: Buffer | string) => {
-    if (ws.readyState === OPEN) ws.send(frame, SEND_TEXT)
+type SocketWithSession = WebSocket & { [SESSION]?: Session }
+
+/**
+ * Every frame is text, sent as is: notifications arrive serialised once per pod. A class, not an
+ * object of closures: tens of thousands of these share one prototype.
+ */
+class WebSocketTransport implements Transport {
+  readonly ws: WebSocket
+  readonly answersPings = true
+  constructor(ws: WebSocket) {
+    this.ws = ws
   }
-  return {
-    notification: send,
-    broadcast: send,
-    control: (_type, json) => send(json),
-    close: (code, reason) => ws.close(code, reason),
-    get backlog() {
-      return ws.bufferedAmount
-    },
-    answersPings: true,
-    heartbeat: () => ws.ping(),
-    terminate: () => ws.terminate(),
+  notification(frame: Buffer | string): void {
+    if (this.ws.readyState === OPEN) this.ws.send(frame, SEND_TEXT)
   }
+  broadcast(frame: Buffer): void {
+    if (this.ws.readyState === OPEN) this.ws.send(frame, SEND_TEXT)
+  }
+  control(_type: string, json: string): void {
+    if (this.ws.readyState === OPEN) this.ws.send(json, SEND_TEXT)
+  }
+  close(code: number, reason: string): void {
+    this.ws.close(code, reason)
+  }
+  get backlog(): number {
+    return this.ws.bufferedAmount
+  }
+  heartbeat(): void {
+    this.ws.ping()
+  }
+  terminate(): void {
+    this.ws.terminate()
+  }
+}
+
+// Listeners shared by every socket (found through a symbol), not four closures per socket.
+function onMessage(this: SocketWithSession, data: Buffer, isBinary: boolean): void {
+  this[SESSION]?.receive(data, isBinary)
+}
+function onPong(this: SocketWithSession): void {
+  const s = this[SESSION]
+  if (s) s.alive = true
+}
+function onClose(this: SocketWithSession): void {
+  this[SESSION]?.cleanup()
+}
+
+/**
+ * The upgrade's HTTP request and response must not outlive the handshake: the response stays
+ * attached to the TCP socket (`_httpMessage`), and through its listeners it keeps Fastify's
+ * request, reply and raw headers (with the bearer token) alive as long as the socket — about
+ * 3 KiB per socket (test/bench/RESULTS.md).
+ */
+export function releaseUpgradeRequest(raw: { socket: Socket | null }): void {
+  const socket = raw.socket as (Socket & { _httpMessage?: ServerResponse | null }) | null
+  socket?._httpMessage?.detachSocket(socket)
 }
 
 /** Starts a session on an upgraded socket; listeners are attached before anything is awaited. */
@@ -35,12 +77,12 @@ export function startWebSocketSession(
   pod: PodContext,
   resume: ResumePoint,
 ): Session {
-  const session = new Session(webSocketTransport(ws), id, principal, pod, resume)
-  ws.on('message', (data: Buffer, isBinary: boolean) => session.receive(data, isBinary))
-  ws.on('pong', () => {
-    session.alive = true
-  })
-  ws.on('close', () => session.cleanup())
-  ws.on('error', (err) => pod.log.debug({ err, sessionId: id }, 'socket error'))
+  const session = new Session(new WebSocketTransport(ws), id, principal, pod, resume)
+  const s = ws as SocketWithSession
+  s[SESSION] = session
+  ws.on('message', onMessage)
+  ws.on('pong', onPong)
+  ws.on('close', onClose)
+  ws.on('error', pod.onSocketError)
   return session
 }
