@@ -1,0 +1,105 @@
+// A minimal Chrome DevTools Protocol client for a process started with `--inspect=127.0.0.1:0`: the
+// bench forces full GCs and reads heap figures without any hook in the service's code.
+import { WebSocket } from 'ws'
+
+export interface MemoryUsage {
+  rss: number
+  heapTotal: number
+  heapUsed: number
+  external: number
+  arrayBuffers: number
+}
+
+export interface Inspector {
+  /** A full, compacting GC (HeapProfiler.collectGarbage), done twice: weak callbacks free more the 2nd time. */
+  collectGarbage(): Promise<void>
+  /** `process.memoryUsage()` inside the process. */
+  memoryUsage(): Promise<MemoryUsage>
+  /** The raw .heapsnapshot JSON text. */
+  heapSnapshot(): Promise<string>
+  close(): Promise<void>
+}
+
+export async function connectInspector(url: string): Promise<Inspector> {
+  const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 })
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve())
+    ws.once('error', reject)
+  })
+  let nextId = 1
+  const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>()
+  const chunks: string[] = []
+  ws.on('message', (data) => {
+    const msg = JSON.parse(String(data)) as {
+      id?: number
+      result?: unknown
+      error?: { message: string }
+      method?: string
+      params?: { chunk?: string }
+    }
+    if (msg.method === 'HeapProfiler.addHeapSnapshotChunk') {
+      chunks.push(msg.params!.chunk!)
+      return
+    }
+    if (msg.id === undefined) return
+    const p = pending.get(msg.id)
+    if (!p) return
+    pending.delete(msg.id)
+    if (msg.error) p.reject(new Error(`inspector: ${msg.error.message}`))
+    else p.resolve(msg.result)
+  })
+  ws.on('close', () => {
+    for (const p of pending.values()) p.reject(new Error('inspector connection closed'))
+    pending.clear()
+  })
+
+  const call = <T>(method: string, params: Record<string, unknown> = {}, timeoutMs = 120_000): Promise<T> =>
+    new Promise<T>((resolve, reject) => {
+      const id = nextId++
+      const t = setTimeout(() => {
+        pending.delete(id)
+        reject(new Error(`inspector: ${method} timed out`))
+      }, timeoutMs)
+      pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(t)
+          resolve(v as T)
+        },
+        reject: (e) => {
+          clearTimeout(t)
+          reject(e)
+        },
+      })
+      ws.send(JSON.stringify({ id, method, params }))
+    })
+
+  return {
+    async collectGarbage() {
+      await call('HeapProfiler.collectGarbage')
+      await call('HeapProfiler.collectGarbage')
+    },
+    async memoryUsage() {
+      const r = await call<{ result: { value: string } }>('Runtime.evaluate', {
+        expression: 'JSON.stringify(process.memoryUsage())',
+        returnByValue: true,
+      })
+      return JSON.parse(r.result.value) as MemoryUsage
+    },
+    async heapSnapshot() {
+      chunks.length = 0
+      await call('HeapProfiler.enable')
+      await call('HeapProfiler.takeHeapSnapshot', { reportProgress: false }, 600_000)
+      await call('HeapProfiler.disable')
+      const text = chunks.join('')
+      chunks.length = 0
+      return text
+    },
+    close() {
+      return new Promise<void>((resolve) => {
+        if (ws.readyState === WebSocket.CLOSED) return resolve()
+        ws.once('close', () => resolve())
+        ws.close()
+      })
+    },
+  }
+}

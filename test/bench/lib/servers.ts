@@ -1,0 +1,113 @@
+// The servers under test: the real gateway process, and the baselines in ../servers/.
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { metricValue, scrape } from './metrics.ts'
+import { freePort, type NodeProcess, repoRoot, spawnNode, waitHttpOk } from './proc.ts'
+
+export const SERVER_KINDS = ['gateway', 'ws', 'fastify', 'ws-bare', 'gateway-detach'] as const
+export type ServerKind = (typeof SERVER_KINDS)[number]
+
+export const SERVER_LABELS: Record<ServerKind, string> = {
+  gateway: 'Tidings gateway (services/gateway/src/main.ts)',
+  ws: 'raw ws + same JWT check + per-user SSUBSCRIBE',
+  fastify: 'naive Fastify + @fastify/websocket + same JWT + SSUBSCRIBE',
+  'ws-bare': 'bare ws server, no auth, no Redis (calibration)',
+  'gateway-detach': 'WHAT-IF: gateway + bench preload detaching the upgrade ServerResponse',
+}
+
+/** ≥ 32 bytes, as HS256 requires; only ever used on 127.0.0.1. */
+export const BENCH_JWT_SECRET = 'tidings-bench-secret-0123456789-abcdefghij'
+
+const scripts: Record<Exclude<ServerKind, 'gateway' | 'gateway-detach'>, string> = {
+  ws: fileURLToPath(new URL('../servers/raw-ws.ts', import.meta.url)),
+  fastify: fileURLToPath(new URL('../servers/fastify-naive.ts', import.meta.url)),
+  'ws-bare': fileURLToPath(new URL('../servers/ws-bare.ts', import.meta.url)),
+}
+
+const whatIfDetach = fileURLToPath(new URL('./whatif-detach-upgrade.ts', import.meta.url))
+
+export interface ServerUnderTest {
+  kind: ServerKind
+  proc: NodeProcess
+  baseUrl: string
+  wsUrl: string
+  /** Open sockets and Redis channels, as the server reports them. */
+  counts(): Promise<{ sockets: number; channels: number }>
+  /** The gateway's /metrics (undefined for baselines). */
+  metrics(): Promise<string | undefined>
+}
+
+export interface StartOptions {
+  redisUrl: string
+  logDir: string
+  /** Open-file limit of the server process. */
+  nofile: number
+  /** Distinguishes two servers of one kind (log file, POD_NAME). */
+  name?: string
+  inspect?: boolean
+}
+
+export async function startServer(kind: ServerKind, o: StartOptions): Promise<ServerUnderTest> {
+  const name = o.name ?? kind
+  for (let attempt = 1; ; attempt++) {
+    const port = await freePort()
+    const env: Record<string, string> = {
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      REDIS_URL: o.redisUrl,
+      JWT_SECRET: BENCH_JWT_SECRET,
+    }
+    const gateway = kind === 'gateway' || kind === 'gateway-detach'
+    if (gateway) {
+      Object.assign(env, {
+        POD_NAME: name,
+        JWT_ALGORITHMS: 'HS256',
+        MAX_CONNECTIONS: String(Math.max(20_000, o.nofile)),
+        MAX_SESSIONS_PER_USER: '1000',
+        LOG_LEVEL: 'warn',
+        // no heartbeat sweep, token warnings or drain during a bench
+        HEARTBEAT_MS: '300000',
+        DRAIN_MS: '0',
+        RECONNECT_JITTER_MS: '0',
+      })
+    }
+    const script = gateway ? join(repoRoot, 'services/gateway/src/main.ts') : scripts[kind]
+    const nodeArgs = kind === 'gateway-detach' ? ['--import', whatIfDetach] : []
+    const proc = spawnNode({
+      name,
+      script,
+      env,
+      nodeArgs,
+      nofile: o.nofile,
+      inspect: o.inspect ?? false,
+      logDir: o.logDir,
+    })
+    const baseUrl = `http://127.0.0.1:${port}`
+    try {
+      await waitHttpOk(proc, `${baseUrl}/healthz`)
+    } catch (err) {
+      await proc.stop(2000)
+      // the port may have been taken between freePort() and the bind: try another one
+      if (attempt < 3 && /EADDRINUSE/.test(proc.tail())) continue
+      throw err
+    }
+    return {
+      kind,
+      proc,
+      baseUrl,
+      wsUrl: `ws://127.0.0.1:${port}/v1/ws`,
+      async counts() {
+        if (gateway) {
+          const text = await scrape(baseUrl)
+          return {
+            sockets: metricValue(text, 'tidings_ws_connections') ?? Number.NaN,
+            channels: metricValue(text, 'tidings_redis_channels') ?? Number.NaN,
+          }
+        }
+        const res = await fetch(`${baseUrl}/stats`, { signal: AbortSignal.timeout(10_000) })
+        return (await res.json()) as { sockets: number; channels: number }
+      },
+      metrics: () => (gateway ? scrape(baseUrl) : Promise.resolve(undefined)),
+    }
+  }
+}

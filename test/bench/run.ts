@@ -1,0 +1,319 @@
+// `pnpm bench [-- <bench>...] [--option value...]`: runs the benchmarks one after another, prints a
+// summary, writes test/bench/results/<timestamp>.json and appends the summary to test/bench/RESULTS.md.
+// Benches: memory, heap, fanout, dispatcher, dispatcher-latency (default: all, in that order).
+// Needs KAFKA_BROKERS / REDIS_URL (set by test/infra/cli.ts run, which `pnpm bench` goes through).
+import { spawnSync } from 'node:child_process'
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { startRedis } from '@tidings/test/infra'
+import { runDispatcher } from './dispatcher.ts'
+import { runDispatcherLatency } from './dispatcher-latency.ts'
+import { type FanoutResult, runFanout } from './fanout.ts'
+import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
+import { SERVER_KINDS, type ServerKind } from './lib/servers.ts'
+import { runMemory, type ServerMemory } from './memory.ts'
+
+const BENCHES = ['memory', 'heap', 'fanout', 'dispatcher', 'dispatcher-latency'] as const
+type Bench = (typeof BENCHES)[number]
+
+const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
+  --sockets N          memory: idle sockets per server (default 18000)
+  --servers a,b        memory: ${SERVER_KINDS.join(',')} (default: all)
+  --heap-sockets N     heap: sockets per server for the heap snapshots (default 2000)
+  --heap-servers a,b   heap: default gateway,gateway-detach,ws,fastify
+  --targets N          fanout: users on gateway A that receive notifications (default 2000)
+  --bystanders N       fanout: users on gateway B that receive nothing (default 2000)
+  --extra N            fanout: idle sockets added to A for the second publish phase (default 6000)
+  --rate N             fanout: notifications per second (default 500)
+  --seconds N          fanout: length of each phase (default 10)
+  --events N           dispatcher: events in the backlog (default 50000)
+  --users N            dispatcher: distinct users (default 10000)
+  --no-write           print only; do not write results/ and RESULTS.md`
+
+const here = fileURLToPath(new URL('.', import.meta.url))
+const argv = process.argv.slice(2).filter((a) => a !== '--')
+const { values, positionals } = parseArgs({
+  args: argv,
+  allowPositionals: true,
+  options: {
+    sockets: { type: 'string', default: '18000' },
+    servers: { type: 'string', default: SERVER_KINDS.join(',') },
+    'heap-sockets': { type: 'string', default: '2000' },
+    'heap-servers': { type: 'string', default: 'gateway,gateway-detach,ws,fastify' },
+    targets: { type: 'string', default: '2000' },
+    bystanders: { type: 'string', default: '2000' },
+    extra: { type: 'string', default: '6000' },
+    rate: { type: 'string', default: '500' },
+    seconds: { type: 'string', default: '10' },
+    events: { type: 'string', default: '50000' },
+    users: { type: 'string', default: '10000' },
+    'no-write': { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
+  },
+})
+if (values.help) {
+  console.log(usage)
+  process.exit(0)
+}
+
+function int(name: keyof typeof values, min: number, max: number): number {
+  const n = Number(values[name])
+  if (!Number.isInteger(n) || n < min || n > max) {
+    console.error(`--${name} must be an integer in ${min}..${max}\n${usage}`)
+    process.exit(2)
+  }
+  return n
+}
+
+function kinds(name: 'servers' | 'heap-servers'): ServerKind[] {
+  const list = String(values[name])
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  for (const k of list) {
+    if (!(SERVER_KINDS as readonly string[]).includes(k)) {
+      console.error(`--${name}: unknown server ${k}\n${usage}`)
+      process.exit(2)
+    }
+  }
+  return list as ServerKind[]
+}
+
+for (const p of positionals) {
+  if (!(BENCHES as readonly string[]).includes(p)) {
+    console.error(`unknown bench ${p}\n${usage}`)
+    process.exit(2)
+  }
+}
+const selected: Bench[] = positionals.length ? (positionals as Bench[]) : [...BENCHES]
+// ~19,000 sockets fit under the 20,000 open files a process may have here (server side)
+const opts = {
+  sockets: int('sockets', 100, 100_000),
+  servers: kinds('servers'),
+  heapSockets: int('heap-sockets', 100, 10_000),
+  heapServers: kinds('heap-servers'),
+  targets: int('targets', 1, 50_000),
+  bystanders: int('bystanders', 0, 50_000),
+  extra: int('extra', 0, 50_000),
+  rate: int('rate', 1, 100_000),
+  seconds: int('seconds', 1, 300),
+  events: int('events', 1, 10_000_000),
+  users: int('users', 1, 10_000_000),
+}
+
+const logDir = mkdtempSync(join(tmpdir(), 'tidings-bench-'))
+const startedAt = new Date()
+const host = {
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? '?',
+  memGiB: Math.round(totalmem() / 2 ** 30),
+  node: process.version,
+  loadavgAtStart: loadavg().map((x) => +x.toFixed(2)),
+  loadavgAtEnd: [] as number[],
+}
+
+const results: Record<string, unknown> = {}
+const sections: string[] = []
+let failed = false
+
+const kib = (v: number) => v.toFixed(1)
+
+function memoryTable(rows: ServerMemory[], title: string): string {
+  const ws = rows.find((r) => r.kind === 'ws')
+  const lines = [
+    `**${title}**`,
+    '',
+    '| server | sockets | RSS KiB/socket, after GC | × raw ws | RSS KiB/socket, no forced GC | × raw ws | V8 heap B/socket | connect s |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  const ratio = (v: number, base: number | undefined) => (base ? (v / base).toFixed(2) : '–')
+  for (const r of rows) {
+    const failedNote = r.failed ? ` (${r.failed} failed)` : ''
+    const p = r.perSocket
+    lines.push(
+      `| ${r.kind}: ${r.label} | ${r.sockets}${failedNote} | ${kib(p.rssKiB)} | ${ratio(p.rssKiB, ws?.perSocket.rssKiB)} | ${kib(p.rssSettledKiB)} | ${ratio(p.rssSettledKiB, ws?.perSocket.rssSettledKiB)} | ${p.heapUsedBytes} | ${r.connectSeconds} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+function heapTable(rows: ServerMemory[]): string {
+  const out: string[] = []
+  for (const r of rows) {
+    if (!r.heap) continue
+    out.push(
+      `**heap snapshot diff, ${r.kind}** (${r.sockets} sockets; V8 heap ${r.perSocket.heapUsedBytes} B/socket; shallow sizes)`,
+      '',
+      '| per socket: objects | bytes | constructor / kind |',
+      '| ---: | ---: | --- |',
+      ...r.heap.perSocket
+        .filter((c) => c.key !== '(code)')
+        .slice(0, 14)
+        .map((c) => `| ${c.count} | ${c.bytes} | \`${c.key}\` |`),
+      '',
+    )
+    const held = ['IncomingMessage', 'ServerResponse', '_Request', '_Reply']
+      .map((cls) => [cls, r.heap!.retainers[cls]] as const)
+      .filter(([, v]) => v?.some(([, n]) => n >= r.sockets))
+    if (held.length) {
+      out.push(
+        `held per socket: ${held
+          .map(
+            ([cls, v]) =>
+              `${cls} ← ${v!
+                .filter(([, n]) => n >= r.sockets)
+                .map(([h]) => `\`${h}\``)
+                .join(', ')}`,
+          )
+          .join('; ')}`,
+        '',
+      )
+    }
+  }
+  return out.join('\n')
+}
+
+function fanoutTable(r: FanoutResult): string {
+  const lines = [
+    `**fan-out**: ${r.targets} users on gateway A (1 socket each), ${r.bystanders} other users on gateway B; ${r.rate} notifications/s for ${r.seconds} s per phase, only to A's users, through createDeliveryStore (the dispatcher's Lua script). Idle CPU over ${r.seconds} s: A ${r.idleCpuMs.a} ms, B ${r.idleCpuMs.b} ms.`,
+    '',
+    '| phase | sockets on A | published | received A | received B | p50 ms | p90 ms | p99 ms | max ms | CPU A ms | CPU B ms | A µs/notification |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const p of r.phases) {
+    const l = p.latencyMs
+    lines.push(
+      `| ${p.phase} | ${p.socketsOnA} | ${p.published} | ${p.receivedOnA} | ${p.receivedOnB} | ${l.p50} | ${l.p90} | ${l.p99} | ${l.max} | ${p.cpuMs.a} | ${p.cpuMs.b} | ${p.aMicrosPerNotification} |`,
+    )
+  }
+  const subs = r.subscribersPerTargetChannel
+  lines.push(
+    '',
+    `/metrics at the end: A tidings_ws_connections=${r.metrics.a.connections} tidings_redis_channels=${r.metrics.a.channels} tidings_notifications_live_total=${r.metrics.a.live}; B tidings_ws_connections=${r.metrics.b.connections} tidings_redis_channels=${r.metrics.b.channels} tidings_notifications_live_total=${r.metrics.b.live}. PUBSUB SHARDNUMSUB of ${subs.length} target channels: ${[...new Set(subs)].join('/')} subscriber(s) each. Out-of-order frames: ${r.phases.reduce((s, p) => s + p.outOfOrder, 0)}; publish errors: ${r.publishErrors}.`,
+  )
+  return lines.join('\n')
+}
+
+async function step<T>(name: Bench, fn: () => Promise<T>, render: (r: T) => string): Promise<void> {
+  if (!selected.includes(name)) return
+  const t0 = performance.now()
+  process.stderr.write(`\n== ${name}\n`)
+  try {
+    const r = await fn()
+    results[name] = r
+    sections.push(render(r))
+    process.stderr.write(`== ${name} done in ${((performance.now() - t0) / 1000).toFixed(0)} s\n`)
+  } catch (err) {
+    failed = true
+    results[name] = { error: (err as Error).message }
+    sections.push(`**${name}: FAILED** — ${(err as Error).message.split('\n')[0]}`)
+    process.stderr.write(`== ${name} FAILED: ${(err as Error).stack}\n`)
+  }
+}
+
+const needsRedis = selected.some((b) => b === 'memory' || b === 'heap' || b === 'fanout')
+// A private redis-server for the gateway benches: the numbers must not depend on what else uses the
+// run's Redis (and 18k SSUBSCRIBEs should not land on someone else's server).
+const redis = needsRedis ? await startRedis() : undefined
+try {
+  await step(
+    'memory',
+    () => runMemory({ sockets: opts.sockets, servers: opts.servers, redisUrl: redis!.url, logDir }),
+    (r) => memoryTable(r, `memory per idle socket, ${opts.sockets} sockets per server (KiB = 1024 B)`),
+  )
+  await step(
+    'heap',
+    () =>
+      runMemory({
+        sockets: opts.heapSockets,
+        servers: opts.heapServers,
+        redisUrl: redis!.url,
+        logDir,
+        heapSnapshots: true,
+      }),
+    (r) =>
+      `${memoryTable(r, `heap-snapshot run, ${opts.heapSockets} sockets per server (RSS here is disturbed by the snapshots)`)}\n\n${heapTable(r)}`,
+  )
+  await step(
+    'fanout',
+    () =>
+      runFanout({
+        targets: opts.targets,
+        bystanders: opts.bystanders,
+        extra: opts.extra,
+        rate: opts.rate,
+        seconds: opts.seconds,
+        redisUrl: redis!.url,
+        logDir,
+      }),
+    fanoutTable,
+  )
+  await step(
+    'dispatcher',
+    () => runDispatcher({ events: opts.events, users: opts.users, concurrency: 4 }),
+    (r) =>
+      [
+        `**dispatcher throughput** (backlog drain, in-process dispatcher, ${r.partitions} partitions, ${r.concurrency} consumed concurrently): ${r.events} events / ${r.users} users in ${r.drainSeconds} s = **${r.eventsPerSecond} events/s**; ${r.batches} Kafka batches (mean ${r.meanBatchSize} records); dispatcher CPU ${r.dispatcherCpuSeconds} s.`,
+        '',
+        `Redis per event: EVALSHA ${r.perEvent.evalsha}, EVAL ${r.perEvent.eval}, all client commands ${r.perEvent.clientCommands}, round trips (total_reads_processed) ${r.perEvent.roundTrips}, ${r.perEvent.netInputBytes} bytes in. In-script calls: ${Object.entries(
+          r.redisCalls,
+        )
+          .filter(([k]) => !['evalsha', 'eval', 'info'].includes(k))
+          .map(([k, v]) => `${k} ${v}`)
+          .join(', ')}.`,
+      ].join('\n'),
+  )
+  await step(
+    'dispatcher-latency',
+    () => runDispatcherLatency({ events: 500, perSecond: 200, logDir }),
+    (r) =>
+      `**dispatcher latency** (services/dispatcher/bench/latency.ts: Kafka produce acks=-1 → SMESSAGE on the user's channel, ${r.events} events at ${r.perSecond}/s): p50 ${r.p50ms} ms, p90 ${r.p90ms} ms, p99 ${r.p99ms} ms, max ${r.maxMs} ms.`,
+  )
+} finally {
+  await redis?.stop()
+}
+
+host.loadavgAtEnd = loadavg().map((x) => +x.toFixed(2))
+const seconds = Math.round((Date.now() - startedAt.getTime()) / 1000)
+const stamp = startedAt
+  .toISOString()
+  .replace(/:/g, '-')
+  .replace(/\.\d+Z$/, 'Z')
+const header = [
+  `## ${startedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC — \`pnpm bench${argv.length ? ` -- ${argv.join(' ')}` : ''}\`${failed ? ' (SOME BENCHES FAILED)' : ''}`,
+  '',
+  `${host.cpus} × ${host.cpuModel}, ${host.memGiB} GiB, Node ${host.node}; load average ${host.loadavgAtStart.join(' ')} at the start, ${host.loadavgAtEnd.join(' ')} at the end (the machine is shared: absolute times are noisy, compare ratios and per-socket figures); ${seconds} s.`,
+].join('\n')
+const summary = `${header}\n\n${sections.join('\n\n')}\n`
+console.log(`\n${summary}`)
+
+if (!values['no-write']) {
+  const dir = join(here, 'results')
+  mkdirSync(dir, { recursive: true })
+  const file = join(dir, `${stamp}.json`)
+  writeFileSync(file, `${JSON.stringify({ startedAt, argv, options: opts, host, results }, null, 2)}\n`)
+  // in the repo's JSON style, so that `biome check` stays clean (best effort)
+  spawnSync(join(repoRoot, 'node_modules/.bin/biome'), ['format', '--write', file], { stdio: 'ignore' })
+  const md = join(here, 'RESULTS.md')
+  if (!existsSync(md)) {
+    writeFileSync(
+      md,
+      '# Benchmark results\n\nAppended by `pnpm bench` (newest last). See README.md for what each figure means.\n',
+    )
+  }
+  appendFileSync(md, `\n${summary}`)
+  console.log(`written: ${file} and ${md}`)
+}
+
+const leftovers = leftoverProcesses()
+if (liveChildren() > 0 || leftovers.length > 0) {
+  console.error(`bench: processes still running (${leftovers.join(', ')}): killing them`)
+  for (const pid of leftovers) process.kill(pid, 'SIGKILL')
+  failed = true
+} else console.log('no process left behind (checked /proc for TIDINGS_BENCH_PARENT_PID)')
+if (failed) console.error(`logs kept in ${logDir}`)
+else rmSync(logDir, { recursive: true, force: true })
+process.exit(failed ? 1 : 0)
