@@ -18,9 +18,13 @@ const required = new Set(mod.required ?? [])
 const cell = (s: unknown) => String(s).replaceAll('|', '\\|')
 const rows = Object.entries(mod.properties as Record<string, TSchema>).map(([name, s]) => {
   const def = s.default !== undefined ? `\`${s.default}\`` : required.has(name) ? '**required**' : '—'
-  const range =
-    s.minimum !== undefined && s.maximum !== undefined ? ` (${s.minimum}–${s.maximum})` : ''
-  const values = s.anyOf ? ` (${s.anyOf.map((x: TSchema) => x.const).filter(Boolean).join(', ')})` : ''
+  const range = s.minimum !== undefined && s.maximum !== undefined ? ` (${s.minimum}–${s.maximum})` : ''
+  const values = s.anyOf
+    ? ` (${s.anyOf
+        .map((x: TSchema) => x.const)
+        .filter(Boolean)
+        .join(', ')})`
+    : ''
   return `| \`${name}\` | ${def} | ${cell((s.description ?? '') + range + values)} |`
 })
 process.stdout.write(`| variable | default | meaning |\n|---|---|---|\n${rows.join('\n')}\n`)

@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { styleText } from 'node:util'
 import { TOPICS } from '@tidings/contracts'
+import { startDemoServer } from '../examples/borrower-demo/src/server.ts'
 import { dispatcherEntry, gatewayEntry, type ServiceProcess, serviceProcess } from './e2e/processes.ts'
 import { liveEnvFile } from './infra/env-file.ts'
 import { type Infra, startInfra } from './infra/index.ts'
@@ -191,17 +192,25 @@ function service(
 }
 
 /**
- * Hook point for what runs next to the services, started once they are ready and stopped first.
- * The borrower demo page (a later issue) goes here: serve it on DEMO_PAGE_PORT (its origin is in
- * ALLOWED_ORIGINS already), hand it the gateway URLs and a way to mint tokens, push
- * `{ name, stop }` into `extras`, and return the lines to print in the banner.
+ * What runs next to the services, started once they are ready and stopped first: the borrower
+ * demo page on DEMO_PAGE_PORT (its origin is in ALLOWED_ORIGINS already).
  */
-async function startExtras(_ctx: {
+async function startExtras(ctx: {
   gatewayUrls: string[]
   kafkaBrokers: string[]
   jwtSecret: string
 }): Promise<string[]> {
-  return []
+  const demo = await startDemoServer({
+    port: DEMO_PAGE_PORT,
+    host,
+    gatewayUrls: ctx.gatewayUrls,
+    jwtSecret: ctx.jwtSecret,
+    borrowerId: DEMO_USER,
+  })
+  extras.push({ name: 'borrower demo', stop: () => demo.close() })
+  return [
+    `demo page  ${demo.url}/?borrower=${DEMO_USER}   (its /token signs tokens for any borrower: a local-demo shortcut)`,
+  ]
 }
 
 async function main(): Promise<void> {
@@ -209,6 +218,7 @@ async function main(): Promise<void> {
   for (const [port, variable] of [
     ...gatewayPorts.map((p) => [p, 'TIDINGS_GATEWAY_PORTS'] as const),
     [dispatcherPort, 'TIDINGS_DISPATCHER_PORT'] as const,
+    [DEMO_PAGE_PORT, 'TIDINGS_DEMO_PORT'] as const,
   ]) {
     if (!(await portFree(port))) {
       throw new Error(`port ${port} on ${host} is in use (another stack?); choose others with ${variable}`)
@@ -260,12 +270,8 @@ async function main(): Promise<void> {
     locale: 'en',
   }
   const produce = [
-    `cd test && KAFKAJS_NO_PARTITIONER_WARNING=1 node -e 'const { Kafka } = require("kafkajs");`,
-    `  const p = new Kafka({ brokers: ${JSON.stringify(kafkaBrokers)} }).producer();`,
-    `  const e = { eventId: crypto.randomUUID(), occurredAt: new Date().toISOString(), borrowerId: "${DEMO_USER}",`,
-    `    loanId: "L-77", decision: process.argv[1] ?? "APPROVED", amount: { value: 50000, currency: "BDT" }, locale: "en" };`,
-    `  p.connect().then(() => p.send({ topic: "${TOPICS.loanDecisions}", messages: [{ key: e.borrowerId, value: JSON.stringify(e) }] }))`,
-    `    .then(() => p.disconnect())' APPROVED`,
+    `pnpm demo:emit --brokers ${kafkaBrokers.join(',')} --borrower ${DEMO_USER} --decision APPROVED`,
+    `pnpm demo:emit --brokers ${kafkaBrokers.join(',')} --stream --rate 1      (a steady stream; Ctrl-C stops it)`,
   ]
   const h = (t: string) => paint('bold', t)
   say('')

@@ -26,18 +26,24 @@ before(async () => {
   // a private Redis: this file FLUSHALLs it, and other packages' tests share the run's Redis
   redisServer = await startRedis()
   redis = new Redis(redisServer.url, { lazyConnect: false, maxRetriesPerRequest: 1 })
-  ;[stack, producer] = await Promise.all([
-    startStack({
-      name: 'e2e-delivery',
-      redisUrl: redisServer.url,
-      kafkaBrokers,
-      gateways: 2,
-      // a small inbox so that trimming (and its `missed`) is reachable; both services must agree
-      gatewayEnv: { INBOX_CAP: String(INBOX_CAP) },
-      dispatcherEnv: { INBOX_CAP: String(INBOX_CAP) },
-    }),
-    connectProducer(kafkaBrokers),
-  ])
+  // both start at once; the producer is kept even when the stack fails, so after() can close it
+  const producing = connectProducer(kafkaBrokers)
+  producing.then(
+    (p) => {
+      producer = p
+    },
+    () => {},
+  )
+  stack = await startStack({
+    name: 'e2e-delivery',
+    redisUrl: redisServer.url,
+    kafkaBrokers,
+    gateways: 2,
+    // a small inbox so that trimming (and its `missed`) is reachable; both services must agree
+    gatewayEnv: { INBOX_CAP: String(INBOX_CAP) },
+    dispatcherEnv: { INBOX_CAP: String(INBOX_CAP) },
+  })
+  producer = await producing
   gw1 = stack.gateways[0]!.baseUrl
   gw2 = stack.gateways[1]!.baseUrl
 })

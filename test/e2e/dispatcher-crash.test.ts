@@ -25,16 +25,22 @@ before(async () => {
   const { kafkaBrokers } = infraFromEnv()
   redisServer = await startRedis()
   redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 })
-  ;[stack, producer] = await Promise.all([
-    startStack({
-      name: 'e2e-dispatcher-crash',
-      redisUrl: redisServer.url,
-      kafkaBrokers,
-      gateways: 1,
-      partitions: PARTITIONS,
-    }),
-    connectProducer(kafkaBrokers),
-  ])
+  // both start at once; the producer is kept even when the stack fails, so after() can close it
+  const producing = connectProducer(kafkaBrokers)
+  producing.then(
+    (p) => {
+      producer = p
+    },
+    () => {},
+  )
+  stack = await startStack({
+    name: 'e2e-dispatcher-crash',
+    redisUrl: redisServer.url,
+    kafkaBrokers,
+    gateways: 1,
+    partitions: PARTITIONS,
+  })
+  producer = await producing
 })
 
 afterEach((t) => stack?.check(t))

@@ -20,16 +20,22 @@ let producer: Producer
 before(async () => {
   const { kafkaBrokers } = infraFromEnv()
   redisServer = await startRedis()
-  ;[stack, producer] = await Promise.all([
-    startStack({
-      name: 'e2e-failover',
-      redisUrl: redisServer.url,
-      kafkaBrokers,
-      gateways: 2,
-      gatewayEnv: { DRAIN_MS: String(DRAIN_MS), RECONNECT_JITTER_MS: String(JITTER_MS) },
-    }),
-    connectProducer(kafkaBrokers),
-  ])
+  // both start at once; the producer is kept even when the stack fails, so after() can close it
+  const producing = connectProducer(kafkaBrokers)
+  producing.then(
+    (p) => {
+      producer = p
+    },
+    () => {},
+  )
+  stack = await startStack({
+    name: 'e2e-failover',
+    redisUrl: redisServer.url,
+    kafkaBrokers,
+    gateways: 2,
+    gatewayEnv: { DRAIN_MS: String(DRAIN_MS), RECONNECT_JITTER_MS: String(JITTER_MS) },
+  })
+  producer = await producing
 })
 
 afterEach((t) => stack?.check(t))

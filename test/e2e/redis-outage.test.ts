@@ -20,10 +20,16 @@ before(async () => {
   redisServer = await startRedis()
   redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 })
   redis.on('error', () => {}) // the server is restarted on purpose
-  ;[stack, producer] = await Promise.all([
-    startStack({ name: 'e2e-redis', redisUrl: redisServer.url, kafkaBrokers, gateways: 1 }),
-    connectProducer(kafkaBrokers),
-  ])
+  // both start at once; the producer is kept even when the stack fails, so after() can close it
+  const producing = connectProducer(kafkaBrokers)
+  producing.then(
+    (p) => {
+      producer = p
+    },
+    () => {},
+  )
+  stack = await startStack({ name: 'e2e-redis', redisUrl: redisServer.url, kafkaBrokers, gateways: 1 })
+  producer = await producing
 })
 
 afterEach((t) => stack?.check(t))

@@ -55,9 +55,11 @@ export async function createTopics(brokers: string[], topics: string[], partitio
   const admin = new Kafka({ clientId: 'tidings-test-admin', brokers, logLevel: logLevel.NOTHING }).admin()
   await admin.connect()
   try {
+    // kafkajs's own waitForLeaders throws a retriable UNKNOWN_TOPIC_OR_PARTITION when metadata
+    // lags on a loaded broker; the loop below polls until every partition has a leader instead.
     await admin.createTopics({
       topics: topics.map((topic) => ({ topic, numPartitions: partitions })),
-      waitForLeaders: true,
+      waitForLeaders: false,
     })
     await waitFor(
       async () => {

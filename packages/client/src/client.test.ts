@@ -84,6 +84,7 @@ test('connects with the token as subprotocol and resolves on welcome', async () 
   assert.deepEqual(t.tokens, ['connect'])
   assert.equal(t.client.state, 'open')
   assert.deepEqual(t.client.session, {
+    url: 'wss://gw.example',
     sessionId: 's1',
     userId: 'u1',
     epoch: 'e1',
@@ -193,6 +194,42 @@ test('reconnects after a drop with full-jitter backoff and resumes with lastSeq 
   await settle()
   assert.deepEqual(t.handled, [1, 2, 3])
   await t.client.close()
+})
+
+test('urls: starts on the first gateway, every reconnect moves on to the next one (round robin)', async () => {
+  const t = setup({
+    url: undefined,
+    urls: ['wss://gw-a.example', 'wss://gw-b.example/t', 'https://gw-c.example'],
+  })
+  void t.client.connect()
+  const s0 = await t.accept(0)
+  assert.equal(s0.url, 'wss://gw-a.example/v1/ws')
+  assert.equal(t.client.session?.url, 'wss://gw-a.example')
+  s0.receive(note(1))
+  await settle()
+  s0.serverClose(1006) // gateway A died
+  await t.clock.advance(250)
+  await until(() => t.ws.sockets.length === 2)
+  const s1 = t.socket(1)
+  assert.equal(s1.url, 'wss://gw-b.example/t/v1/ws?lastSeq=1&epoch=e1', 'resumes on the next gateway')
+  s1.fail()
+  await t.clock.advance(500)
+  const s2 = await t.accept(2)
+  assert.equal(s2.url, 'wss://gw-c.example/v1/ws?lastSeq=1&epoch=e1')
+  assert.equal(t.client.session?.url, 'https://gw-c.example')
+  s2.serverClose(1006)
+  await t.clock.advance(1000) // attempt 2: 0.5 · 500·2²
+  await until(() => t.ws.sockets.length === 4)
+  assert.equal(t.socket(3).url, 'wss://gw-a.example/v1/ws?lastSeq=1&epoch=e1', 'and around again')
+  await t.client.close()
+})
+
+test('url and urls: exactly one of the two, urls not empty', () => {
+  const getToken = () => 'jwt'
+  assert.throws(() => createTidingsClient({ url: 'wss://a', urls: ['wss://b'], getToken }), TypeError)
+  assert.throws(() => createTidingsClient({ urls: [], getToken }), TypeError)
+  assert.throws(() => createTidingsClient({ getToken }), TypeError)
+  assert.throws(() => createTidingsClient({ urls: ['wss://a', 'not a url'], getToken }), TypeError)
 })
 
 test('epoch change resets lastSeq; missed is surfaced', async () => {
@@ -512,7 +549,10 @@ test('falls back to SSE when the WebSocket cannot be opened, acks over POST, tri
   assert.equal(t.client.session?.transport, 'sse')
   await t.clock.advance(100)
   assert.deepEqual(sse.acks, [
-    { body: { seq: 1, epoch: 'e1' }, headers: { authorization: 'Bearer jwt-3', 'content-type': 'application/json' } },
+    {
+      body: { seq: 1, epoch: 'e1' },
+      headers: { authorization: 'Bearer jwt-3', 'content-type': 'application/json' },
+    },
   ])
   // the stream ends: reconnect over SSE, resuming
   st.end()

@@ -43,8 +43,14 @@ export interface SseOptions {
 }
 
 export interface TidingsClientOptions {
-  /** Gateway base URL: `wss://host` or `https://host`, optionally with a path prefix. */
-  url: string
+  /** Gateway base URL: `wss://host` or `https://host`, optionally with a path prefix. Or use `urls`. */
+  url?: string
+  /**
+   * Several equivalent gateway base URLs (pods, regions) instead of `url`. The first connection goes
+   * to the first one; every reconnect after a close or a failed attempt moves on to the next one
+   * (round robin), so a dead gateway costs one attempt. Shuffle the list to spread the load.
+   */
+  urls?: readonly string[]
   /** Returns the user's JWT. Called before every connection attempt and on `reauth`. */
   getToken: (request: { reason: TokenReason }) => string | Promise<string>
   /** Where `epoch` + `lastSeq` are kept between connections. Default: memory. */
@@ -76,6 +82,8 @@ export interface TidingsClientOptions {
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed'
 
 export interface SessionInfo {
+  /** The gateway base URL (from `url`/`urls`) this session is connected to. */
+  url: string
   sessionId: string
   userId: string
   epoch: string
@@ -143,9 +151,24 @@ const topicRe = new RegExp(TOPIC_PATTERN)
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function'
 
+function baseUrls(options: TidingsClientOptions): string[] {
+  if (options.url !== undefined && options.urls !== undefined) {
+    throw new TypeError('pass either url or urls, not both')
+  }
+  const list = options.urls ?? (options.url === undefined ? [] : [options.url])
+  if (!Array.isArray(list) || list.length === 0) throw new TypeError('url (or a non-empty urls) is required')
+  for (const u of list) if (typeof u !== 'string') throw new TypeError('urls must be strings')
+  return [...list]
+}
+
 export function createTidingsClient(options: TidingsClientOptions): TidingsClient {
   if (typeof options.getToken !== 'function') throw new TypeError('getToken must be a function')
-  const ends = endpoints(options.url)
+  const bases = baseUrls(options)
+  const allEnds = bases.map(endpoints)
+  let urlIndex = 0
+  /** The endpoints (and base URL) of the latest attempt. */
+  let ends = allEnds[0]!
+  let base = bases[0]!
   const clock = options.clock ?? systemClock
   const random = options.random ?? Math.random
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
@@ -297,6 +320,8 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
     }
     if (gen !== generation) return
     token = t
+    ends = allEnds[urlIndex]!
+    base = bases[urlIndex]!
     resumedFrom = position && { ...position }
     const resume = position ? { lastSeq: position.lastSeq, epoch: position.epoch } : {}
     let socketOpened = false
@@ -390,6 +415,8 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
 
   const retry = (info: CloseInfo, kind: TransportKind, policy = closePolicy(info.code)): void => {
     if (!running) return
+    // gateways are interchangeable: whatever went wrong with this one, the next attempt tries another
+    urlIndex = (urlIndex + 1) % allEnds.length
     const delayMs = reconnectDelay({ policy, attempt, hintMs, unauthorizedStreak }, backoff, random)
     hintMs = undefined
     attempt++
@@ -450,6 +477,7 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
       case 'welcome': {
         if (!transport) return
         session = {
+          url: base,
           sessionId: frame.sessionId,
           userId: frame.userId,
           epoch: frame.epoch,
