@@ -23,7 +23,7 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --sockets N          memory: idle sockets per server (default 18000)
   --servers a,b        memory: ${SERVER_KINDS.join(',')} (default: all)
   --heap-sockets N     heap: sockets per server for the heap snapshots (default 2000)
-  --heap-servers a,b   heap: default gateway,gateway-detach,ws,fastify
+  --heap-servers a,b   heap: default gateway,ws,fastify
   --targets N          fanout: users on gateway A that receive notifications (default 2000)
   --bystanders N       fanout: users on gateway B that receive nothing (default 2000)
   --extra N            fanout: idle sockets added to A for the second publish phase (default 6000)
@@ -42,7 +42,7 @@ const { values, positionals } = parseArgs({
     sockets: { type: 'string', default: '18000' },
     servers: { type: 'string', default: SERVER_KINDS.join(',') },
     'heap-sockets': { type: 'string', default: '2000' },
-    'heap-servers': { type: 'string', default: 'gateway,gateway-detach,ws,fastify' },
+    'heap-servers': { type: 'string', default: 'gateway,ws,fastify' },
     targets: { type: 'string', default: '2000' },
     bystanders: { type: 'string', default: '2000' },
     extra: { type: 'string', default: '6000' },

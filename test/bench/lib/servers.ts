@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { metricValue, scrape } from './metrics.ts'
 import { freePort, type NodeProcess, repoRoot, spawnNode, waitHttpOk } from './proc.ts'
 
-export const SERVER_KINDS = ['gateway', 'ws', 'fastify', 'ws-bare', 'gateway-detach'] as const
+export const SERVER_KINDS = ['gateway', 'ws', 'fastify', 'ws-bare'] as const
 export type ServerKind = (typeof SERVER_KINDS)[number]
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
@@ -12,19 +12,16 @@ export const SERVER_LABELS: Record<ServerKind, string> = {
   ws: 'raw ws + same JWT check + per-user SSUBSCRIBE',
   fastify: 'naive Fastify + @fastify/websocket + same JWT + SSUBSCRIBE',
   'ws-bare': 'bare ws server, no auth, no Redis (calibration)',
-  'gateway-detach': 'WHAT-IF: gateway + bench preload detaching the upgrade ServerResponse',
 }
 
 /** ≥ 32 bytes, as HS256 requires; only ever used on 127.0.0.1. */
 export const BENCH_JWT_SECRET = 'tidings-bench-secret-0123456789-abcdefghij'
 
-const scripts: Record<Exclude<ServerKind, 'gateway' | 'gateway-detach'>, string> = {
+const scripts: Record<Exclude<ServerKind, 'gateway'>, string> = {
   ws: fileURLToPath(new URL('../servers/raw-ws.ts', import.meta.url)),
   fastify: fileURLToPath(new URL('../servers/fastify-naive.ts', import.meta.url)),
   'ws-bare': fileURLToPath(new URL('../servers/ws-bare.ts', import.meta.url)),
 }
-
-const whatIfDetach = fileURLToPath(new URL('./whatif-detach-upgrade.ts', import.meta.url))
 
 export interface ServerUnderTest {
   kind: ServerKind
@@ -57,7 +54,7 @@ export async function startServer(kind: ServerKind, o: StartOptions): Promise<Se
       REDIS_URL: o.redisUrl,
       JWT_SECRET: BENCH_JWT_SECRET,
     }
-    const gateway = kind === 'gateway' || kind === 'gateway-detach'
+    const gateway = kind === 'gateway'
     if (gateway) {
       Object.assign(env, {
         POD_NAME: name,
@@ -72,12 +69,10 @@ export async function startServer(kind: ServerKind, o: StartOptions): Promise<Se
       })
     }
     const script = gateway ? join(repoRoot, 'services/gateway/src/main.ts') : scripts[kind]
-    const nodeArgs = kind === 'gateway-detach' ? ['--import', whatIfDetach] : []
     const proc = spawnNode({
       name,
       script,
       env,
-      nodeArgs,
       nofile: o.nofile,
       inspect: o.inspect ?? false,
       logDir: o.logDir,
