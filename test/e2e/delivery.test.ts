@@ -8,8 +8,8 @@ import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
 import { infraFromEnv, type RedisServer, startRedis, waitFor } from '../infra/index.ts'
 import { signUserToken } from '../support/tokens.ts'
-import { connectProducer, loanDecision, produce, produceDecisions, readTopic } from './kafka.ts'
-import { type Stack, startStack } from './stack.ts'
+import { loanDecision, produce, produceDecisions, readTopic } from './kafka.ts'
+import { type Stack, startStackAndProducer } from './stack.ts'
 import { assertContiguous, connectUser, newUserId, settle } from './users.ts'
 
 const INBOX_CAP = 20
@@ -26,15 +26,7 @@ before(async () => {
   // a private Redis: this file FLUSHALLs it, and other packages' tests share the run's Redis
   redisServer = await startRedis()
   redis = new Redis(redisServer.url, { lazyConnect: false, maxRetriesPerRequest: 1 })
-  // both start at once; the producer is kept even when the stack fails, so after() can close it
-  const producing = connectProducer(kafkaBrokers)
-  producing.then(
-    (p) => {
-      producer = p
-    },
-    () => {},
-  )
-  stack = await startStack({
+  ;({ stack, producer } = await startStackAndProducer({
     name: 'e2e-delivery',
     redisUrl: redisServer.url,
     kafkaBrokers,
@@ -42,8 +34,7 @@ before(async () => {
     // a small inbox so that trimming (and its `missed`) is reachable; both services must agree
     gatewayEnv: { INBOX_CAP: String(INBOX_CAP) },
     dispatcherEnv: { INBOX_CAP: String(INBOX_CAP) },
-  })
-  producer = await producing
+  }))
   gw1 = stack.gateways[0]!.baseUrl
   gw2 = stack.gateways[1]!.baseUrl
 })

@@ -9,8 +9,8 @@ import { userStateKey } from '@tidings/delivery'
 import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
 import { infraFromEnv, type RedisServer, startRedis, waitFor } from '../infra/index.ts'
-import { connectProducer, groupLag, loanDecision, produceDecisions } from './kafka.ts'
-import { type Stack, startStack } from './stack.ts'
+import { groupLag, loanDecision, produceDecisions } from './kafka.ts'
+import { type Stack, startStackAndProducer } from './stack.ts'
 import { assertContiguous, connectUser, newUserId, settle } from './users.ts'
 
 const USERS = 20
@@ -25,22 +25,13 @@ before(async () => {
   const { kafkaBrokers } = infraFromEnv()
   redisServer = await startRedis()
   redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 })
-  // both start at once; the producer is kept even when the stack fails, so after() can close it
-  const producing = connectProducer(kafkaBrokers)
-  producing.then(
-    (p) => {
-      producer = p
-    },
-    () => {},
-  )
-  stack = await startStack({
+  ;({ stack, producer } = await startStackAndProducer({
     name: 'e2e-dispatcher-crash',
     redisUrl: redisServer.url,
     kafkaBrokers,
     gateways: 1,
     partitions: PARTITIONS,
-  })
-  producer = await producing
+  }))
 })
 
 afterEach((t) => stack?.check(t))

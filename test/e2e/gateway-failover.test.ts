@@ -6,8 +6,8 @@ import { after, afterEach, before, test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import type { Producer } from 'kafkajs'
 import { infraFromEnv, type RedisServer, startRedis, waitFor } from '../infra/index.ts'
-import { connectProducer, loanDecision, produceDecisions } from './kafka.ts'
-import { type Stack, startStack } from './stack.ts'
+import { loanDecision, produceDecisions } from './kafka.ts'
+import { type Stack, startStackAndProducer } from './stack.ts'
 import { assertContiguous, connectUser, newUserId, ResumingClient, refusal } from './users.ts'
 
 const DRAIN_MS = 3000
@@ -20,22 +20,13 @@ let producer: Producer
 before(async () => {
   const { kafkaBrokers } = infraFromEnv()
   redisServer = await startRedis()
-  // both start at once; the producer is kept even when the stack fails, so after() can close it
-  const producing = connectProducer(kafkaBrokers)
-  producing.then(
-    (p) => {
-      producer = p
-    },
-    () => {},
-  )
-  stack = await startStack({
+  ;({ stack, producer } = await startStackAndProducer({
     name: 'e2e-failover',
     redisUrl: redisServer.url,
     kafkaBrokers,
     gateways: 2,
     gatewayEnv: { DRAIN_MS: String(DRAIN_MS), RECONNECT_JITTER_MS: String(JITTER_MS) },
-  })
-  producer = await producing
+  }))
 })
 
 afterEach((t) => stack?.check(t))

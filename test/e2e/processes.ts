@@ -4,21 +4,21 @@
 // Children never outlive their parent:
 // - stop()/kill() in the tests' `after` hooks (the stack's stop());
 // - a synchronous SIGKILL of every live child on this process's `exit` (uncaught error, process.exit);
-// - parent-guard.ts, preloaded into each child, for when this process dies without running any code
+// - support/parent-guard.ts, preloaded into each child, for when this process dies without running any code
 //   (SIGKILL, OOM): the orphaned child sees its parent pid change and stops itself within ~0.2 s
 //   (SIGTERM, then SIGKILL after 5 s). Limit: a child wedged so hard that its event loop never runs
 //   (and ignores SIGTERM) only goes with that SIGKILL, and one that blocks SIGKILL cannot exist.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { appendFileSync, closeSync, existsSync, openSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
+import { freePorts } from '../infra/ports.ts'
 
 export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 export const gatewayEntry = join(repoRoot, 'services/gateway/src/main.ts')
 export const dispatcherEntry = join(repoRoot, 'services/dispatcher/src/main.ts')
-const guard = fileURLToPath(new URL('./parent-guard.ts', import.meta.url))
+const guard = fileURLToPath(new URL('../support/parent-guard.ts', import.meta.url))
 
 export interface ExitInfo {
   code: number | null
@@ -101,18 +101,9 @@ function installExitHook(): void {
 }
 
 /** A TCP port that was free a moment ago (the kernel's choice for port 0). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => {
-        if (address && typeof address === 'object') resolve(address.port)
-        else reject(new Error('no port'))
-      })
-    })
-  })
+export async function freePort(): Promise<number> {
+  const [port] = await freePorts(1)
+  return port!
 }
 
 function readTail(file: string, lines: number): string {

@@ -6,8 +6,8 @@ import { userChannel, userStateKey } from '@tidings/delivery'
 import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
 import { infraFromEnv, type RedisServer, startRedis, waitFor } from '../infra/index.ts'
-import { connectProducer, loanDecision, produce, produceDecisions } from './kafka.ts'
-import { type Stack, startStack } from './stack.ts'
+import { loanDecision, produce, produceDecisions } from './kafka.ts'
+import { type Stack, startStackAndProducer } from './stack.ts'
 import { connectUser, newUserId } from './users.ts'
 
 let redisServer: RedisServer
@@ -20,16 +20,12 @@ before(async () => {
   redisServer = await startRedis()
   redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 })
   redis.on('error', () => {}) // the server is restarted on purpose
-  // both start at once; the producer is kept even when the stack fails, so after() can close it
-  const producing = connectProducer(kafkaBrokers)
-  producing.then(
-    (p) => {
-      producer = p
-    },
-    () => {},
-  )
-  stack = await startStack({ name: 'e2e-redis', redisUrl: redisServer.url, kafkaBrokers, gateways: 1 })
-  producer = await producing
+  ;({ stack, producer } = await startStackAndProducer({
+    name: 'e2e-redis',
+    redisUrl: redisServer.url,
+    kafkaBrokers,
+    gateways: 1,
+  }))
 })
 
 afterEach((t) => stack?.check(t))

@@ -1,10 +1,13 @@
 // A whole Tidings deployment as real processes: one dispatcher and N gateways on one Redis and one
 // Kafka, with topics and a consumer group of its own (so stacks never see each other's events).
+
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { Producer } from 'kafkajs'
 import { createTopics, uniqueName } from '../infra/index.ts'
 import { TEST_JWT_SECRET } from '../support/tokens.ts'
+import { connectProducer } from './kafka.ts'
 import { dispatcherEntry, gatewayEntry, type ServiceProcess, serviceProcess } from './processes.ts'
 
 export interface StackTopics {
@@ -178,4 +181,21 @@ export async function startStack(opts: StackOptions): Promise<Stack> {
     await stack.stop()
     throw error
   }
+}
+
+/**
+ * A stack and a connected producer, started together. If either fails the other is stopped before
+ * the error is thrown: a before() hook that fails half-way must not leave a connection that keeps
+ * the test file's process alive.
+ */
+export async function startStackAndProducer(
+  opts: StackOptions,
+): Promise<{ stack: Stack; producer: Producer }> {
+  const [stack, producer] = await Promise.allSettled([startStack(opts), connectProducer(opts.kafkaBrokers)])
+  if (stack.status === 'fulfilled' && producer.status === 'fulfilled') {
+    return { stack: stack.value, producer: producer.value }
+  }
+  if (producer.status === 'fulfilled') await producer.value.disconnect()
+  if (stack.status === 'fulfilled') await stack.value.stop()
+  throw stack.status === 'rejected' ? stack.reason : (producer as PromiseRejectedResult).reason
 }

@@ -3,16 +3,15 @@
 // No process outlives the bench:
 // - stop() in each bench's `finally`;
 // - a synchronous SIGKILL of every live child on this process's `exit` and on SIGINT/SIGTERM;
-// - parent-guard.ts, preloaded into each child, for when this process dies without running any code.
+// - support/parent-guard.ts, preloaded into each child, for when this process dies without running any code.
 import { type ChildProcess, spawn } from 'node:child_process'
 import { createWriteStream, existsSync, readdirSync, readFileSync } from 'node:fs'
-import { createServer } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { fileURLToPath } from 'node:url'
 
 export const repoRoot = fileURLToPath(new URL('../../../', import.meta.url))
-const guard = fileURLToPath(new URL('./parent-guard.ts', import.meta.url))
+const guard = fileURLToPath(new URL('../../support/parent-guard.ts', import.meta.url))
 
 export interface ExitInfo {
   code: number | null
@@ -119,6 +118,7 @@ export function spawnNode(spec: NodeProcessSpec): NodeProcess {
         HOME: process.env.HOME ?? '/root',
         BENCH_NOFILE: String(nofile),
         TIDINGS_BENCH_PARENT_PID: String(process.pid),
+        TIDINGS_PARENT_PID: String(process.pid),
         ...spec.env,
       },
       stdio: ['ignore', 'pipe', 'pipe', ...(spec.ipc ? (['ipc'] as const) : [])],
@@ -190,17 +190,7 @@ export function spawnNode(spec: NodeProcessSpec): NodeProcess {
   }
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address()
-      server.close(() => (address && typeof address === 'object' ? resolve(address.port) : reject()))
-    })
-  })
-}
+export { freePort } from '../../e2e/processes.ts'
 
 /** Polls `GET url` until it answers 200; fails early if the process exits. */
 export async function waitHttpOk(proc: NodeProcess, url: string, timeoutMs = 30_000): Promise<void> {

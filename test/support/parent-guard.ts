@@ -1,10 +1,10 @@
-// Preloaded (`node --import`) into every service process the e2e harness and the local stack start.
+// Preloaded (`node --import`) into every process the e2e harness, the local stack and the benches start.
 // It ties the child's life to its parent: when the parent disappears (SIGKILL of the test runner,
 // a crash, a closed terminal), the child is re-parented and this guard notices within 200 ms, asks
 // the service to stop (SIGTERM: the service's own graceful stop) and kills it 5 s later if it is
 // still there. Without it a SIGKILLed `node --test` would leave gateways and dispatchers running.
 //
-// The expected parent pid comes from TIDINGS_PARENT_PID (set by processes.ts): comparing against
+// The expected parent pid comes from TIDINGS_PARENT_PID (set by whoever spawns): comparing against
 // `process.ppid` at load time would miss a parent that died before this module ran.
 const expected = Number(process.env.TIDINGS_PARENT_PID)
 
