@@ -40,7 +40,8 @@ export const GatewayEnv = Type.Object({
   ),
   DRAIN_MS: Int(0, 600_000, 10_000, 'on SIGTERM, spread closing (1012) the sockets over this window'),
   RECONNECT_JITTER_MS: Int(0, 600_000, 5_000, '`reconnect.afterMs` is drawn from 0..this'),
-  SHUTDOWN_GRACE_MS: Int(1000, 900_000, 30_000, 'hard deadline for a graceful stop'),
+  // below Kubernetes' default 30 s terminationGracePeriodSeconds, so that we exit before SIGKILL
+  SHUTDOWN_GRACE_MS: Int(1000, 900_000, 25_000, 'hard deadline for a graceful stop'),
   STATE_TTL_SECONDS: Int(
     60,
     31_536_000,

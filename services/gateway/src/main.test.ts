@@ -1,0 +1,95 @@
+// The gateway as a process: what an orchestrator sees (exit codes, probes, JSON logs, SIGTERM).
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { test } from 'node:test'
+import { fileURLToPath } from 'node:url'
+import { freePorts, infraFromEnv, waitFor } from '@tidings/test/infra'
+import { TEST_JWT_SECRET } from '@tidings/test/support/tokens'
+
+const main = fileURLToPath(new URL('./main.ts', import.meta.url))
+
+function run(env: Record<string, string>) {
+  // only what the test sets: nothing from the developer's shell leaks into the config
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env.PATH ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (c: Buffer) => {
+    out += c
+  })
+  child.stderr.on('data', (c: Buffer) => {
+    err += c
+  })
+  return { child, stdout: () => out, stderr: () => err }
+}
+
+const bad: Array<[string, Record<string, string>, RegExp]> = [
+  [
+    'no algorithm allow-list',
+    { REDIS_URL: 'redis://r:6379' },
+    /^gateway: configuration error: JWT_ALGORITHMS is required but not set$/m,
+  ],
+  [
+    'alg none',
+    { REDIS_URL: 'redis://r:6379', JWT_ALGORITHMS: 'none' },
+    /^gateway: configuration error: JWT_ALGORITHMS .*none/m,
+  ],
+  [
+    'no Redis',
+    { JWT_ALGORITHMS: 'HS256', JWT_SECRET: TEST_JWT_SECRET },
+    /^gateway: configuration error: REDIS_URL .*REDIS_CLUSTER_NODES/m,
+  ],
+  [
+    'a frame limit that is not a number',
+    {
+      REDIS_URL: 'redis://r:6379',
+      JWT_ALGORITHMS: 'HS256',
+      JWT_SECRET: TEST_JWT_SECRET,
+      MAX_FRAME_BYTES: 'big',
+    },
+    /^gateway: configuration error: MAX_FRAME_BYTES must be integer$/m,
+  ],
+]
+
+for (const [what, env, message] of bad) {
+  test(`a bad setting stops the process with exit code 78 and names the variable: ${what}`, async () => {
+    const p = run(env)
+    const [code] = await once(p.child, 'exit')
+    assert.equal(code, 78)
+    assert.match(p.stderr(), message)
+  })
+}
+
+test('starts, answers its probes, logs JSON, and drains on SIGTERM with exit code 0', async () => {
+  const [port] = await freePorts(1)
+  const p = run({
+    REDIS_URL: infraFromEnv().redisUrl,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    JWT_ALGORITHMS: 'HS256',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DRAIN_MS: '100',
+  })
+  const base = `http://127.0.0.1:${port}`
+  try {
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { message: 'ready' })
+    assert.equal((await fetch(`${base}/healthz`)).status, 200)
+    const line = JSON.parse(
+      p
+        .stdout()
+        .split('\n')
+        .find((l) => l.includes('gateway listening')) ?? '{}',
+    )
+    assert.equal(line.name, 'gateway')
+    assert.equal(line.level, 30)
+    p.child.kill('SIGTERM')
+    const [code] = await once(p.child, 'exit')
+    assert.equal(code, 0)
+    assert.match(p.stdout(), /"msg":"stopped"/)
+  } finally {
+    p.child.kill('SIGKILL')
+  }
+})
