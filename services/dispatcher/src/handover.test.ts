@@ -6,28 +6,22 @@ import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
 import { notificationId } from './map.ts'
 import {
   committedTotal,
-  connectProducer,
+  dispatcherWorld,
   loanEvent,
   metricValue,
-  redisReader,
   startDispatcher,
   testConfig,
-  testKafka,
 } from './testing.ts'
 
 test('a second dispatcher joins and the first one stops mid-stream: each event delivered exactly once', async (t) => {
   const config = testConfig({ TOPIC_PARTITIONS: '4', PARTITIONS_CONSUMED_CONCURRENTLY: '2' })
   const topic = config.topics.loanDecisions
-  const first = await startDispatcher(config)
-  t.after(() => first.close())
-  const kafka = testKafka(config)
-  const producer = await connectProducer(kafka)
-  t.after(() => producer.disconnect())
-  const admin = kafka.admin()
-  await admin.connect()
-  t.after(() => admin.disconnect())
-  const reader = redisReader(infraFromEnv().redisUrl)
-  t.after(() => reader.close())
+  const {
+    dispatcher: first,
+    producer,
+    admin,
+    reader,
+  } = await dispatcherWorld(t, config, infraFromEnv().redisUrl)
 
   const users = Array.from({ length: 8 }, () => uniqueName('u'))
   const produced = new Map<string, string[]>(users.map((u) => [u, []]))

@@ -7,13 +7,11 @@ import { startRedis, uniqueName, waitFor } from '@tidings/test/infra'
 import { Redis } from 'ioredis'
 import {
   committedTotal,
-  connectProducer,
+  dispatcherWorld,
   loanEvent,
   metricValue,
-  redisReader,
   startDispatcher,
   testConfig,
-  testKafka,
   waitForInbox,
 } from './testing.ts'
 
@@ -23,16 +21,7 @@ test('Redis down: offsets stay put, nothing is skipped, delivery resumes when Re
   const config = testConfig({ REDIS_URL: redisServer.url, TOPIC_PARTITIONS: '1' })
   const topic = config.topics.loanDecisions
   const groupId = config.kafka.groupId
-  const dispatcher = await startDispatcher(config)
-  t.after(() => dispatcher.close())
-  const kafka = testKafka(config)
-  const producer = await connectProducer(kafka)
-  t.after(() => producer.disconnect())
-  const admin = kafka.admin()
-  await admin.connect()
-  t.after(() => admin.disconnect())
-  const reader = redisReader(redisServer.url)
-  t.after(() => reader.close())
+  const { dispatcher, producer, admin, reader } = await dispatcherWorld(t, config, redisServer.url)
 
   const user = uniqueName('u')
   const produce = async (label: string, n: number) => {
@@ -112,16 +101,7 @@ test('a dispatcher stopped while Redis is down commits nothing unstored; its suc
   const config = testConfig({ REDIS_URL: redisServer.url, TOPIC_PARTITIONS: '1' })
   const topic = config.topics.loanDecisions
   const groupId = config.kafka.groupId
-  const first = await startDispatcher(config)
-  t.after(() => first.close())
-  const kafka = testKafka(config)
-  const producer = await connectProducer(kafka)
-  t.after(() => producer.disconnect())
-  const admin = kafka.admin()
-  await admin.connect()
-  t.after(() => admin.disconnect())
-  const reader = redisReader(redisServer.url)
-  t.after(() => reader.close())
+  const { dispatcher: first, producer, admin, reader } = await dispatcherWorld(t, config, redisServer.url)
 
   const user = uniqueName('u')
   const produce = (label: string, n: number) =>

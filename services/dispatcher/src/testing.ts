@@ -1,3 +1,4 @@
+import type { TestContext } from 'node:test'
 // Helpers for the dispatcher's integration tests: a real dispatcher in-process on its own topics and
 // consumer group, real kafkajs producers/consumers, and Redis read through the delivery store.
 import type { NotificationFrame } from '@tidings/contracts'
@@ -165,4 +166,19 @@ export async function metricValue(
     if (Object.entries(labels).every(([k, v]) => have.get(k) === v)) return Number(m[3])
   }
   throw new Error(`no sample ${name} ${JSON.stringify(labels)} in /metrics`)
+}
+
+/** A started dispatcher with a producer, an admin and a Redis reader, all closed when the test ends. */
+export async function dispatcherWorld(t: TestContext, config: DispatcherConfig, redisUrl: string) {
+  const dispatcher = await startDispatcher(config)
+  t.after(() => dispatcher.close())
+  const kafka = testKafka(config)
+  const producer = await connectProducer(kafka)
+  t.after(() => producer.disconnect())
+  const admin = kafka.admin()
+  await admin.connect()
+  t.after(() => admin.disconnect())
+  const reader = redisReader(redisUrl)
+  t.after(() => reader.close())
+  return { dispatcher, kafka, producer, admin, reader }
 }
