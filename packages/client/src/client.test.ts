@@ -123,14 +123,22 @@ test('handles notifications in order, awaits the handler, then acks in batches',
   assert.deepEqual(order, ['start 1', 'end 1', 'start 2', 'end 2'])
   assert.deepEqual(s.sentOf('ack'), [], 'batched: not yet')
   await t.clock.advance(500)
-  assert.deepEqual(s.sentOf('ack'), [{ type: 'ack', seq: 2 }], 'after intervalMs, the highest seq')
+  assert.deepEqual(
+    s.sentOf('ack'),
+    [{ type: 'ack', seq: 2, epoch: 'e1' }],
+    'after intervalMs, the highest seq',
+  )
   for (const seq of [3, 4, 5]) s.receive(note(seq))
   await settle()
-  assert.deepEqual(s.sentOf('ack').at(-1), { type: 'ack', seq: 5 }, 'a full batch acks at once')
+  assert.deepEqual(s.sentOf('ack').at(-1), { type: 'ack', seq: 5, epoch: 'e1' }, 'a full batch acks at once')
   s.receive(note(6))
   await settle()
   await t.client.close()
-  assert.deepEqual(s.sentOf('ack').at(-1), { type: 'ack', seq: 6 }, 'close acks what was handled')
+  assert.deepEqual(
+    s.sentOf('ack').at(-1),
+    { type: 'ack', seq: 6, epoch: 'e1' },
+    'close acks what was handled',
+  )
 })
 
 test('dedupes by id and by seq; a throwing handler is reported and still acked', async () => {
@@ -153,7 +161,7 @@ test('dedupes by id and by seq; a throwing handler is reported and still acked',
   assert.equal(t.errors.length, 1)
   assert.equal(t.errors[0]?.kind, 'handler')
   await t.clock.advance(100)
-  assert.deepEqual(s.sentOf('ack'), [{ type: 'ack', seq: 3 }])
+  assert.deepEqual(s.sentOf('ack'), [{ type: 'ack', seq: 3, epoch: 'e1' }])
   await t.client.close()
 })
 
@@ -187,7 +195,7 @@ test('reconnects after a drop with full-jitter backoff and resumes with lastSeq 
   const s2 = await t.accept(2)
   assert.deepEqual(
     s2.sentOf('ack'),
-    [{ type: 'ack', seq: 2 }],
+    [{ type: 'ack', seq: 2, epoch: 'e1' }],
     'a new connection re-acks the resume position',
   )
   s2.receive(note(3))
@@ -250,7 +258,11 @@ test('epoch change resets lastSeq; missed is surfaced', async () => {
   assert.deepEqual(t.handled, [1, 2], 'seqs below the old lastSeq are not taken for duplicates')
   assert.deepEqual(await storage.load(), { epoch: 'new', lastSeq: 2, userId: 'u1' })
   await t.client.close()
-  assert.deepEqual(s.sentOf('ack'), [{ type: 'ack', seq: 2 }], 'no ack of the old epoch’s seq 40')
+  assert.deepEqual(
+    s.sentOf('ack'),
+    [{ type: 'ack', seq: 2, epoch: 'new' }],
+    'no ack of the old epoch’s seq 40',
+  )
 })
 
 test('reauth: asks for a fresh token and sends auth on the live connection', async () => {
@@ -299,7 +311,7 @@ test('1012 after reconnect waits exactly the hinted delay, and acks before going
   s0.receive(note(1))
   await settle()
   s0.receive({ type: 'reconnect', afterMs: 1234 })
-  assert.deepEqual(s0.sentOf('ack'), [{ type: 'ack', seq: 1 }])
+  assert.deepEqual(s0.sentOf('ack'), [{ type: 'ack', seq: 1, epoch: 'e1' }])
   s0.serverClose(1012, 'restart')
   await settle()
   const r = t.states.at(-1)

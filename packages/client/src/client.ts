@@ -265,7 +265,8 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
 
   const sendAck = (seq: number): boolean => {
     if (!transport || !session || !position || position.epoch !== session.epoch) return false
-    if (transport.kind === 'websocket') return transport.send({ type: 'ack', seq })
+    // the epoch makes the server ignore an ack that was sent just before an epoch change
+    if (transport.kind === 'websocket') return transport.send({ type: 'ack', seq, epoch: session.epoch })
     if (!fetchFn || !token) return false
     const post = fetchFn(ends.http + ACK_PATH, {
       method: 'POST',
@@ -578,6 +579,14 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
         return adoptEpoch(item.epoch, item.userId, true)
       case 'missed':
         adoptEpoch(item.epoch, session?.userId, false)
+        // the session now lives in this epoch: acks are for it from here on
+        if (session) session.epoch = item.epoch
+        // the server went back (writes lost in a failover): what follows may reuse seqs
+        if (position && item.afterSeq < position.lastSeq) {
+          position.lastSeq = item.afterSeq
+          acker.reset()
+          persist()
+        }
         void emitter.emit('missed', { afterSeq: item.afterSeq, nextSeq: item.nextSeq, epoch: item.epoch })
         return
       case 'broadcast':

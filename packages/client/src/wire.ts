@@ -122,6 +122,8 @@ export type ServerFrame =
 export interface AckFrame {
   type: 'ack'
   seq: number
+  /** The epoch `seq` belongs to: the server ignores an ack of another epoch. */
+  epoch?: string
 }
 export interface TopicFrame {
   type: 'subscribe' | 'unsubscribe'

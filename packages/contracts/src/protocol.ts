@@ -99,7 +99,12 @@ export type ServerFrame =
   | ReconnectFrame
 
 // ---- client → server (schemas: the gateway validates every frame with them) ----
-export const AckFrame = Type.Object({ type: Type.Literal('ack'), seq: Type.Integer({ minimum: 0 }) })
+/** `epoch` (optional, an extension): the epoch `seq` belongs to; an ack of another epoch is ignored. */
+export const AckFrame = Type.Object({
+  type: Type.Literal('ack'),
+  seq: Type.Integer({ minimum: 0 }),
+  epoch: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+})
 export const TopicFrame = Type.Object({
   type: Type.Union([Type.Literal('subscribe'), Type.Literal('unsubscribe')]),
   topic: TopicName,

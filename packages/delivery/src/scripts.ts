@@ -55,14 +55,20 @@ export const READ_INBOX = `${ENSURE_STATE}
 local epoch, seq, acked = ensure_state(KEYS[1], KEYS[2], ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[4])
 local after = 0
-if ARGV[3] == epoch or ARGV[3] == '' then after = math.min(tonumber(ARGV[2]), seq) end
+local regressed = 0
+if ARGV[3] == epoch or ARGV[3] == '' then
+  after = tonumber(ARGV[2])
+  -- the caller saw a seq this state never reached: writes were lost (a failover) and seqs may be
+  -- reused, so nothing after 0 can be trusted
+  if after > seq then after = 0; regressed = 1 end
+end
 local len = redis.call('LLEN', KEYS[2])
 local head = seq - len + 1
 local from = math.max(after + 1, head)
 local frames = {}
 if len > 0 and from <= seq then frames = redis.call('LRANGE', KEYS[2], from - head, -1) end
 if #frames == 0 then from = seq + 1 end
-return {epoch, seq, acked, from, frames}
+return {epoch, seq, acked, from, frames, regressed}
 `
 
 /**

@@ -88,6 +88,20 @@ describe('delivery store (real Redis)', () => {
     assert.deepEqual(read.missed, { afterSeq: 0, nextSeq: 1, epoch: res.epoch })
   })
 
+  test('a resume point beyond the latest seq (writes lost in a failover) is missed from 0', async () => {
+    const u = uniqueName('u')
+    for (let i = 1; i <= 3; i++) await store.deliverToUser(u, `e${i}`, n(i))
+    const { epoch } = await store.readInbox(u, {})
+    // the client saw seq 5, but this state only reached 3 (4 and 5 were lost with a replica)
+    const read = await store.readInbox(u, { lastSeq: 5, epoch })
+    assert.equal(read.regressed, true)
+    assert.deepEqual(read.missed, { afterSeq: 0, nextSeq: 1, epoch })
+    assert.deepEqual(
+      read.frames.map((f) => JSON.parse(f).seq),
+      [1, 2, 3],
+    )
+  })
+
   test('a write that fails half-way leaves no dedupe mark: the retry delivers', async () => {
     const u = uniqueName('u')
     await store.deliverToUser(u, 'e0', n(0))

@@ -33,6 +33,8 @@ export interface InboxRead {
   firstSeq: number
   /** Set when what the caller has not seen can no longer all be sent. */
   missed?: MissedRange
+  /** The caller's lastSeq was beyond the latest seq of its epoch: writes were lost, seqs may repeat. */
+  regressed?: boolean
 }
 
 export interface ResumePoint {
@@ -61,7 +63,7 @@ export interface DeliveryStore {
 interface Scripted {
   tdgDeliver(...args: Array<string | number>): Promise<[number, string] | [0]>
   tdgPublish(...args: Array<string | number>): Promise<number>
-  tdgRead(...args: Array<string | number>): Promise<[string, number, number, number, string[]]>
+  tdgRead(...args: Array<string | number>): Promise<[string, number, number, number, string[], number]>
   tdgAck(...args: Array<string | number>): Promise<number>
 }
 
@@ -117,7 +119,7 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
     async readInbox(userId, from) {
       const lastSeq = from.lastSeq ?? 0
       const clientEpoch = from.epoch ?? ''
-      const [epoch, seq, acked, firstSeq, frames] = await s.tdgRead(
+      const [epoch, seq, acked, firstSeq, frames, regressed] = await s.tdgRead(
         userStateKey(userId),
         userInboxKey(userId),
         nextEpochCandidate(),
@@ -126,6 +128,7 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
         r.stateTtlSeconds,
       )
       const read: InboxRead = { epoch, seq, acked, frames, firstSeq }
+      if (regressed === 1) read.regressed = true
       const missed = computeMissed(from, read)
       if (missed) read.missed = missed
       return read
@@ -143,7 +146,7 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
  * removed by an ack are never "missed"; a gap before the first one we can send is.
  */
 export function computeMissed(from: ResumePoint, read: Omit<InboxRead, 'missed'>): MissedRange | undefined {
-  if (from.epoch !== undefined && from.epoch !== read.epoch) {
+  if ((from.epoch !== undefined && from.epoch !== read.epoch) || read.regressed) {
     return { afterSeq: 0, nextSeq: read.firstSeq, epoch: read.epoch }
   }
   // a lastSeq is only meaningful in the epoch it came from (absent epoch: the current one)

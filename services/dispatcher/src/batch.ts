@@ -96,10 +96,7 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
     }
     const errors: { redis?: unknown; dlq?: unknown } = {}
 
-    const [results, dlqError] = await Promise.all([
-      Promise.allSettled(writes.map((w) => write(w.delivery))),
-      park(letters, topic, partition),
-    ])
+    const [results, dlqError] = await Promise.all([writeInUserOrder(writes), park(letters, topic, partition)])
     if (dlqError !== undefined) errors.dlq = dlqError
 
     const refused: Job[] = []
@@ -122,6 +119,47 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
       if (err !== undefined) errors.dlq ??= err
     }
     return errors
+  }
+
+  /**
+   * Different users' writes go together (one pipelined round trip per node); one user's writes go
+   * one after the other, and stop at the first failure: if an earlier event of a user failed and a
+   * later one succeeded, the retry would give the earlier event the later seq. A user with many
+   * events in one batch costs one round trip per event, which is the price of their order.
+   */
+  function writeInUserOrder(
+    writes: Array<{ delivery: Delivery }>,
+  ): Promise<PromiseSettledResult<'delivered' | 'duplicate'>[]> {
+    const results: PromiseSettledResult<'delivered' | 'duplicate'>[] = new Array(writes.length)
+    const byKey = new Map<string, number[]>()
+    writes.forEach((w, i) => {
+      const d = w.delivery
+      const key = d.target === 'user' ? `u:${d.userId}` : `t:${d.topic}`
+      const list = byKey.get(key)
+      if (list) list.push(i)
+      else byKey.set(key, [i])
+    })
+    const notTried: PromiseRejectedResult = {
+      status: 'rejected',
+      reason: new Error('an earlier write of this user failed'),
+    }
+    return Promise.all(
+      [...byKey.values()].map(async (indexes) => {
+        let failed = false
+        for (const i of indexes) {
+          if (failed) {
+            results[i] = notTried
+            continue
+          }
+          try {
+            results[i] = { status: 'fulfilled', value: await write(writes[i]!.delivery) }
+          } catch (reason) {
+            results[i] = { status: 'rejected', reason }
+            failed = true
+          }
+        }
+      }),
+    ).then(() => results)
   }
 
   /** Sends dead letters in order; marks those stored; returns the error that stopped it, if any. */

@@ -72,6 +72,23 @@ describe('replay, live, ack and missed', () => {
     await s.close()
   })
 
+  test('an ack that names another epoch trims nothing (it was sent before an epoch change)', async () => {
+    const user = uniqueName('u')
+    await deliver(user, 3)
+    const s = await openSocket(gw.url, { token: await signUserToken(user) })
+    const { epoch } = await s.next('welcome')
+    await s.waitForCount('notification', 3)
+    s.send({ type: 'ack', seq: 2, epoch: 'some-older-epoch' })
+    s.send({ type: 'ping' })
+    await s.next('pong')
+    assert.equal(await redis.llen(userInboxKey(user)), 3)
+    s.send({ type: 'ack', seq: 2, epoch })
+    s.send({ type: 'ping' })
+    await s.next('pong')
+    assert.equal(await redis.llen(userInboxKey(user)), 1)
+    await s.close()
+  })
+
   test('acked notifications are removed and not replayed again', async () => {
     const user = uniqueName('u')
     await deliver(user, 5)

@@ -28,6 +28,10 @@ export interface PodContext {
 export function startHeartbeat(pod: PodContext): () => void {
   const timer = setInterval(() => {
     for (const s of pod.sessions) {
+      if (s.transport.gone) {
+        s.cleanup()
+        continue
+      }
       if (!s.alive && s.transport.answersPings) {
         pod.log.debug({ sessionId: s.id }, 'missed pong: terminating')
         s.transport.terminate()

@@ -17,6 +17,8 @@ import type { Transport } from './transport.ts'
 
 const Phase = { Starting: 0, Live: 1, Resyncing: 2, Closed: 3 } as const
 type Phase = (typeof Phase)[keyof typeof Phase]
+/** Resyncs in a row that did not move the cursor before the session gives up (1013). */
+const MAX_FRUITLESS_RESYNCS = 3
 
 /**
  * One connection of one user (a WebSocket or an SSE stream). Kept small: tens of thousands
@@ -46,6 +48,8 @@ export class Session {
   joined = false
   warned = false
   violations = 0
+  /** Consecutive resyncs that did not move the cursor: a gap the inbox cannot fill. */
+  fruitlessResyncs = 0
   tokens: number
   refilledAt: number
   /** Inbound frames are handled one after another: an ack is done before the next frame. */
@@ -77,7 +81,7 @@ export class Session {
     this.refilledAt = Date.now()
     pod.sessions.add(this)
     pod.metrics.connections.inc()
-    this.inbound = this.start(resume)
+    this.inbound = this.start(resume).catch((err) => this.fail(err))
   }
 
   // a method, not a field check, so TypeScript does not narrow it away across awaits
@@ -101,7 +105,7 @@ export class Session {
       this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
       this.replay(read.frames, read.firstSeq, read.missed)
       pod.metrics.replayed.inc(read.frames.length)
-      pod.deadlines.schedule(this)
+      if (!this.closed) pod.deadlines.schedule(this)
     } catch (err) {
       pod.log.error({ err, sessionId: this.id }, 'session start failed')
       this.close(CloseCode.TryAgainLater, 'try again later')
@@ -127,7 +131,9 @@ export class Session {
     this.phase = Phase.Live
     const pending = this.pending
     this.pending = null
-    if (pending) for (const m of pending) this.live(m)
+    // Messages of another epoch belong to a life of the sequence the inbox says is over: replaying
+    // them would only trigger another resync, forever.
+    if (pending) for (const m of pending) if (m.epoch === epoch) this.live(m)
   }
 
   private live(m: LiveNotification): void {
@@ -142,10 +148,16 @@ export class Session {
         }
       }
       // a gap or another epoch: the inbox knows what happened
+      if (this.fruitlessResyncs >= MAX_FRUITLESS_RESYNCS) {
+        // The inbox cannot explain the gap (writes lost in a failover): start over from a fresh
+        // connection, whose resume tells the client what is missing.
+        this.close(CloseCode.TryAgainLater, 'try again later')
+        return
+      }
       this.phase = Phase.Resyncing
       this.pending = [m]
       this.pod.metrics.resyncs.inc()
-      this.inbound = this.inbound.then(() => this.resync())
+      this.enqueue(() => this.resync())
       return
     }
     if (this.closed) return
@@ -159,7 +171,7 @@ export class Session {
    * pod's pub/sub connection came back: what was published while it was down never arrived.
    */
   refresh(): void {
-    this.inbound = this.inbound.then(() => {
+    this.enqueue(() => {
       if (this.closed) return
       this.phase = Phase.Resyncing
       if (!this.pending) this.pending = []
@@ -167,16 +179,25 @@ export class Session {
     })
   }
 
+  /** Runs after everything queued before it; a failure ends the session, never the process. */
+  private enqueue(step: () => Promise<void> | void): void {
+    this.inbound = this.inbound.then(step).catch((err) => this.fail(err))
+  }
+
+  private fail(err: unknown): void {
+    if (this.closed) return
+    this.pod.log.error({ err, sessionId: this.id }, 'session failed')
+    this.close(CloseCode.TryAgainLater, 'try again later')
+  }
+
   private async resync(): Promise<void> {
     try {
+      const before = this.cursor
       const read = await this.pod.store.readInbox(this.userId, { lastSeq: this.cursor, epoch: this.epoch })
       if (this.closed) return
-      // Live messages of an epoch we no longer are in would re-trigger a resync forever.
-      if (read.epoch !== this.epoch) {
-        this.epoch = read.epoch
-        if (this.pending) this.pending = this.pending.filter((m) => m.epoch === read.epoch)
-      }
+      this.epoch = read.epoch
       this.replay(read.frames, read.firstSeq, read.missed)
+      this.fruitlessResyncs = read.missed || this.cursor > before ? 0 : this.fruitlessResyncs + 1
     } catch (err) {
       this.pod.log.error({ err, sessionId: this.id }, 'resync failed')
       this.close(CloseCode.TryAgainLater, 'try again later')
@@ -191,7 +212,7 @@ export class Session {
       this.close(CloseCode.RateLimited, 'rate limited')
       return
     }
-    this.inbound = this.inbound.then(() => this.handleRaw(data, isBinary))
+    this.enqueue(() => this.handleRaw(data, isBinary))
   }
 
   private handleRaw(data: Buffer, isBinary: boolean): Promise<void> | undefined {
@@ -215,7 +236,9 @@ export class Session {
     switch (f.type) {
       case 'ack':
         try {
-          await this.pod.store.ack(this.userId, this.epoch, f.seq)
+          // an ack names its epoch when it can: one sent before the client saw an epoch change
+          // must not trim the new epoch's notifications
+          await this.pod.store.ack(this.userId, f.epoch ?? this.epoch, f.seq)
           this.pod.metrics.acks.inc()
         } catch (err) {
           // the client acks again later (acks are cumulative); nothing is lost
@@ -249,8 +272,9 @@ export class Session {
       try {
         await this.pod.router.joinTopic(topic, this.onBroadcast)
       } catch (err) {
-        this.topics.delete(topic)
+        this.topics?.delete(topic)
         this.pod.router.leaveTopic(topic, this.onBroadcast)
+        if (this.closed) return
         this.pod.log.warn({ err, topic }, 'topic subscribe failed')
         return this.control('error', errorFrame(ErrorCode.BadRequest, 'could not subscribe now, try again'))
       }
@@ -283,6 +307,7 @@ export class Session {
         }
       }
     }
+    if (this.closed) return
     this.pod.deadlines.schedule(this)
     this.control('authenticated', authenticatedFrame(p.expiresAt))
   }
@@ -298,7 +323,7 @@ export class Session {
       this.warned = true
       this.control('reauth', reauthFrame(this.expiresAt))
     }
-    this.pod.deadlines.schedule(this)
+    if (!this.closed) this.pod.deadlines.schedule(this)
   }
 
   /** The next time onDeadline must run. */

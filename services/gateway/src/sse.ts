@@ -75,6 +75,9 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
     get backlog() {
       return res.writableLength
     },
+    get gone() {
+      return res.destroyed || res.writableEnded
+    },
     // no pong in SSE: a dead peer shows up as a failed write or a closed socket
     answersPings: false,
     heartbeat: () => {
@@ -100,6 +103,8 @@ export function registerSseRoute(
     }
     reply.hijack()
     const res = reply.raw
+    // the client may have left while the token was being checked: its 'close' event is gone
+    if (req.raw.destroyed || res.destroyed) return
     const session = new Session(sseTransport(res, req.headers.origin), randomUUID(), principal, pod, resume)
     res.on('close', () => session.cleanup())
     res.on('error', () => session.cleanup())

@@ -15,6 +15,8 @@ export interface Transport {
   close(code: number, reason: string): void
   /** Bytes accepted but not yet written to the network: a slow reader's backlog. */
   readonly backlog: number
+  /** The peer is gone (the heartbeat sweep releases such a session if no close event did). */
+  readonly gone: boolean
   /** Whether heartbeat() is answered (WebSocket pong): then a silent peer is terminated. */
   readonly answersPings: boolean
   /** Heartbeat: a WebSocket ping, an SSE comment. */

@@ -9,6 +9,7 @@ import type { Transport } from './transport.ts'
 
 const SEND_TEXT = { binary: false } as const
 const OPEN = 1
+const CLOSED = 3
 const SESSION = Symbol('tidings.session')
 
 type SocketWithSession = WebSocket & { [SESSION]?: Session }
@@ -34,6 +35,9 @@ class WebSocketTransport implements Transport {
   }
   close(code: number, reason: string): void {
     this.ws.close(code, reason)
+  }
+  get gone(): boolean {
+    return this.ws.readyState === CLOSED
   }
   get backlog(): number {
     return this.ws.bufferedAmount
