@@ -238,6 +238,18 @@ function watchSubscriber(subscriber: RedisClient, pod: PodContext): void {
       .catch((err: unknown) => pod.log.error({ err }, 'pub/sub ping after reconnect failed'))
   })
   subscriber.on('reconnecting', () => pod.log.warn('pub/sub connection lost, reconnecting'))
+  // Redis Cluster: each shard has its own subscriber, re-created (and re-subscribed) by ioredis
+  // after a failure, announced by 'subscribersReady' only. Its SSUBSCRIBEs are not awaited there,
+  // so the inboxes are read once now and once a second later; a resync from the cursor never
+  // sends anything twice.
+  subscriber.on('subscribersReady', () => {
+    pod.log.warn(
+      { sessions: pod.sessions.size },
+      'shard subscribers re-created: re-reading the inboxes of open sessions',
+    )
+    refreshAll(pod)
+    setTimeout(() => refreshAll(pod), 1000).unref()
+  })
 }
 
 // After a failover every session re-reads its inbox; in slices, so that a pod with 18k sockets

@@ -22,7 +22,7 @@ export interface TestGateway {
 export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
   const { redisUrl } = infraFromEnv()
   const config = loadGatewayConfig({
-    REDIS_URL: redisUrl,
+    ...(env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: redisUrl }),
     PORT: '0',
     HOST: '127.0.0.1',
     JWT_ALGORITHMS: 'HS256',
