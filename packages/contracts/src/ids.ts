@@ -5,10 +5,16 @@ import { Type } from '@sinclair/typebox'
 export const USER_ID_PATTERN = '^[A-Za-z0-9._:@|+=-]{1,128}$'
 export const TOPIC_PATTERN = '^[A-Za-z0-9._-]{1,64}$'
 
+/** An epoch as the server hands it out: opaque, short, URL- and header-safe. */
+export const EPOCH_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
+
 export const UserId = Type.String({ pattern: USER_ID_PATTERN })
+export const Epoch = Type.String({ pattern: EPOCH_PATTERN })
 export const TopicName = Type.String({ pattern: TOPIC_PATTERN })
 
 const userIdRe = new RegExp(USER_ID_PATTERN)
 const topicRe = new RegExp(TOPIC_PATTERN)
 export const isUserId = (v: unknown): v is string => typeof v === 'string' && userIdRe.test(v)
 export const isTopicName = (v: unknown): v is string => typeof v === 'string' && topicRe.test(v)
+const epochRe = new RegExp(EPOCH_PATTERN)
+export const isEpoch = (v: unknown): v is string => typeof v === 'string' && epochRe.test(v)

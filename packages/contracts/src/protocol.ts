@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { TopicName } from './ids.ts'
+import { Epoch, TopicName } from './ids.ts'
 import type { Notification } from './notification.ts'
 
 export const PROTOCOL_VERSION = 1
@@ -103,7 +103,7 @@ export type ServerFrame =
 export const AckFrame = Type.Object({
   type: Type.Literal('ack'),
   seq: Type.Integer({ minimum: 0 }),
-  epoch: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+  epoch: Type.Optional(Epoch),
 })
 export const TopicFrame = Type.Object({
   type: Type.Union([Type.Literal('subscribe'), Type.Literal('unsubscribe')]),

@@ -34,3 +34,13 @@ export const AUTH_UNAVAILABLE = createError(
 )
 export const BAD_REQUEST = createError('TDG_ERR_BAD_REQUEST', 'Bad request: %s', 400)
 export const NOT_FOUND = createError('TDG_ERR_NOT_FOUND', 'No such endpoint', 404)
+
+// A session refused after authentication. On a WebSocket these are close codes; an SSE stream
+// whose headers are not sent yet answers with the matching HTTP error instead.
+export const TOO_MANY_SESSIONS = createError(
+  'TDG_ERR_TOO_MANY_SESSIONS',
+  'Too many sessions for this user',
+  429,
+)
+export const RATE_LIMITED = createError('TDG_ERR_RATE_LIMITED', 'Rate limited', 429)
+export const TRY_AGAIN_LATER = createError('TDG_ERR_TRY_AGAIN_LATER', 'Try again later: %s', 503)

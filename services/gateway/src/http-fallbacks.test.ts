@@ -134,6 +134,21 @@ describe('SSE, REST inbox and presence', () => {
     assert.equal((await fetch(`${gw.url}/v1/presence/${user}`)).status, 401)
   })
 
+  test('SSE over the session limit is refused with 429 before any stream', async () => {
+    const user = uniqueName('u')
+    const token = await signUserToken(user)
+    const open = await Promise.all([1, 2, 3].map(() => openSse(`${gw.url}/v1/sse`, bearer(token))))
+    await Promise.all(open.map((s) => s.next('welcome')))
+    const refused = await fetch(`${gw.url}/v1/sse`, { headers: bearer(token) })
+    assert.equal(refused.status, 429)
+    assert.deepEqual(await refused.json(), {
+      statusCode: 429,
+      code: 'TDG_ERR_TOO_MANY_SESSIONS',
+      message: 'Too many sessions for this user',
+    })
+    for (const s of open) s.close()
+  })
+
   test('SSE: a draining gateway sends reconnect before ending the stream', async () => {
     const own = await startTestGateway({ DRAIN_MS: '50', RECONNECT_JITTER_MS: '500' })
     const sse = await openSse(`${own.url}/v1/sse`, bearer(await signUserToken(uniqueName('u'))))

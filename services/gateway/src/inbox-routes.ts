@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { isUserId } from '@tidings/contracts'
+import { Epoch, isUserId } from '@tidings/contracts'
 import type { FastifyInstance } from 'fastify'
-import { verifyServiceToken } from './auth/handshake.ts'
+import { extractServiceToken, verifyServiceToken } from './auth/handshake.ts'
 import { BAD_USER_ID, SERVICE_TOKEN_INVALID } from './errors.ts'
 import type { PodContext } from './pod.ts'
 import type { RequestAuthenticator } from './request-auth.ts'
@@ -10,7 +10,7 @@ import { parseResumeQuery } from './resume.ts'
 const AckBody = Type.Object(
   {
     seq: Type.Integer({ minimum: 0 }),
-    epoch: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+    epoch: Type.Optional(Epoch),
   },
   { additionalProperties: false },
 )
@@ -58,9 +58,9 @@ export function registerInboxRoutes(
 
   // For backend services (service credential, not a user token): is this borrower online?
   app.get<{ Params: { userId: string } }>('/v1/presence/:userId', async (req) => {
-    const header = req.headers.authorization
-    const presented = typeof header === 'string' && /^bearer /i.test(header) ? header.slice(7).trim() : null
-    if (!verifyServiceToken(presented, pod.config.auth.serviceTokenDigests)) throw new SERVICE_TOKEN_INVALID()
+    if (!verifyServiceToken(extractServiceToken(req.headers), pod.config.auth.serviceTokenDigests)) {
+      throw new SERVICE_TOKEN_INVALID()
+    }
     if (!isUserId(req.params.userId)) throw new BAD_USER_ID()
     const sessions = await pod.presence.count(req.params.userId)
     return { online: sessions > 0, sessions }

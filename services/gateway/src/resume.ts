@@ -1,7 +1,6 @@
+import { isEpoch } from '@tidings/contracts'
 import type { ResumePoint } from '@tidings/delivery'
 import { BAD_RESUME } from './errors.ts'
-
-const EPOCH_RE = /^[A-Za-z0-9_-]{1,64}$/
 
 function seqOf(v: unknown): number {
   const n = Number(v)
@@ -23,7 +22,7 @@ export function parseResumeQuery(
   const resume: ResumePoint = {}
   if (q[seqParam] !== undefined) resume.lastSeq = seqOf(q[seqParam])
   if (q.epoch !== undefined) {
-    if (typeof q.epoch !== 'string' || !EPOCH_RE.test(q.epoch)) throw new BAD_RESUME()
+    if (typeof q.epoch !== 'string' || !isEpoch(q.epoch)) throw new BAD_RESUME()
     resume.epoch = q.epoch
   }
   if (opts.requireEpoch && resume.epoch === undefined) delete resume.lastSeq
@@ -36,6 +35,6 @@ export function parseLastEventId(value: string | string[] | undefined): ResumePo
   const i = value.lastIndexOf(':')
   if (i <= 0) throw new BAD_RESUME()
   const epoch = value.slice(0, i)
-  if (!EPOCH_RE.test(epoch)) throw new BAD_RESUME()
+  if (!isEpoch(epoch)) throw new BAD_RESUME()
   return { epoch, lastSeq: seqOf(value.slice(i + 1)) }
 }

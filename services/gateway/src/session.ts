@@ -89,27 +89,23 @@ export class Session {
     return this.phase === Phase.Closed
   }
 
+  // A failure here (Redis down) ends the session through fail(), like every step of `inbound`.
   private async start(resume: ResumePoint): Promise<void> {
     const { pod } = this
-    try {
-      this.admitted = await pod.presence.join(this.userId, this.id, pod.config.MAX_SESSIONS_PER_USER)
-      if (!this.admitted) return this.close(CloseCode.TooManySessions, 'too many sessions for this user')
-      // closed while waiting: cleanup() releases what was just acquired
-      if (this.closed) return this.cleanup()
-      this.joined = true
-      await pod.router.joinUser(this.userId, this.onLive)
-      if (this.closed) return
-      const read = await pod.store.readInbox(this.userId, resume)
-      if (this.closed) return
-      this.epoch = read.epoch
-      this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
-      this.replay(read.frames, read.firstSeq, read.missed)
-      pod.metrics.replayed.inc(read.frames.length)
-      if (!this.closed) pod.deadlines.schedule(this)
-    } catch (err) {
-      pod.log.error({ err, sessionId: this.id }, 'session start failed')
-      this.close(CloseCode.TryAgainLater, 'try again later')
-    }
+    this.admitted = await pod.presence.join(this.userId, this.id, pod.config.MAX_SESSIONS_PER_USER)
+    if (!this.admitted) return this.close(CloseCode.TooManySessions, 'too many sessions for this user')
+    // closed while waiting: cleanup() releases what was just acquired
+    if (this.closed) return this.cleanup()
+    this.joined = true
+    await pod.router.joinUser(this.userId, this.onLive)
+    if (this.closed) return
+    const read = await pod.store.readInbox(this.userId, resume)
+    if (this.closed) return
+    this.epoch = read.epoch
+    this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
+    this.replay(read.frames, read.firstSeq, read.missed)
+    pod.metrics.replayed.inc(read.frames.length)
+    if (!this.closed) pod.deadlines.schedule(this)
   }
 
   /** Sends a replay then what arrived live meanwhile; leaves the session live. */
@@ -190,18 +186,14 @@ export class Session {
     this.close(CloseCode.TryAgainLater, 'try again later')
   }
 
+  /** Always runs on the `inbound` chain (enqueue): a failure there ends the session via fail(). */
   private async resync(): Promise<void> {
-    try {
-      const before = this.cursor
-      const read = await this.pod.store.readInbox(this.userId, { lastSeq: this.cursor, epoch: this.epoch })
-      if (this.closed) return
-      this.epoch = read.epoch
-      this.replay(read.frames, read.firstSeq, read.missed)
-      this.fruitlessResyncs = read.missed || this.cursor > before ? 0 : this.fruitlessResyncs + 1
-    } catch (err) {
-      this.pod.log.error({ err, sessionId: this.id }, 'resync failed')
-      this.close(CloseCode.TryAgainLater, 'try again later')
-    }
+    const before = this.cursor
+    const read = await this.pod.store.readInbox(this.userId, { lastSeq: this.cursor, epoch: this.epoch })
+    if (this.closed) return
+    this.epoch = read.epoch
+    this.replay(read.frames, read.firstSeq, read.missed)
+    this.fruitlessResyncs = read.missed || this.cursor > before ? 0 : this.fruitlessResyncs + 1
   }
 
   /** An inbound WebSocket frame. */
@@ -227,8 +219,8 @@ export class Session {
     return this.handle(value)
   }
 
-  /** A client frame (from a WebSocket, or an HTTP route such as the SSE ack). */
-  async handle(value: unknown): Promise<void> {
+  /** A parsed client frame; handled in arrival order on the `inbound` chain. */
+  private async handle(value: unknown): Promise<void> {
     if (this.closed) return
     const parsed = parseClientFrame(value)
     if (!parsed.ok) return this.violation(parsed.code, parsed.message)

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import { CloseCode } from '@tidings/contracts'
 import type { FastifyInstance } from 'fastify'
+import { RATE_LIMITED, TOKEN_EXPIRED, TOO_MANY_SESSIONS, TRY_AGAIN_LATER } from './errors.ts'
 import type { PodContext } from './pod.ts'
 import type { RequestAuthenticator } from './request-auth.ts'
 import { parseLastEventId, parseResumeQuery } from './resume.ts'
@@ -13,12 +14,17 @@ import type { Transport } from './transport.ts'
 const RETRY_MS = 2000
 
 // What a WebSocket close code means for a stream whose headers have not been sent yet.
-const STATUS_FOR_CLOSE: Record<number, number> = {
-  [CloseCode.TooManySessions]: 429,
-  [CloseCode.RateLimited]: 429,
-  [CloseCode.Unauthorized]: 401,
-  [CloseCode.TryAgainLater]: 503,
-  [CloseCode.ServiceRestart]: 503,
+function refusalFor(code: number, reason: string): Error & { statusCode: number; code: string } {
+  switch (code) {
+    case CloseCode.TooManySessions:
+      return new TOO_MANY_SESSIONS()
+    case CloseCode.RateLimited:
+      return new RATE_LIMITED()
+    case CloseCode.Unauthorized:
+      return new TOKEN_EXPIRED()
+    default:
+      return new TRY_AGAIN_LATER(reason)
+  }
 }
 
 /**
@@ -60,14 +66,9 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
     close(code, reason) {
       if (res.writableEnded || res.destroyed) return
       if (!started) {
-        res.writeHead(STATUS_FOR_CLOSE[code] ?? 400, { 'content-type': 'application/json' })
-        res.end(
-          JSON.stringify({
-            statusCode: STATUS_FOR_CLOSE[code] ?? 400,
-            code: `TDG_ERR_CLOSE_${code}`,
-            message: reason,
-          }),
-        )
+        const err = refusalFor(code, reason)
+        res.writeHead(err.statusCode, { 'content-type': 'application/json' })
+        res.end(JSON.stringify({ statusCode: err.statusCode, code: err.code, message: err.message }))
         return
       }
       res.end()
@@ -96,11 +97,7 @@ export function registerSseRoute(
     const principal = await authenticate(req, { queryToken: true })
     const query = req.query as Record<string, unknown>
     const resume = parseLastEventId(req.headers['last-event-id']) ?? parseResumeQuery(query, 'lastSeq')
-    if (pod.sessions.size >= pod.config.MAX_CONNECTIONS) {
-      return reply
-        .code(503)
-        .send({ statusCode: 503, code: 'TDG_ERR_POD_FULL', message: 'pod full, try again later' })
-    }
+    if (pod.sessions.size >= pod.config.MAX_CONNECTIONS) throw new TRY_AGAIN_LATER('pod full')
     reply.hijack()
     const res = reply.raw
     // the client may have left while the token was being checked: its 'close' event is gone
