@@ -18,7 +18,7 @@ end
 
 /**
  * KEYS: state, inbox, dedupe.  ARGV: candidateEpoch, frameTail, cap, inboxTtl, dedupeTtl,
- * stateTtl, channel, metaLine.  Returns {0} for a duplicate, else {seq, epoch}.
+ * stateTtl, channel, metaLine.  Returns {0} for a duplicate, else {seq, epoch, inbox length}.
  * `frameTail` is the notification JSON without its opening brace; the frame is assembled here
  * because only this script knows the seq. `metaLine` ('' or `@…\n`, meta.ts) is stored before it.
  */
@@ -31,11 +31,12 @@ local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local entry = (ARGV[8] or '') .. '{"type":"notification","seq":' .. seq .. ',' .. ARGV[2]
 redis.call('RPUSH', KEYS[2], entry)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+local len = redis.call('LLEN', KEYS[2])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('SET', KEYS[3], '1', 'EX', ARGV[5])
 redis.call('SPUBLISH', ARGV[7], epoch .. '\\n' .. entry)
-return {seq, epoch}
+return {seq, epoch, len}
 `
 
 /** KEYS: dedupe.  ARGV: dedupeTtl, channel, message (meta line + frame).  Returns 0 for a duplicate, else 1. */

@@ -15,7 +15,10 @@ import { ACK, DELIVER_TO_USER, PUBLISH_TO_TOPIC, READ_INBOX } from './scripts.ts
 
 export type RedisClient = Redis | Cluster
 
-export type DeliverResult = { status: 'delivered'; seq: number; epoch: string } | { status: 'duplicate' }
+export type DeliverResult =
+  /** `inboxLength`: the user's inbox after the write (a metric: how close inboxes run to the cap). */
+  | { status: 'delivered'; seq: number; epoch: string; inboxLength: number }
+  | { status: 'duplicate' }
 
 export interface MissedRange {
   afterSeq: number
@@ -77,7 +80,7 @@ export interface DeliveryStore {
 }
 
 interface Scripted {
-  tdgDeliver(...args: Array<string | number>): Promise<[number, string] | [0]>
+  tdgDeliver(...args: Array<string | number>): Promise<[number, string, number] | [0]>
   tdgPublish(...args: Array<string | number>): Promise<number>
   tdgRead(...args: Array<string | number>): Promise<[string, number, number, number, string[], number]>
   tdgAck(...args: Array<string | number>): Promise<[number, string]>
@@ -122,7 +125,7 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
         encodeMeta(meta),
       )
       if (res[0] === 0) return { status: 'duplicate' }
-      return { status: 'delivered', seq: Number(res[0]), epoch: String(res[1]) }
+      return { status: 'delivered', seq: Number(res[0]), epoch: String(res[1]), inboxLength: Number(res[2]) }
     },
 
     async publishToTopic(topic, dedupeId, notification, meta) {

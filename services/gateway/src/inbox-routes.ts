@@ -30,8 +30,9 @@ export function registerInboxRoutes(
       userId,
       parseResumeQuery(req.query as Record<string, unknown>, 'afterSeq'),
     )
-    const notifications = read.frames.map((f) => {
+    const notifications = read.frames.map((f, i) => {
       const { type: _type, ...n } = JSON.parse(f) as Record<string, unknown>
+      pod.tracing.delivered(read.metas[i], 'rest', read.firstSeq + i, 'rest')
       return n
     })
     return read.missed
@@ -50,7 +51,7 @@ export function registerInboxRoutes(
     },
     async (req, reply) => {
       const { userId } = req.tidings!.principal
-      await pod.store.ack(userId, req.body.epoch, req.body.seq)
+      await pod.tracing.ack(pod.store, userId, req.body.epoch, req.body.seq, 'rest')
       pod.metrics.acks.inc()
       return reply.code(204).send()
     },

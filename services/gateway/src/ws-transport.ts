@@ -21,6 +21,7 @@ type SocketWithSession = WebSocket & { [SESSION]?: Session }
 class WebSocketTransport implements Transport {
   readonly ws: WebSocket
   readonly answersPings = true
+  readonly kind = 'ws'
   constructor(ws: WebSocket) {
     this.ws = ws
   }
