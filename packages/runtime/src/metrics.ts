@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client'
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client'
 
 export { Counter, Gauge, Histogram, type Registry } from 'prom-client'
 
@@ -44,7 +44,8 @@ export function redisErrorKind(err: unknown): RedisErrorKind {
   if (/^OOM\b/.test(message)) return 'oom'
   if (/^READONLY\b/.test(message)) return 'readonly'
   if (/^LOADING\b/.test(message)) return 'loading'
-  if (/^(CLUSTERDOWN|MOVED|ASK|TRYAGAIN|CROSSSLOT)\b/.test(message) || e?.name === 'ClusterAllFailedError') return 'cluster'
+  if (/^(CLUSTERDOWN|MOVED|ASK|TRYAGAIN|CROSSSLOT)\b/.test(message) || e?.name === 'ClusterAllFailedError')
+    return 'cluster'
   if (/\bWRONGTYPE\b/.test(message)) return 'wrongtype'
   if (/^(NOSCRIPT|BUSY)\b|Error running script|user_script/.test(message)) return 'script'
   if (/timed? ?out/i.test(message) || e?.code === 'ETIMEDOUT') return 'timeout'

@@ -4,7 +4,7 @@
 // OTEL_TRACES_SAMPLER(_ARG), OTEL_RESOURCE_ATTRIBUTES, OTEL_SERVICE_NAME, OTEL_BSP_*.
 import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
-import FastifyOtelInstrumentation from '@fastify/otel'
+import { FastifyOtelInstrumentation } from '@fastify/otel'
 import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis'
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs'
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino'
