@@ -17,8 +17,7 @@ export type RedisClient = Redis | Cluster
 
 export type DeliverResult =
   /** `inboxLength`: the user's inbox after the write (a metric: how close inboxes run to the cap). */
-  | { status: 'delivered'; seq: number; epoch: string; inboxLength: number }
-  | { status: 'duplicate' }
+  { status: 'delivered'; seq: number; epoch: string; inboxLength: number } | { status: 'duplicate' }
 
 export interface MissedRange {
   afterSeq: number
