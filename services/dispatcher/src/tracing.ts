@@ -8,8 +8,8 @@
 // valid incoming traceparent is still passed on: a gateway that traces joins the producer's trace.
 //
 // Headers come from anywhere (Java producers, Kafka Connect, replays from the DLQ): a header value
-// may be a string, a Buffer (binary), an array (the same key twice) or null. None of that may fail a
-// record; a traceparent that cannot be trusted is simply not used.
+// may be a string, a Buffer (binary), an array (the same key twice) or null; headers.ts reads them.
+// None of that may fail a record; a traceparent that is not well-formed is simply not used.
 import {
   type Context,
   context,
@@ -24,6 +24,7 @@ import {
 import { type DeliveryMeta, isTraceparent } from '@tidings/delivery'
 import type { Histogram } from '@tidings/runtime'
 import type { IHeaders, KafkaMessage } from 'kafkajs'
+import { readHeaders } from './headers.ts'
 
 /** The trace of one record, from the moment it is prepared until it is stored or dead-lettered. */
 export interface RecordTrace {
@@ -39,32 +40,14 @@ export interface RecordTracer {
   start(message: KafkaMessage, topic: string, partition: number): RecordTrace
 }
 
-type HeaderValue = IHeaders[string] | null
-
-/**
- * The text of a header, or undefined when it is absent, null, not text, or given twice with
- * different values (which one would be the producer's?). Header names match case-insensitively.
- */
-export function headerText(headers: IHeaders | undefined | null, name: string): string | undefined {
-  if (!headers) return undefined
-  let found: string | undefined
-  for (const key of Object.keys(headers)) {
-    if (key.toLowerCase() !== name) continue
-    const raw = headers[key] as HeaderValue
-    for (const value of Array.isArray(raw) ? raw : [raw]) {
-      if (value === null || value === undefined) continue
-      const text =
-        typeof value === 'string' ? value : Buffer.isBuffer(value) ? value.toString('latin1') : undefined
-      if (text === undefined) continue
-      if (found !== undefined && found !== text) return undefined
-      found = text
-    }
-  }
-  return found
+/** A header's text (headers.ts: the first non-null value of the name, any case), or undefined. */
+function headerText(headers: IHeaders | undefined, name: string): string | undefined {
+  const h = readHeaders(headers).get(name)
+  return h?.ok ? h.text : undefined
 }
 
 /** The producer's trace context from the record's headers, when it is well-formed. */
-export function incomingTraceparent(headers: IHeaders | undefined | null): string | undefined {
+export function incomingTraceparent(headers: IHeaders | undefined): string | undefined {
   const value = headerText(headers, 'traceparent')?.trim()
   return value !== undefined && isTraceparent(value) ? value : undefined
 }
