@@ -65,6 +65,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     (kind, meta, listeners, deliver) => tracing!.fanOut(kind, meta, listeners, deliver),
   )
   const metrics = createGatewayMetrics(() => router.channelCount)
+  metrics.maxConnections.set(config.MAX_CONNECTIONS)
   tracing = createDeliveryTracing({
     enabled: tracingEnabled(),
     pod: config.POD_NAME ?? hostname(),

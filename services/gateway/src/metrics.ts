@@ -35,6 +35,8 @@ export interface GatewayMetrics {
   /** Notifications sent from the inbox per (re)connect or resync. */
   replaySize: Histogram
   redisErrors: Counter<'kind'>
+  /** MAX_CONNECTIONS: `tidings_ws_connections / tidings_ws_max_connections` is how full a pod is. */
+  maxConnections: Gauge
 }
 
 /** Every series exists from the start at zero, so dashboards and alerts see it before it moves. */
@@ -88,6 +90,11 @@ export function createGatewayMetrics(channelCount: () => number): GatewayMetrics
       registers: r,
     }),
     redisErrors: createRedisErrorCounter(registry),
+    maxConnections: new Gauge({
+      name: 'tidings_ws_max_connections',
+      help: 'connections this pod accepts (MAX_CONNECTIONS); beyond, new sockets are closed 1013',
+      registers: r,
+    }),
     registry,
     connections: new Gauge({
       name: 'tidings_ws_connections',
