@@ -19,6 +19,7 @@ import {
   type Locale,
   TOPICS,
 } from '@tidings/contracts'
+import { shutdownTracing } from '@tidings/runtime'
 import { liveEnvFile } from '@tidings/test/infra/env-file'
 import { defaultEnvFile, stackEnvFile } from '@tidings/test/infra/paths'
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs'
@@ -323,6 +324,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   } finally {
     await emitter.disconnect()
+    // spans of the producer helper (when run with OTEL_TRACES_EXPORTER=otlp): exported before exit
+    await shutdownTracing()
   }
 }
 
