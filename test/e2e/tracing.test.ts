@@ -133,10 +133,14 @@ test('an event produced by the producer helper is one trace: producer → dispat
 
     const t = await traceWhen(
       traceId,
+      // four processes export on their own schedules: wait for every part
       (x) =>
+        spansOf(x, PRODUCER_SERVICE, `send ${stack.topics.loanDecisions}`).length > 0 &&
+        spansOf(x, 'tidings-dispatcher', `process ${stack.topics.loanDecisions}`).length > 0 &&
+        spansOf(x, 'tidings-dispatcher', 'evalsha').length > 0 &&
         spansOf(x, 'tidings-gateway', 'deliver notification').length > 0 &&
         spansOf(x, 'tidings-gateway', 'ack').length > 0,
-      'the gateway deliver and ack spans never joined the trace',
+      'the trace never had the producer, dispatcher, gateway deliver and ack spans',
     )
     const [send] = spansOf(t, PRODUCER_SERVICE, `send ${stack.topics.loanDecisions}`)
     const [process] = spansOf(t, 'tidings-dispatcher', `process ${stack.topics.loanDecisions}`)
@@ -243,11 +247,18 @@ test('a broadcast is one trace with a deliver span per pod; kafkajs batch polls 
     for (const s of sockets) await s.next('broadcast', 30_000)
     const t = await traceWhen(
       root.spanContext().traceId,
-      (x) => spansOf(x, 'tidings-gateway', 'deliver broadcast').length === 2,
+      (x) =>
+        spansOf(x, 'tidings-gateway', 'deliver broadcast').length === 2 &&
+        spansOf(x, 'tidings-dispatcher', `process ${stack.topics.notificationsRequested}`).length === 1,
       'not one deliver span per pod',
     )
-    const pods = spansOf(t, 'tidings-gateway', 'deliver broadcast').map((s) => tag(s, 'tidings.pod'))
-    assert.deepEqual(pods.sort(), ['e2e-tracing-gw-1', 'e2e-tracing-gw-2'])
+    const delivers = spansOf(t, 'tidings-gateway', 'deliver broadcast')
+    assert.deepEqual(delivers.map((s) => tag(s, 'tidings.pod')).sort(), [
+      'e2e-tracing-gw-1',
+      'e2e-tracing-gw-2',
+    ])
+    const [process] = spansOf(t, 'tidings-dispatcher', `process ${stack.topics.notificationsRequested}`)
+    for (const d of delivers) assert.equal(parentOf(d), process!.spanID)
   } finally {
     await Promise.all(sockets.map((s) => s.close()))
   }
