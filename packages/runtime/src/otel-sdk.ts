@@ -9,8 +9,40 @@ import { IORedisInstrumentation } from '@opentelemetry/instrumentation-ioredis'
 import { KafkaJsInstrumentation } from '@opentelemetry/instrumentation-kafkajs'
 import { PinoInstrumentation } from '@opentelemetry/instrumentation-pino'
 import { NodeSDK } from '@opentelemetry/sdk-node'
+import { type Static, Type } from '@sinclair/typebox'
 import { register as registerImportHooks, supportsSyncHooks } from 'import-in-the-middle/register-hooks.mjs'
+import { loadConfig } from './config.ts'
 import { registerTracing, tracingEnabled } from './tracing.ts'
+
+const Protocol = Type.Optional(
+  Type.Union([Type.Literal('http/protobuf'), Type.Literal('http/json'), Type.Literal('grpc')]),
+)
+const Endpoint = Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' }))
+
+/**
+ * The OTEL_* settings Tidings documents, checked at start like every other setting: the SDK itself
+ * would only warn (and only with OTEL_LOG_LEVEL set) and go on without traces or with another sampler.
+ */
+export const OtelSettings = Type.Object({
+  OTEL_EXPORTER_OTLP_PROTOCOL: Protocol,
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: Protocol,
+  OTEL_EXPORTER_OTLP_ENDPOINT: Endpoint,
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Endpoint,
+  OTEL_TRACES_SAMPLER: Type.Optional(
+    Type.Union(
+      [
+        'always_on',
+        'always_off',
+        'traceidratio',
+        'parentbased_always_on',
+        'parentbased_always_off',
+        'parentbased_traceidratio',
+      ].map((s) => Type.Literal(s)),
+    ),
+  ),
+  OTEL_TRACES_SAMPLER_ARG: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
+})
+export type OtelSettings = Static<typeof OtelSettings>
 
 // The packages the instrumentations patch. The services import them from ESM, so the patching goes
 // through import-in-the-middle's loader hook, limited to these (every other module loads untouched).
@@ -24,9 +56,10 @@ export interface StartTracingOptions {
   serviceName?: string
 }
 
-/** Starts the SDK once per process; resolves when spans can be recorded. */
+/** Starts the SDK once per process; resolves when spans can be recorded. Throws ConfigError on a bad OTEL_*. */
 export async function startTracing(opts: StartTracingOptions = {}): Promise<void> {
   if (tracingEnabled()) return
+  loadConfig(OtelSettings, process.env)
   if (supportsSyncHooks()) registerImportHooks({ include: PATCHED })
   // Tidings exports traces only: its metrics are Prometheus (/metrics) and its logs go to stdout. The
   // SDK would otherwise default the log (and metric) exporters to OTLP too.
@@ -59,7 +92,7 @@ export async function startTracing(opts: StartTracingOptions = {}): Promise<void
 }
 
 /** `@tidings/gateway` → `tidings-gateway`, from the package.json nearest to the main script. */
-function defaultServiceName(): string {
+export function defaultServiceName(): string {
   let dir = dirname(process.argv[1] ?? join(process.cwd(), 'x'))
   for (;;) {
     try {

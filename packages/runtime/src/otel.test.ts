@@ -49,3 +49,27 @@ test('OTEL_TRACES_EXPORTER=otlp starts the SDK; pino lines inside a span carry t
     assert.match(String(on.log.span_id), /^[0-9a-f]{16}$/)
   }
 })
+
+test('a bad OTEL_* setting stops the process at start: exit 78 and one line naming the variable', async () => {
+  for (const [name, value] of [
+    ['OTEL_EXPORTER_OTLP_PROTOCOL', 'http/xml'],
+    ['OTEL_TRACES_SAMPLER_ARG', '10'],
+    ['OTEL_TRACES_SAMPLER', 'sometimes'],
+    ['OTEL_EXPORTER_OTLP_ENDPOINT', 'jaeger:4318'],
+  ] as const) {
+    const res = await run(
+      process.execPath,
+      ['--import', path('./otel.ts'), path('./testing/traced-app.ts')],
+      {
+        env: { PATH: process.env.PATH ?? '', OTEL_TRACES_EXPORTER: 'otlp', [name]: value },
+      },
+    ).then(
+      () => assert.fail(`${name}=${value} was accepted`),
+      (e: { code: number; stderr: string; stdout: string }) => e,
+    )
+    assert.equal(res.code, 78, name)
+    assert.equal(res.stdout, '')
+    assert.match(res.stderr, new RegExp(`^tidings-runtime: configuration error: .*${name}`))
+    assert.equal(res.stderr.trim().split('\n').length, 1, res.stderr)
+  }
+})
