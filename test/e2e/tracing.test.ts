@@ -10,6 +10,7 @@ import { shutdownTracing } from '@tidings/runtime'
 import { startTracing } from '@tidings/runtime/otel-sdk'
 import type { Producer } from 'kafkajs'
 import { infraFromEnv, type JaegerServer, startJaeger, waitFor } from '../infra/index.ts'
+import { openSse } from '../support/sse-client.ts'
 import { signUserToken } from '../support/tokens.ts'
 import { loanDecision, produce } from './kafka.ts'
 import { type Stack, startStackAndProducer } from './stack.ts'
@@ -167,7 +168,7 @@ test('an event produced by the producer helper is one trace: producer → dispat
   }
 })
 
-test('an event without traceparent gets a trace rooted at the dispatcher; replay and REST join it', async () => {
+test('an event without traceparent gets a trace rooted at the dispatcher; replay, SSE and REST join it', async () => {
   const user = newUserId('untraced')
   // a producer that knows nothing of tracing: a plain record, no headers at all
   await produce(producer, stack.topics.loanDecisions, user, loanDecision(user, { loanId: 'L-plain' }))
@@ -195,6 +196,17 @@ test('an event without traceparent gets a trace rooted at the dispatcher; replay
   } finally {
     await socket.close()
   }
+  // and over SSE, from the other pod: a replay too, on the SSE transport
+  const sse = await openSse(`${stack.gateways[1]!.baseUrl}/v1/sse`, {
+    authorization: `Bearer ${await signUserToken(user)}`,
+  })
+  try {
+    const event = await sse.next('notification', 30_000)
+    assert.equal((JSON.parse(event.data) as NotificationFrame).data.loanId, 'L-plain')
+    assert.doesNotMatch(sse.events.map((e) => e.data).join('\n'), /traceparent|"@/)
+  } finally {
+    sse.close()
+  }
   const res = await fetch(`${stack.gateways[1]!.baseUrl}/v1/inbox`, {
     headers: { authorization: `Bearer ${await signUserToken(user)}` },
   })
@@ -213,10 +225,12 @@ test('an event without traceparent gets a trace rooted at the dispatcher; replay
   const t = await traceWhen(
     traceId,
     (x) => {
-      const paths = spansOf(x, 'tidings-gateway', 'deliver notification').map((s) => tag(s, 'tidings.path'))
-      return paths.includes('replay') && paths.includes('rest')
+      const seen = spansOf(x, 'tidings-gateway', 'deliver notification').map(
+        (s) => `${tag(s, 'tidings.path')}/${tag(s, 'tidings.transport')}`,
+      )
+      return seen.includes('replay/ws') && seen.includes('replay/sse') && seen.includes('rest/rest')
     },
-    'the replay and REST deliver spans never joined the trace',
+    'the replay (WebSocket, SSE) and REST deliver spans never joined the trace',
   )
   for (const s of spansOf(t, 'tidings-gateway', 'deliver notification'))
     assert.equal(parentOf(s), process.spanID)
