@@ -18,14 +18,16 @@ end
 
 /**
  * KEYS: state, inbox, dedupe.  ARGV: candidateEpoch, frameTail, cap, inboxTtl, dedupeTtl,
- * stateTtl, channel, metaLine.  Returns {0} for a duplicate, else {seq, epoch, inbox length}.
+ * stateTtl, channel, metaLine.  Returns {seq, epoch, inbox length}, or {0, mark} for a duplicate:
+ * the mark is "<seq> <epoch>" of the first delivery ("1" for marks written before it carried them).
  * `frameTail` is the notification JSON without its opening brace; the frame is assembled here
  * because only this script knows the seq. `metaLine` ('' or `@…\n`, meta.ts) is stored before it.
  */
 export const DELIVER_TO_USER = `${ENSURE_STATE}
 -- The dedupe mark is checked first and written last: scripts do not roll back, so a write that
 -- fails half-way must not leave a mark that turns the retry into a silent "duplicate".
-if redis.call('EXISTS', KEYS[3]) == 1 then return {0} end
+local mark = redis.call('GET', KEYS[3])
+if mark then return {0, mark} end
 local epoch = ensure_state(KEYS[1], KEYS[2], ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local entry = (ARGV[8] or '') .. '{"type":"notification","seq":' .. seq .. ',' .. ARGV[2]
@@ -34,7 +36,7 @@ redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 local len = redis.call('LLEN', KEYS[2])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('SET', KEYS[3], '1', 'EX', ARGV[5])
+redis.call('SET', KEYS[3], seq .. ' ' .. epoch, 'EX', ARGV[5])
 redis.call('SPUBLISH', ARGV[7], epoch .. '\\n' .. entry)
 return {seq, epoch, len}
 `

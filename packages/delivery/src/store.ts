@@ -17,7 +17,9 @@ export type RedisClient = Redis | Cluster
 
 export type DeliverResult =
   /** `inboxLength`: the user's inbox after the write (a metric: how close inboxes run to the cap). */
-  { status: 'delivered'; seq: number; epoch: string; inboxLength: number } | { status: 'duplicate' }
+  | { status: 'delivered'; seq: number; epoch: string; inboxLength: number }
+  /** Already delivered within the dedupe window: where it went (unknown for marks of older versions). */
+  | { status: 'duplicate'; first?: { seq: number; epoch: string } }
 
 export interface MissedRange {
   afterSeq: number
@@ -79,7 +81,7 @@ export interface DeliveryStore {
 }
 
 interface Scripted {
-  tdgDeliver(...args: Array<string | number>): Promise<[number, string, number] | [0]>
+  tdgDeliver(...args: Array<string | number>): Promise<[number, string, number] | [0, string]>
   tdgPublish(...args: Array<string | number>): Promise<number>
   tdgRead(...args: Array<string | number>): Promise<[string, number, number, number, string[], number]>
   tdgAck(...args: Array<string | number>): Promise<[number, string]>
@@ -123,7 +125,12 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
         userChannel(userId),
         encodeMeta(meta),
       )
-      if (res[0] === 0) return { status: 'duplicate' }
+      if (res[0] === 0) {
+        const [seq, epoch] = String(res[1]).split(' ')
+        return seq && epoch
+          ? { status: 'duplicate', first: { seq: Number(seq), epoch } }
+          : { status: 'duplicate' }
+      }
       return { status: 'delivered', seq: Number(res[0]), epoch: String(res[1]), inboxLength: Number(res[2]) }
     },
 

@@ -16,6 +16,7 @@ import type { DeadLetter, DeadLetterSender } from './dead-letter.ts'
 import { decodeEvent, type EventType } from './decode.ts'
 import { type Delivery, toDelivery } from './map.ts'
 import { type DispatcherMetrics, kafkaErrorKind } from './metrics.ts'
+import type { PushHandOff } from './push.ts'
 import type { DeadLetterReason } from './reasons.ts'
 import { createRecordTracer, type RecordTrace, type RecordTracer } from './tracing.ts'
 
@@ -32,6 +33,8 @@ export interface BatchHandlerDeps {
   stopping: AbortSignal
   /** Each record's span and the meta stored with its notification (tracing.ts). Default: no spans. */
   tracer?: RecordTracer
+  /** The push hand-off, when PUSH_TOPIC is set: part of storing an event, before its offset resolves. */
+  push?: PushHandOff
 }
 
 type Work =
@@ -78,14 +81,18 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
   }
 
   async function write(d: Delivery, meta: RecordTrace['meta']): Promise<'delivered' | 'duplicate'> {
+    const push = deps.push
     if (d.target === 'user') {
       const res = await store.deliverToUser(d.userId, d.dedupeId, d.notification, meta)
       if (res.status === 'delivered') metrics.inboxLength.observe(res.inboxLength)
+      // also for a duplicate: the dispatcher that wrote it may have died before scheduling the push
+      const at = res.status === 'delivered' ? res : res.first
+      if (push && at) await push.afterUserDelivery(d.userId, d.notification, at.seq, at.epoch)
       return res.status
     }
-    return (await store.publishToTopic(d.topic, d.dedupeId, d.notification, meta)) === 'published'
-      ? 'delivered'
-      : 'duplicate'
+    const published = await store.publishToTopic(d.topic, d.dedupeId, d.notification, meta)
+    if (push) await push.afterBroadcast(d.topic, d.notification)
+    return published === 'published' ? 'delivered' : 'duplicate'
   }
 
   /**
