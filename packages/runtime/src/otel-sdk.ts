@@ -14,9 +14,8 @@ import { register as registerImportHooks, supportsSyncHooks } from 'import-in-th
 import { loadConfig } from './config.ts'
 import { registerTracing, tracingEnabled } from './tracing.ts'
 
-const Protocol = Type.Optional(
-  Type.Union([Type.Literal('http/protobuf'), Type.Literal('http/json'), Type.Literal('grpc')]),
-)
+// patterns rather than unions of literals: the error then lists the values that are allowed
+const Protocol = Type.Optional(Type.String({ pattern: '^(http/protobuf|http/json|grpc)$' }))
 const Endpoint = Type.Optional(Type.String({ pattern: '^https?://[^\\s]+$' }))
 
 /**
@@ -29,16 +28,7 @@ export const OtelSettings = Type.Object({
   OTEL_EXPORTER_OTLP_ENDPOINT: Endpoint,
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: Endpoint,
   OTEL_TRACES_SAMPLER: Type.Optional(
-    Type.Union(
-      [
-        'always_on',
-        'always_off',
-        'traceidratio',
-        'parentbased_always_on',
-        'parentbased_always_off',
-        'parentbased_traceidratio',
-      ].map((s) => Type.Literal(s)),
-    ),
+    Type.String({ pattern: '^(parentbased_)?(always_on|always_off|traceidratio)$' }),
   ),
   OTEL_TRACES_SAMPLER_ARG: Type.Optional(Type.Number({ minimum: 0, maximum: 1 })),
 })
