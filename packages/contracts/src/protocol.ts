@@ -26,6 +26,9 @@ export const CloseCode = {
   TryAgainLater: 1013,
   /** token expired (30 s after `exp` without a fresh `auth`) or invalid, or a different `sub` */
   Unauthorized: 4001,
+  /** the user's sessions were revoked (logout, account locked): do not reconnect with this token */
+  Revoked: 4003,
+  /** frames (pings included) faster than the rate limit, or too many queued behind a handler */
   RateLimited: 4008,
   TooManySessions: 4029,
 } as const

@@ -71,6 +71,7 @@ test('starts, answers its probes, logs JSON, and drains on SIGTERM with exit cod
     PORT: String(port),
     JWT_ALGORITHMS: 'HS256',
     JWT_SECRET: TEST_JWT_SECRET,
+    DEV_MODE: 'true',
     DRAIN_MS: '100',
   })
   const base = `http://127.0.0.1:${port}`

@@ -1,5 +1,5 @@
 import { CloseCode, ErrorCode, type ServerFrame } from '@tidings/contracts'
-import type { LiveNotification, ResumePoint } from '@tidings/delivery'
+import { isRevoked, type LiveNotification, type ResumePoint } from '@tidings/delivery'
 import { AuthError, type Principal } from './auth/token-verifier.ts'
 import {
   authenticatedFrame,
@@ -36,6 +36,8 @@ export class Session {
   readonly userId: string
   readonly pod: PodContext
   expiresAt: number
+  /** The token's `iat` (ms): a revocation at or after it ends the session. */
+  issuedAt: number | undefined
   allowedTopics: readonly string[]
   topics: Set<string> | null = null
   epoch = ''
@@ -52,6 +54,8 @@ export class Session {
   fruitlessResyncs = 0
   tokens: number
   refilledAt: number
+  /** Inbound frames received and not yet handled (bounded by MAX_QUEUED_FRAMES). */
+  queued = 0
   /** Inbound frames are handled one after another: an ack is done before the next frame. */
   inbound: Promise<void>
   readonly onLive = (m: LiveNotification): void => this.live(m)
@@ -75,6 +79,7 @@ export class Session {
     this.id = id
     this.userId = principal.userId
     this.expiresAt = principal.expiresAt
+    this.issuedAt = principal.issuedAt
     this.allowedTopics = principal.topics
     this.pod = pod
     this.tokens = pod.config.RATE_LIMIT_BURST
@@ -133,6 +138,10 @@ export class Session {
   }
 
   private live(m: LiveNotification): void {
+    if (m.revokedBefore !== undefined) {
+      if (isRevoked(this.issuedAt, m.revokedBefore)) this.close(CloseCode.Revoked, 'sessions revoked')
+      return
+    }
     if (this.phase === Phase.Live) {
       if (m.epoch === this.epoch) {
         if (m.seq <= this.cursor) return
@@ -204,7 +213,20 @@ export class Session {
       this.close(CloseCode.RateLimited, 'rate limited')
       return
     }
-    this.enqueue(() => this.handleRaw(data, isBinary))
+    // a handler awaiting a slow Redis must not let frames pile up behind it without bound
+    if (++this.queued > this.pod.config.MAX_QUEUED_FRAMES) {
+      this.close(CloseCode.RateLimited, 'too many frames queued')
+      return
+    }
+    this.enqueue(() => {
+      this.queued--
+      return this.handleRaw(data, isBinary)
+    })
+  }
+
+  /** An inbound ping control frame (ws answers it): it costs a token like any frame. */
+  receivePing(): void {
+    if (!this.closed && !this.takeToken()) this.close(CloseCode.RateLimited, 'rate limited')
   }
 
   private handleRaw(data: Buffer, isBinary: boolean): Promise<void> | undefined {
@@ -286,7 +308,12 @@ export class Session {
       return this.close(CloseCode.Unauthorized, 'invalid token')
     }
     if (p.userId !== this.userId) return this.close(CloseCode.Unauthorized, 'token is for another user')
+    if (isRevoked(p.issuedAt, await this.pod.revocations.revokedAt(this.userId))) {
+      return this.close(CloseCode.Revoked, 'sessions revoked')
+    }
+    if (this.closed) return
     this.expiresAt = p.expiresAt
+    this.issuedAt = p.issuedAt
     this.allowedTopics = p.topics
     this.warned = false
     // topics the new token no longer allows are left

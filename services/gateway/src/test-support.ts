@@ -27,6 +27,8 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     HOST: '127.0.0.1',
     JWT_ALGORITHMS: 'HS256',
     JWT_SECRET: TEST_JWT_SECRET,
+    // the test secret is the README's: development mode (no issuer/audience required)
+    DEV_MODE: 'true',
     ALLOWED_ORIGINS: 'https://app.tidings.test',
     DRAIN_MS: '200',
     RECONNECT_JITTER_MS: '1000',
