@@ -104,7 +104,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   // bounded whatever clients do; the headroom keeps probes and refusals answerable when full.
   app.server.maxConnections = config.MAX_CONNECTIONS + 1024
   app.decorateRequest('tidings', null)
-  registerUpgradeGuard(app)
   // Every error body is {statusCode, code, message} with a code from errors.ts.
   app.setErrorHandler(
     (err: Error & { statusCode?: number; code?: string; validation?: unknown }, req, reply) => {
@@ -142,6 +141,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     },
     preClose: (done) => done(),
   })
+  // after the plugin: its onRequest hook marks upgrades (req.ws), its onResponse hook destroys them
+  registerUpgradeGuard(app)
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
