@@ -128,4 +128,6 @@ export interface InboxResponse {
   epoch: string
   notifications: Array<Notification & { seq: number }>
   missed?: { afterSeq: number; nextSeq: number; epoch: string }
+  /** More notifications follow this page: pass this as the next `afterSeq` (same epoch). */
+  nextAfterSeq?: number
 }

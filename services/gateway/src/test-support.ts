@@ -29,6 +29,10 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
     JWT_SECRET: TEST_JWT_SECRET,
     // the test secret is the README's: development mode (no issuer/audience required)
     DEV_MODE: 'true',
+    // every test connects from 127.0.0.1, concurrently with other test files: per-IP limits
+    // are tested with their own addresses (limits.test.ts)
+    CONNECT_RATE_PER_IP: '1000000',
+    HTTP_RATE_PER_IP: '1000000',
     ALLOWED_ORIGINS: 'https://app.tidings.test',
     DRAIN_MS: '200',
     RECONNECT_JITTER_MS: '1000',
