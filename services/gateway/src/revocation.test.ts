@@ -3,23 +3,11 @@ import { after, before, describe, test } from 'node:test'
 import { CloseCode } from '@tidings/contracts'
 import { uniqueName } from '@tidings/test/infra'
 import { openSse } from '@tidings/test/support/sse-client'
-import { signUserToken, TEST_JWT_SECRET } from '@tidings/test/support/tokens'
+import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
-import { SignJWT } from 'jose'
 import { notification, startTestGateway, type TestGateway } from './test-support.ts'
 
 const SERVICE_TOKEN = 'svc-revoker-0123456789abcdefghij'
-
-/** A token issued `inS` seconds from now (a fresh login after the revocation). */
-const tokenIssuedIn = (userId: string, inS: number) => {
-  const iat = Math.floor(Date.now() / 1000) + inS
-  return new SignJWT({})
-    .setProtectedHeader({ alg: 'HS256' })
-    .setSubject(userId)
-    .setIssuedAt(iat)
-    .setExpirationTime(iat + 600)
-    .sign(new TextEncoder().encode(TEST_JWT_SECRET))
-}
 
 describe('revoking a user’s sessions on every pod', () => {
   let a: TestGateway
@@ -74,7 +62,7 @@ describe('revoking a user’s sessions on every pod', () => {
     )
 
     // a token issued after the revocation (a new login) works
-    const fresh = await openSocket(b.url, { token: await tokenIssuedIn(user, 2) })
+    const fresh = await openSocket(b.url, { token: await signUserToken(user, { issuedInS: 2 }) })
     await fresh.next('welcome')
     await fresh.close()
   })
@@ -83,7 +71,7 @@ describe('revoking a user’s sessions on every pod', () => {
     const user = uniqueName('u')
     const old = await signUserToken(user)
     await revoke(b, user)
-    const s = await openSocket(a.url, { token: await tokenIssuedIn(user, 2) })
+    const s = await openSocket(a.url, { token: await signUserToken(user, { issuedInS: 2 }) })
     await s.next('welcome')
     s.send({ type: 'auth', token: old })
     assert.equal((await s.closed).code, CloseCode.Revoked)

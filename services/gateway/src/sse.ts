@@ -73,7 +73,9 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
         res.end(JSON.stringify({ statusCode: err.statusCode, code: err.code, message: err.message }))
         return
       }
-      res.end()
+      // What a WebSocket close frame would say (4003 revoked, 4001 expired, 1013, 1012…): the
+      // SDK acts on the code; EventSource ignores an event type it does not listen to.
+      res.end(`event: close\ndata: ${JSON.stringify({ type: 'close', code, reason })}\n\n`)
     },
     get backlog() {
       return res.writableLength
