@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { uniqueName, waitFor } from '@tidings/test/infra'
+import { createRedisConnection, userStateKey } from '@tidings/delivery'
+import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
 import { clientFrame, closeCodeIn, Opcode, rawUpgrade } from '@tidings/test/support/raw-ws'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
@@ -131,5 +132,30 @@ describe('the pod caps its connections, closing ones included', () => {
     const s = await openSocket(gw.url, { token: await signUserToken(uniqueName('u')) })
     await s.next('welcome')
     await s.close()
+  })
+})
+
+describe('logs', () => {
+  const logs: string[] = []
+  let gw: TestGateway
+  before(async () => {
+    gw = await startTestGateway({ LOG_LEVEL: 'info' }, { logs })
+  })
+  after(() => gw.stop())
+
+  test('a Redis error about a user’s keys reaches the log without the user id', async () => {
+    const user = uniqueName('u-private')
+    // the user's state key holds the wrong type: the read script fails with WRONGTYPE, and
+    // ioredis attaches the command (key names) to the error
+    const redis = createRedisConnection({ url: infraFromEnv().redisUrl }, { name: 'edge-test' })
+    await redis.set(userStateKey(user), 'not a hash')
+    const s = await openSocket(gw.url, { token: await signUserToken(user) })
+    assert.equal((await s.closed).code, 1013)
+    await waitFor(() => logs.some((l) => l.includes('session failed')), { message: 'the failure is logged' })
+    const line = logs.find((l) => l.includes('session failed'))!
+    assert.match(line, /WRONGTYPE|wrong kind/i)
+    assert.ok(!logs.some((l) => l.includes(user)), line)
+    await redis.del(userStateKey(user))
+    redis.disconnect()
   })
 })
