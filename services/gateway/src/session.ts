@@ -1,8 +1,7 @@
 import { CloseCode, ErrorCode, type ServerFrame } from '@tidings/contracts'
 import { isRevoked, type LiveNotification, type ResumePoint } from '@tidings/delivery'
-import { AuthError, type Principal } from './auth/token-verifier.ts'
+import type { Principal } from './auth/token-verifier.ts'
 import {
-  authenticatedFrame,
   errorFrame,
   missedFrame,
   PONG,
@@ -13,6 +12,7 @@ import {
   welcomeFrame,
 } from './frames.ts'
 import type { PodContext } from './pod.ts'
+import { reauthenticate } from './reauth.ts'
 import type { Transport } from './transport.ts'
 
 const Phase = { Starting: 0, Live: 1, Resyncing: 2, Closed: 3 } as const
@@ -265,7 +265,7 @@ export class Session {
       case 'unsubscribe':
         return this.topic(f.type, f.topic)
       case 'auth':
-        return this.reauthenticate(f.token)
+        return reauthenticate(this, f.token)
     }
   }
 
@@ -294,41 +294,6 @@ export class Session {
       }
     }
     if (!this.closed) this.control('subscribed', topicReplyFrame('subscribed', topic))
-  }
-
-  private async reauthenticate(token: string): Promise<void> {
-    let p: Principal
-    try {
-      p = await this.pod.verifier.verify(token)
-    } catch (err) {
-      // a key server outage says nothing about the token: the app should retry, not log out
-      if (err instanceof AuthError && err.code === 'auth_unavailable') {
-        return this.close(CloseCode.TryAgainLater, 'token could not be checked now')
-      }
-      return this.close(CloseCode.Unauthorized, 'invalid token')
-    }
-    if (p.userId !== this.userId) return this.close(CloseCode.Unauthorized, 'token is for another user')
-    if (isRevoked(p.issuedAt, await this.pod.revocations.revokedAt(this.userId))) {
-      return this.close(CloseCode.Revoked, 'sessions revoked')
-    }
-    if (this.closed) return
-    this.expiresAt = p.expiresAt
-    this.issuedAt = p.issuedAt
-    this.allowedTopics = p.topics
-    this.warned = false
-    // topics the new token no longer allows are left
-    if (this.topics) {
-      for (const t of this.topics) {
-        if (!p.topics.includes(t)) {
-          this.topics.delete(t)
-          this.pod.router.leaveTopic(t, this.onBroadcast)
-          this.control('unsubscribed', topicReplyFrame('unsubscribed', t))
-        }
-      }
-    }
-    if (this.closed) return
-    this.pod.deadlines.schedule(this)
-    this.control('authenticated', authenticatedFrame(p.expiresAt))
   }
 
   /** Called by the pod's deadline wheel at the token's warning and expiry times. */
