@@ -40,10 +40,10 @@ export function registerInboxRoutes(
   // One page after `afterSeq`; `nextAfterSeq` is there when more follow (pass it as the next
   // `afterSeq`, with the same epoch).
   app.get('/v1/inbox', async (req, reply) => {
+    const { userId } = await authenticate(req, reply, { limit: 'http' })
     const query = req.query as Record<string, unknown>
     const limit = pageLimit(query.limit)
     const resume = parseResumeQuery(query, 'afterSeq')
-    const { userId } = await authenticate(req, reply, { limit: 'http' })
     const read = await pod.store.readInbox(userId, resume)
     const page = read.frames.slice(0, limit)
     const notifications = page.map((f) => {
