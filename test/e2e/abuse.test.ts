@@ -66,7 +66,7 @@ before(async () => {
       RATE_LIMIT_PER_SECOND: '10',
       RATE_LIMIT_BURST: '20',
       MAX_QUEUED_FRAMES: '4',
-      MAX_BUFFERED_BYTES: String(64 * 1024 * 1024),
+      MAX_BUFFERED_BYTES: String(2 * 1024 * 1024),
     },
   })
   base = stack.gateways[0]!.baseUrl
@@ -83,6 +83,14 @@ after(async () => {
 
 const wsOf = async (userId = newUserId('att'), headers = actor()) =>
   openSocket(base, { token: await token(userId), headers })
+const bigNotification = (i: number) => ({
+  id: `big-${i}`,
+  kind: 'abuse.big',
+  createdAt: new Date().toISOString(),
+  title: 'big',
+  body: 'x'.repeat(512 * 1024),
+  data: {},
+})
 const bodyCode = (body: string) => (JSON.parse(body) as { code: string }).code
 
 /** Each attack resolves with what the gateway answered: `close <code>` or `HTTP <status> <code>`. */
@@ -299,6 +307,28 @@ const attacks: Array<{ name: string; expect: string; run: () => Promise<string> 
       const closed = `close ${(await s.closed).code}`
       const r = await refusal(openSocket(base, { token: stolen, headers: actor() }))
       return `${closed} / HTTP ${r.status} ${bodyCode(r.body)}`
+    },
+  },
+  {
+    name: 'a WebSocket client that stops reading',
+    expect: 'close 1013 counted, TCP dropped',
+    async run() {
+      const user = newUserId('att')
+      const r = await rawUpgrade(base, '/v1/ws', { authorization: `Bearer ${await token(user)}`, ...actor() })
+      r.socket.pause()
+      const closes1013 = async () =>
+        Number(
+          /tidings_ws_closes_total\{code="1013"[^}]*\} (\d+)/.exec(
+            await (await fetch(`${base}/metrics`)).text(),
+          )?.[1],
+        )
+      const before = await closes1013()
+      const store = createDeliveryStore(redis, DEFAULT_RETENTION)
+      for (let i = 0; i < 16; i++) await store.deliverToUser(user, `big-${i}`, bigNotification(i))
+      await waitFor(async () => (await closes1013()) > before, { timeoutMs: 20_000 })
+      r.socket.resume()
+      await r.ended
+      return 'close 1013 counted, TCP dropped'
     },
   },
   {
