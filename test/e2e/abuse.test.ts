@@ -4,7 +4,6 @@
 // client IP (X-Forwarded-For through one trusted hop), so per-IP limits can be shown on a private
 // Redis without the actors counting against each other.
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
 import { after, afterEach, before, test } from 'node:test'
 import {
   createDeliveryStore,
@@ -15,6 +14,7 @@ import {
 import { SignJWT } from 'jose'
 import { WebSocket } from 'ws'
 import { infraFromEnv, type RedisServer, startRedis, waitFor } from '../infra/index.ts'
+import { openStalledSse } from '../support/raw-sse.ts'
 import { clientFrame, closeCodeIn, Opcode, rawUpgrade } from '../support/raw-ws.ts'
 import { signUserToken, TEST_JWT_SECRET } from '../support/tokens.ts'
 import { openSocket, type TestSocket } from '../support/ws-client.ts'
@@ -336,33 +336,12 @@ const attacks: Array<{ name: string; expect: string; run: () => Promise<string> 
     expect: 'stream dropped, session slot released',
     async run() {
       const user = newUserId('att')
-      const url = new URL(base)
-      const sock = connect(Number(url.port), url.hostname)
-      sock.on('error', () => {})
-      sock.write(
-        `GET /v1/sse HTTP/1.1\r\nHost: ${url.host}\r\nX-Forwarded-For: ${actor()['x-forwarded-for']}\r\nAuthorization: Bearer ${await token(user)}\r\n\r\n`,
-      )
-      let head = ''
-      await new Promise<void>((resolve) => {
-        const onData = (c: Buffer) => {
-          head += c.toString('latin1')
-          if (!head.includes('event: welcome')) return
-          sock.off('data', onData)
-          sock.pause()
-          resolve()
-        }
-        sock.on('data', onData)
+      const { socket: sock } = await openStalledSse(base, {
+        authorization: `Bearer ${await token(user)}`,
+        ...actor(),
       })
       const store = createDeliveryStore(redis, DEFAULT_RETENTION)
-      const big = {
-        id: 'big',
-        kind: 'abuse.big',
-        createdAt: new Date().toISOString(),
-        title: 'big',
-        body: 'x'.repeat(512 * 1024),
-        data: {},
-      }
-      for (let i = 0; i < 32; i++) await store.deliverToUser(user, `big-${i}`, { ...big, id: `big-${i}` })
+      for (let i = 0; i < 32; i++) await store.deliverToUser(user, `big-${i}`, bigNotification(i))
       const presence = async () =>
         (await (
           await fetch(`${base}/v1/presence/${user}`, {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
-import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { uniqueName, waitFor } from '@tidings/test/infra'
+import { openStalledSse } from '@tidings/test/support/raw-sse'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { notification, startTestGateway, type TestGateway } from './test-support.ts'
 
@@ -17,24 +17,8 @@ describe('an SSE stream whose peer stopped acknowledging', () => {
 
   test('is dropped when a heartbeat is still unwritten at the next one (its session slot comes back)', async () => {
     const user = uniqueName('u')
-    const url = new URL(gw.url)
-    const socket = connect(Number(url.port), url.hostname)
-    socket.on('error', () => {})
-    socket.write(
-      `GET /v1/sse HTTP/1.1\r\nHost: ${url.host}\r\nAccept: text/event-stream\r\n` +
-        `Authorization: Bearer ${await signUserToken(user)}\r\n\r\n`,
-    )
-    let head = ''
-    await new Promise<void>((resolve) => {
-      const onData = (c: Buffer) => {
-        head += c.toString('latin1')
-        if (!head.includes('event: welcome')) return
-        socket.off('data', onData)
-        // from now on this client reads nothing
-        socket.pause()
-        resolve()
-      }
-      socket.on('data', onData)
+    const { socket, head } = await openStalledSse(gw.url, {
+      authorization: `Bearer ${await signUserToken(user)}`,
     })
     assert.match(head, /^HTTP\/1\.1 200/)
     await waitFor(() => gw.gateway.pod.sessions.size === 1, { message: 'session open' })
