@@ -89,6 +89,15 @@ export interface ReconnectFrame {
   type: 'reconnect'
   afterMs: number
 }
+/**
+ * SSE only: the last event of a stream the server ends (`event: close`), carrying what a
+ * WebSocket close frame would (4003 revoked, 4001 expired, 1012 restart, 1013 slow reader…).
+ */
+export interface SseCloseFrame {
+  type: 'close'
+  code: CloseCode
+  reason: string
+}
 export type ServerFrame =
   | WelcomeFrame
   | MissedFrame

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
-import { CloseCode } from '@tidings/contracts'
+import { CloseCode, type SseCloseFrame } from '@tidings/contracts'
 import type { FastifyInstance } from 'fastify'
 import { RATE_LIMITED, TOKEN_EXPIRED, TOO_MANY_SESSIONS, TRY_AGAIN_LATER } from './errors.ts'
 import type { PodContext } from './pod.ts'
@@ -75,7 +75,8 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
       }
       // What a WebSocket close frame would say (4003 revoked, 4001 expired, 1013, 1012…): the
       // SDK acts on the code; EventSource ignores an event type it does not listen to.
-      res.end(`event: close\ndata: ${JSON.stringify({ type: 'close', code, reason })}\n\n`)
+      const frame: SseCloseFrame = { type: 'close', code: code as CloseCode, reason }
+      res.end(`event: close\ndata: ${JSON.stringify(frame)}\n\n`)
     },
     get backlog() {
       return res.writableLength
