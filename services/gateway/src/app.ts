@@ -96,7 +96,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
     // a user id may be 128 characters (contracts); Fastify's default 100 answered 414
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     // the client IP (per-IP rate limits) comes from X-Forwarded-For only through trusted hops
     trustProxy: (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS,
   })

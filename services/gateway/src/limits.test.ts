@@ -114,7 +114,9 @@ describe('rate limits across pods, and inbox paging', () => {
     assert.deepEqual(seqs, [1, 2, 3, 4, 5, 6, 7])
     assert.equal(pages, 3)
     for (const limit of ['0', '501', 'x']) {
-      const res = await fetch(`${b.url}/v1/inbox?limit=${limit}`, { headers: await headers(user, freshIp()) })
+      const res = await fetch(`${b.url}/v1/inbox?limit=${limit}`, {
+        headers: await headers(uniqueName('u'), freshIp()),
+      })
       assert.equal(res.status, 400)
     }
   })
