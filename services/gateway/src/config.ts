@@ -50,7 +50,7 @@ export const GatewayEnv = Type.Object({
   HTTP_RATE_PER_USER: Int(
     1,
     1_000_000,
-    120,
+    600,
     '`/v1/inbox` + `/v1/inbox/ack` requests per user per minute, all pods; beyond → 429',
   ),
   HTTP_RATE_PER_IP: Int(
