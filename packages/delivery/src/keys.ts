@@ -30,3 +30,14 @@ export const userRevokedKey = (userId: string): string => `${PREFIX}:u:{${userId
  * `u:{b-1042}:connect` or `ip:203.0.113.7:http`). One counter per key: fine in Redis Cluster.
  */
 export const RATE_LIMIT_KEY_PREFIX = `${PREFIX}:rl`
+
+// The push hand-off queue (push.ts): one per push topic (`queue`; two deployments or tests sharing a
+// Redis never mix), sharded by user, each shard under its own hash tag.
+/** Due push entries of one shard: sorted set, score = due time (ms, Redis clock). */
+export const pushDueKey = (queue: string, shard: number): string => `${PREFIX}:push:{${queue}:s${shard}}:due`
+/** Entries a dispatcher is handling: sorted set, score = lease expiry (ms). */
+export const pushClaimedKey = (queue: string, shard: number): string =>
+  `${PREFIX}:push:{${queue}:s${shard}}:claimed`
+/** Marks a notification's push as handled, so a redelivered event does not schedule it again. */
+export const pushDoneKey = (queue: string, shard: number, notificationId: string): string =>
+  `${PREFIX}:push:{${queue}:s${shard}}:done:${notificationId}`
