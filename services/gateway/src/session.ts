@@ -104,8 +104,14 @@ export class Session {
     this.joined = true
     await pod.router.joinUser(this.userId, this.onLive)
     if (this.closed) return
-    const read = await pod.store.readInbox(this.userId, resume)
+    // Checked again now that the channel is subscribed: a revocation published between the
+    // handshake's check and the subscription would otherwise be missed.
+    const [read, revokedAt] = await Promise.all([
+      pod.store.readInbox(this.userId, resume),
+      pod.revocations.revokedAt(this.userId),
+    ])
     if (this.closed) return
+    if (isRevoked(this.issuedAt, revokedAt)) return this.close(CloseCode.Revoked, 'sessions revoked')
     this.epoch = read.epoch
     this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
     this.replay(read.frames, read.firstSeq, read.missed)
