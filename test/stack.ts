@@ -18,6 +18,7 @@
 //                            With OTEL_EXPORTER_OTLP_ENDPOINT set, the OTEL_* variables go to the services
 //                            as they are (your own collector) and no Jaeger is started.
 //   KAFKA_BROKERS, REDIS_URL existing servers to use instead of starting them
+//   PUSH_*                   the dispatcher's push hand-off settings, e.g. PUSH_TOPIC=notifications.push
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -251,6 +252,8 @@ async function main(): Promise<void> {
     REDIS_URL: redisUrl,
     HTTP_HOST: host,
     LOG_LEVEL: logLevel,
+    // the push hand-off, when asked for: PUSH_TOPIC=notifications.push pnpm start
+    ...Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('PUSH_') && v !== undefined)),
   })
   gatewayPorts.forEach((_, i) => {
     service(`gateway-${i + 1}`, i, gatewayEntry, 'PORT', {
@@ -259,6 +262,8 @@ async function main(): Promise<void> {
       POD_NAME: `gateway-${i + 1}`,
       JWT_ALGORITHMS: 'HS256',
       JWT_SECRET: TEST_JWT_SECRET,
+      // the README's public secret and no issuer/audience: development only (issue 8)
+      DEV_MODE: 'true',
       ALLOWED_ORIGINS: allowedOrigins,
       // quick Ctrl-C for a developer; production keeps the 10 s default
       DRAIN_MS: '1000',

@@ -63,7 +63,8 @@ export function createChannelRouter(
     const deliver = () => {
       for (const l of listeners) l(live)
     }
-    if (fanOut) fanOut('user', live.meta, listeners.size, deliver)
+    // a revocation is no notification: not part of any event's delivery
+    if (fanOut && live.revokedBefore === undefined) fanOut('user', live.meta, listeners.size, deliver)
     else deliver()
   })
 

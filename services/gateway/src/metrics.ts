@@ -63,6 +63,11 @@ export function createGatewayMetrics(channelCount: () => number): GatewayMetrics
     'token_expired',
     'draining',
     'bad_request',
+    'auth_unavailable',
+    'revoked',
+    'rate_limited',
+    'pod_full',
+    'wrong_route',
   ])
     refused.inc({ reason }, 0)
   const connectionsByTransport = new Gauge({
