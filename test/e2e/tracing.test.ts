@@ -234,6 +234,15 @@ test('an event without traceparent gets a trace rooted at the dispatcher; replay
   )
   for (const s of spansOf(t, 'tidings-gateway', 'deliver notification'))
     assert.equal(parentOf(s), process.spanID)
+  // the HTTP requests themselves are traced too (@fastify/otel), probes and scrapes are not
+  const operations = await waitFor(
+    async () => {
+      const ops = await jaegerGet<string[]>('/api/services/tidings-gateway/operations')
+      return ops.some((op) => op.includes('/v1/inbox')) ? ops : undefined
+    },
+    { timeoutMs: 30_000, message: 'no span of GET /v1/inbox from @fastify/otel' },
+  )
+  assert.ok(!operations.some((op) => /readyz|healthz|metrics/.test(op)), operations.join(', '))
 })
 
 test('a broadcast is one trace with a deliver span per pod; kafkajs batch polls make no traces', async () => {

@@ -69,6 +69,9 @@ export async function startTracing(opts: StartTracingOptions = {}): Promise<void
       new FastifyOtelInstrumentation({
         registerOnInitialization: true,
         ignorePaths: (route) => UNTRACED_PATHS.has(route.url),
+        // `GET /v1/inbox` rather than the plugin's `request`: what Jaeger lists as the operation
+        requestHook: (span, request) =>
+          span.updateName(`${request.method} ${request.routeOptions.url ?? ''}`),
       }),
       // Without a parent, a Redis command (a presence refresh, a health ping) is no one's story.
       new IORedisInstrumentation({ requireParentSpan: true }),
