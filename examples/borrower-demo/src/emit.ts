@@ -19,7 +19,8 @@ import {
   type Locale,
   TOPICS,
 } from '@tidings/contracts'
-import { shutdownTracing } from '@tidings/runtime'
+// the tracing switch only, not the whole runtime (logger, metrics…): a CLI starts fast
+import { shutdownTracing } from '@tidings/runtime/tracing'
 import { liveEnvFile } from '@tidings/test/infra/env-file'
 import { defaultEnvFile, stackEnvFile } from '@tidings/test/infra/paths'
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs'
