@@ -5,14 +5,14 @@
 import assert from 'node:assert/strict'
 import { after, afterEach, before, test } from 'node:test'
 import { context, trace } from '@opentelemetry/api'
-import { createEventProducer, type NotificationFrame } from '@tidings/contracts'
+import { createEventProducer, type NotificationFrame, type PushRequest } from '@tidings/contracts'
 import { shutdownTracing } from '@tidings/runtime'
 import { startTracing } from '@tidings/runtime/otel-sdk'
 import type { Producer } from 'kafkajs'
-import { infraFromEnv, type JaegerServer, startJaeger, waitFor } from '../infra/index.ts'
+import { infraFromEnv, type JaegerServer, startJaeger, uniqueName, waitFor } from '../infra/index.ts'
 import { openSse } from '../support/sse-client.ts'
 import { signUserToken } from '../support/tokens.ts'
-import { loanDecision, produce } from './kafka.ts'
+import { collectTopic, loanDecision, produce } from './kafka.ts'
 import { type Stack, startStackAndProducer } from './stack.ts'
 import { connectUser, newUserId } from './users.ts'
 
@@ -31,6 +31,7 @@ interface JaegerTrace {
 }
 
 const PRODUCER_SERVICE = 'loan-service-e2e'
+const pushTopic = uniqueName('e2e.tracing.push')
 
 let jaeger: JaegerServer
 let stack: Stack
@@ -56,7 +57,7 @@ before(async () => {
     redisUrl: infraFromEnv().redisUrl,
     kafkaBrokers: infraFromEnv().kafkaBrokers,
     gateways: 2,
-    dispatcherEnv: otelEnv('http/protobuf'),
+    dispatcherEnv: { ...otelEnv('http/protobuf'), PUSH_TOPIC: pushTopic, PUSH_AFTER_MS: '60000' },
     gatewayEnv: otelEnv('http/json'),
   }))
 })
@@ -288,4 +289,25 @@ test('a broadcast is one trace with a deliver span per pod; kafkajs batch polls 
   const operations = await jaegerGet<string[]>('/api/services/tidings-dispatcher/operations')
   assert.ok(operations.length > 0)
   assert.ok(!operations.some((op) => op.startsWith('poll ')), `kafkajs poll spans: ${operations.join(', ')}`)
+})
+
+test('a push request (the borrower is offline) carries the event’s trace context', async (t) => {
+  const pushes = await collectTopic(
+    infraFromEnv().kafkaBrokers,
+    pushTopic,
+    (r) => JSON.parse(String(r.value)) as PushRequest,
+  )
+  t.after(() => pushes.stop())
+  const user = newUserId('traced-push')
+  const events = createEventProducer(producer, { topics: { loanDecisions: stack.topics.loanDecisions } })
+  const root = trace.getTracer('e2e').startSpan('approve loan offline')
+  await context.with(trace.setSpan(context.active(), root), () =>
+    events.loanDecision({ borrowerId: user, loanId: 'L-push', decision: 'APPROVED' }),
+  )
+  root.end()
+  const push = await waitFor(() => pushes.records.find((p) => p.userId === user), {
+    timeoutMs: 30_000,
+    message: 'a push request for the offline borrower',
+  })
+  assert.equal(push.traceparent?.split('-')[1], root.spanContext().traceId)
 })
