@@ -1,6 +1,6 @@
 // Private redis-server processes: standalone (startRedis) and a 3-primary cluster (startRedisCluster).
 import { execFile } from 'node:child_process'
-import { rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { waitFor } from './helpers.ts'
@@ -34,9 +34,45 @@ export interface RedisCluster {
 
 const host = '127.0.0.1'
 
-function config(port: number, dir: string, clusterBusPort?: number): string {
+/**
+ * A redis-server that only speaks TLS (the plain port is off) and wants a password: `requirepass`
+ * for the `default` user and one ACL user with its own password. Debian's redis-server is built
+ * with TLS (it links libssl).
+ */
+export interface SecureRedisOptions {
+  /** PEM files (test/infra/certs.ts). */
+  caFile: string
+  serverCertFile: string
+  serverKeyFile: string
+  /** The `default` user's password (requirepass). */
+  password: string
+  /** An ACL user allowed every key, channel and command. */
+  user: { name: string; password: string }
+}
+
+export interface SecureRedisServer {
+  /** `rediss://127.0.0.1:<tls port>` without credentials. */
+  url: string
+  port: number
+  stop(): Promise<void>
+}
+
+function secureConfig(o: SecureRedisOptions, tlsPort: number): string[] {
+  return [
+    'port 0',
+    `tls-port ${tlsPort}`,
+    `tls-cert-file ${o.serverCertFile}`,
+    `tls-key-file ${o.serverKeyFile}`,
+    `tls-ca-cert-file ${o.caFile}`,
+    'tls-auth-clients optional',
+    `requirepass ${o.password}`,
+    `user ${o.user.name} on >${o.user.password} ~* &* +@all`,
+  ]
+}
+
+function config(port: number, dir: string, clusterBusPort?: number, secure?: SecureRedisOptions): string {
   const lines = [
-    `port ${port}`,
+    ...(secure ? secureConfig(secure, port) : [`port ${port}`]),
     `bind ${host}`,
     `dir ${dir}`,
     'daemonize no',
@@ -99,6 +135,31 @@ export async function launchRedis(opts: { persistent?: boolean } = {}): Promise<
       }
     },
   }
+}
+
+/** A fresh private TLS-only redis-server with requirepass and an ACL user (see SecureRedisOptions). */
+export async function startSecureRedis(options: SecureRedisOptions): Promise<SecureRedisServer> {
+  await reapStale()
+  const [port] = (await freePorts(1)) as [number]
+  const server = prepareServer('redis', `${host}:${port}`)
+  try {
+    writeFileSync(join(server.entry.dir, 'redis.conf'), config(port, server.entry.dir, undefined, options))
+    await launch(server, 'redis-server', [join(server.entry.dir, 'redis.conf')], 'redis-server')
+    const ca = readFileSync(options.caFile, 'utf8')
+    const hello = ['HELLO', '2', 'AUTH', options.user.name, options.user.password]
+    await waitUntilReady(
+      server,
+      `redis-server tls :${port}`,
+      async () => {
+        await redisCommand(port, hello, 2000, { ca })
+        return true
+      },
+      10_000,
+    )
+  } catch (error) {
+    await failStart(server, error)
+  }
+  return { url: `rediss://${host}:${port}`, port, stop: once(() => stopServer(server)) }
 }
 
 /** A fresh private redis-server on a free port (fault-injection tests stop/restart it). */

@@ -1,6 +1,7 @@
 // A one-shot Redis command over a raw socket, for readiness probes: lighter than an ioredis client and
 // it never retries or reconnects behind our back.
 import { connect } from 'node:net'
+import { connect as connectTls } from 'node:tls'
 
 function encode(args: string[]): string {
   return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`
@@ -22,9 +23,17 @@ function parse(buffer: Buffer): string | undefined {
   return buffer.subarray(start, start + length).toString()
 }
 
-export function redisCommand(port: number, args: string[], timeoutMs = 2000): Promise<string> {
+/** `tls.ca`: speak TLS to the port and trust that CA (the secured server's readiness probe). */
+export function redisCommand(
+  port: number,
+  args: string[],
+  timeoutMs = 2000,
+  tls?: { ca: string },
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host: '127.0.0.1', port })
+    const socket = tls
+      ? connectTls({ host: '127.0.0.1', port, ca: tls.ca, servername: 'localhost' })
+      : connect({ host: '127.0.0.1', port })
     let buffer = Buffer.alloc(0)
     const finish = (error: Error | undefined, reply?: string) => {
       socket.destroy()
@@ -33,7 +42,7 @@ export function redisCommand(port: number, args: string[], timeoutMs = 2000): Pr
     }
     socket.setTimeout(timeoutMs, () => finish(new Error(`redis :${port} ${args[0]} timed out`)))
     socket.once('error', (error) => finish(error))
-    socket.once('connect', () => socket.write(encode(args)))
+    socket.once(tls ? 'secureConnect' : 'connect', () => socket.write(encode(args)))
     socket.on('data', (chunk) => {
       buffer = Buffer.concat([buffer, chunk])
       try {
