@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, afterEach, before, test } from 'node:test'
@@ -93,6 +93,7 @@ after(async () => {
   await producer?.disconnect()
   await stack?.stop()
   await Promise.all([kafka?.stop(), redis?.stop()])
+  for (const dir of [secrets, certs?.dir]) if (dir) rmSync(dir, { recursive: true, force: true })
 })
 
 test('an event goes Kafka (SASL_SSL, SCRAM-SHA-512, mTLS) → dispatcher → Redis (TLS, ACL user) → gateway → socket', async () => {

@@ -2,7 +2,7 @@
 // credentials and an untrusted certificate are configuration errors naming the setting; a server
 // that is not there is not (the service starts and retries).
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { readFileSync, rmSync } from 'node:fs'
 import { after, before, test } from 'node:test'
 import { ConfigError } from '@tidings/runtime'
 import {
@@ -22,7 +22,10 @@ before(async () => {
   certs = await makeCertificates()
   redis = await startSecureRedis({ ...certs, password: 'default-password-0123', user })
 })
-after(() => redis?.stop())
+after(async () => {
+  await redis?.stop()
+  if (certs) rmSync(certs.dir, { recursive: true, force: true })
+})
 
 const rejectsWith = (target: Parameters<typeof checkRedisAccess>[0], variable: string, message: RegExp) =>
   assert.rejects(checkRedisAccess(target), (err: unknown) => {

@@ -1,9 +1,9 @@
 // The Redis settings both services share: every rule that the schema cannot express.
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import { Type } from '@sinclair/typebox'
 import { ConfigError, loadConfig } from '@tidings/runtime'
 import { redisEnvProperties, redisTargetFromEnv } from './settings.ts'
@@ -11,6 +11,7 @@ import { redisEnvProperties, redisTargetFromEnv } from './settings.ts'
 const schema = Type.Object(redisEnvProperties)
 const load = (env: Record<string, string>) => redisTargetFromEnv(loadConfig(schema, env))
 const dir = mkdtempSync(join(tmpdir(), 'tidings-settings-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
 const file = (name: string, content: string) => {
   const path = join(dir, name)
   writeFileSync(path, content)

@@ -1,15 +1,16 @@
 // The Kafka TLS/SASL settings: every rule the schema cannot express. (Against a real SASL_SSL broker:
 // test/e2e/secure.test.ts.)
 import assert from 'node:assert/strict'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import { ConfigError } from '@tidings/runtime'
 import { loadDispatcherConfig } from './config.ts'
 
 const minimal = { KAFKA_BROKERS: 'k1:9093', REDIS_URL: 'redis://r:6379' }
 const dir = mkdtempSync(join(tmpdir(), 'tidings-kafka-sec-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
 const file = (name: string, content: string) => {
   const path = join(dir, name)
   writeFileSync(path, content)
