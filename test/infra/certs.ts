@@ -97,7 +97,8 @@ export async function makeCertificates(): Promise<Certificates> {
   const dir = mkdtempSync(join(tmpdir(), 'tidings-certs-'))
   await makeCa(dir, 'ca')
   await makeCa(dir, 'other-ca')
-  await makeLeaf(dir, 'server', 'serverAuth')
+  // clientAuth too: Redis Cluster nodes present their certificate to each other on the TLS bus
+  await makeLeaf(dir, 'server', 'serverAuth,clientAuth')
   await makeLeaf(dir, 'client', 'clientAuth')
   return {
     dir,

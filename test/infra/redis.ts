@@ -81,6 +81,8 @@ function config(port: number, dir: string, clusterBusPort?: number, secure?: Sec
     'appendonly no',
   ]
   if (clusterBusPort !== undefined) {
+    // TLS on the cluster bus too: a secured cluster has no plaintext port at all
+    if (secure) lines.push('tls-cluster yes')
     lines.push(
       'cluster-enabled yes',
       'cluster-config-file nodes.conf',
@@ -104,11 +106,19 @@ async function run(server: Server, port: number): Promise<void> {
   )
 }
 
-async function startNode(port: number, clusterBusPort?: number): Promise<Server> {
+async function startNode(
+  port: number,
+  clusterBusPort?: number,
+  secure?: SecureRedisOptions,
+): Promise<Server> {
   const server = prepareServer('redis', `${host}:${port}`)
   try {
-    writeFileSync(join(server.entry.dir, 'redis.conf'), config(port, server.entry.dir, clusterBusPort))
-    await run(server, port)
+    writeFileSync(
+      join(server.entry.dir, 'redis.conf'),
+      config(port, server.entry.dir, clusterBusPort, secure),
+    )
+    if (secure) await runSecure(server, port, secure)
+    else await run(server, port)
     return server
   } catch (error) {
     return failStart(server, error)
@@ -137,28 +147,27 @@ export async function launchRedis(opts: { persistent?: boolean } = {}): Promise<
   }
 }
 
+function secureProbe(o: SecureRedisOptions) {
+  return { ca: readFileSync(o.caFile, 'utf8'), auth: [o.user.name, o.user.password] as [string, string] }
+}
+
+/** Launches a TLS-only node and waits until it answers PING as the ACL user, over TLS. */
+async function runSecure(server: Server, port: number, o: SecureRedisOptions): Promise<void> {
+  await launch(server, 'redis-server', [join(server.entry.dir, 'redis.conf')], 'redis-server')
+  const probe = secureProbe(o)
+  await waitUntilReady(
+    server,
+    `redis-server tls :${port}`,
+    async () => (await redisCommand(port, ['PING'], 2000, probe)) === 'PONG',
+    10_000,
+  )
+}
+
 /** A fresh private TLS-only redis-server with requirepass and an ACL user (see SecureRedisOptions). */
 export async function startSecureRedis(options: SecureRedisOptions): Promise<SecureRedisServer> {
   await reapStale()
   const [port] = (await freePorts(1)) as [number]
-  const server = prepareServer('redis', `${host}:${port}`)
-  try {
-    writeFileSync(join(server.entry.dir, 'redis.conf'), config(port, server.entry.dir, undefined, options))
-    await launch(server, 'redis-server', [join(server.entry.dir, 'redis.conf')], 'redis-server')
-    const ca = readFileSync(options.caFile, 'utf8')
-    const hello = ['HELLO', '2', 'AUTH', options.user.name, options.user.password]
-    await waitUntilReady(
-      server,
-      `redis-server tls :${port}`,
-      async () => {
-        await redisCommand(port, hello, 2000, { ca })
-        return true
-      },
-      10_000,
-    )
-  } catch (error) {
-    await failStart(server, error)
-  }
+  const server = await startNode(port, undefined, options)
   return { url: `rediss://${host}:${port}`, port, stop: once(() => stopServer(server)) }
 }
 
@@ -169,11 +178,15 @@ export function startRedis(): Promise<RedisServer> {
 
 const execFileAsync = promisify(execFile)
 
-/** 3 primaries, no replicas, all slots assigned; resolves once every node reports cluster_state:ok. */
-export async function startRedisCluster(): Promise<RedisCluster> {
+/**
+ * 3 primaries, no replicas, all slots assigned; resolves once every node reports cluster_state:ok.
+ * `secure`: every node TLS-only (the cluster bus too) with requirepass and the ACL user.
+ */
+export async function startRedisCluster(opts: { secure?: SecureRedisOptions } = {}): Promise<RedisCluster> {
   await reapStale()
+  const { secure } = opts
   const ports = await freePorts(6)
-  const started = await Promise.allSettled([0, 1, 2].map((i) => startNode(ports[i]!, ports[i + 3]!)))
+  const started = await Promise.allSettled([0, 1, 2].map((i) => startNode(ports[i]!, ports[i + 3]!, secure)))
   const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
   const stop = once(async () => {
     await Promise.all(servers.map(stopServer))
@@ -191,6 +204,9 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         '--cluster-replicas',
         '0',
         '--cluster-yes',
+        ...(secure
+          ? ['--tls', '--cacert', secure.caFile, '--user', secure.user.name, '--pass', secure.user.password]
+          : []),
       ],
       { timeout: 30_000 },
     ).catch((error: { stdout?: string; stderr?: string; message: string }) => {
@@ -200,7 +216,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     })
     await waitFor(
       async () => {
-        const infos = await Promise.all(nodes.map((n) => redisCommand(n.port, ['CLUSTER', 'INFO'])))
+        const probe = secure ? secureProbe(secure) : undefined
+        const infos = await Promise.all(
+          nodes.map((n) => redisCommand(n.port, ['CLUSTER', 'INFO'], 2000, probe)),
+        )
         return infos.every((info) => info.includes('cluster_state:ok'))
       },
       { timeoutMs: 30_000, message: 'redis cluster did not reach cluster_state:ok on all nodes' },

@@ -23,12 +23,15 @@ function parse(buffer: Buffer): string | undefined {
   return buffer.subarray(start, start + length).toString()
 }
 
-/** `tls.ca`: speak TLS to the port and trust that CA (the secured server's readiness probe). */
+/**
+ * `tls.ca`: speak TLS to the port and trust that CA; `tls.auth`: AUTH as that user first (the
+ * secured servers' readiness probes).
+ */
 export function redisCommand(
   port: number,
   args: string[],
   timeoutMs = 2000,
-  tls?: { ca: string },
+  tls?: { ca: string; auth?: [user: string, password: string] },
 ): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = tls
@@ -42,9 +45,21 @@ export function redisCommand(
     }
     socket.setTimeout(timeoutMs, () => finish(new Error(`redis :${port} ${args[0]} timed out`)))
     socket.once('error', (error) => finish(error))
-    socket.once(tls ? 'secureConnect' : 'connect', () => socket.write(encode(args)))
+    let authPending = tls?.auth !== undefined
+    socket.once(tls ? 'secureConnect' : 'connect', () =>
+      socket.write((tls?.auth ? encode(['AUTH', ...tls.auth]) : '') + encode(args)),
+    )
     socket.on('data', (chunk) => {
       buffer = Buffer.concat([buffer, chunk])
+      if (authPending) {
+        const end = buffer.indexOf('\r\n')
+        if (end < 0) return
+        const line = buffer.subarray(0, end).toString()
+        if (!line.startsWith('+')) return finish(new Error(`AUTH: ${line.slice(1)}`))
+        authPending = false
+        buffer = buffer.subarray(end + 2)
+        if (buffer.length === 0) return
+      }
       try {
         const reply = parse(buffer)
         if (reply !== undefined) finish(undefined, reply)
