@@ -86,10 +86,14 @@ export async function bundle(outDir: string): Promise<void> {
     rmSync(target, { recursive: true, force: true })
     // --legacy: pnpm 10's default deploy wants inject-workspace-packages for the whole workspace,
     // which would also copy (instead of link) our packages during development.
-    await run('pnpm', ['--filter', `@tidings/${service}`, 'deploy', '--prod', '--legacy', '--prefer-offline', target], {
-      cwd: repoRoot,
-      timeout: 300_000,
-    })
+    await run(
+      'pnpm',
+      ['--filter', `@tidings/${service}`, 'deploy', '--prod', '--legacy', '--prefer-offline', target],
+      {
+        cwd: repoRoot,
+        timeout: 300_000,
+      },
+    )
     let compiled = 0
     for (const dir of ourPackages(target)) compiled += compilePackage(dir)
     process.stderr.write(`bundle: ${service} → ${target} (${compiled} files compiled)\n`)
