@@ -10,6 +10,7 @@ export {
   startKafka,
   startSecureKafka,
 } from './kafka.ts'
+export { ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
 export { freePorts } from './ports.ts'
 export {
   type RedisCluster,

@@ -1,12 +1,13 @@
 // A private single-node KRaft broker (combined broker + controller) on free ports, in its own temp dir.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, openSync, readFileSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
 import { probeKafka } from './kafka-probe.ts'
 import { freePorts } from './ports.ts'
+import { terminate } from './process.ts'
 import { reapStale } from './reaper.ts'
 import {
   failStart,
@@ -22,6 +23,8 @@ import {
 export interface KafkaServer {
   brokers: string[]
   stop(): Promise<void>
+  /** A graceful stop (SIGTERM), then the same broker again: same ports, same data (chaos tests). */
+  restart(): Promise<void>
 }
 
 /**
@@ -202,7 +205,8 @@ async function run(
   const logArgs = writeLogConfigs(dir)
   server.logFiles.push(join(dir, 'format.log'), join(dir, 'server.log'))
   const classpath = `${libs}/*` // expanded by the java launcher itself
-  await formatStorage(dir, classpath, secure?.users)
+  // a restart keeps the data: the storage is formatted once
+  if (!existsSync(join(dir, 'data', 'meta.properties'))) await formatStorage(dir, classpath, secure?.users)
   // The properties path is unique to this server and stays in /proc/<pid>/cmdline: our marker.
   await launch(
     server,
@@ -229,7 +233,18 @@ export async function launchKafka(opts: { persistent?: boolean } = {}): Promise<
     await failStart(server, error)
   }
   if (opts.persistent) persist(server)
-  return { brokers: [`${host}:${port}`], stop: once(() => stopServer(server)) }
+  return {
+    brokers: [`${host}:${port}`],
+    stop: once(() => stopServer(server)),
+    restart: async () => {
+      await terminate(server.entry, server.entry.marker, 30_000)
+      try {
+        await run(server, version, libs, port, controllerPort)
+      } catch (error) {
+        await failStart(server, error)
+      }
+    },
+  }
 }
 
 /** A fresh private broker with a SASL_SSL listener besides the plaintext one (see SecureKafkaOptions). */
@@ -243,15 +258,23 @@ export async function startSecureKafka(options: SecureKafkaOptions): Promise<Sec
     keyStoreFile,
     readFileSync(options.serverKeyFile, 'utf8') + readFileSync(options.serverCertFile, 'utf8'),
   )
-  try {
-    await run(server, version, libs, port, controllerPort, { ...options, port: securePort, keyStoreFile })
-  } catch (error) {
-    await failStart(server, error)
+  const listener = { ...options, port: securePort, keyStoreFile }
+  const start = async () => {
+    try {
+      await run(server, version, libs, port, controllerPort, listener)
+    } catch (error) {
+      await failStart(server, error)
+    }
   }
+  await start()
   return {
     brokers: [`${host}:${port}`],
     saslSslBrokers: [`${host}:${securePort}`],
     stop: once(() => stopServer(server)),
+    restart: async () => {
+      await terminate(server.entry, server.entry.marker, 30_000)
+      await start()
+    },
   }
 }
 

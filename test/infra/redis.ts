@@ -23,7 +23,7 @@ export interface RedisServer {
   url: string
   port: number
   stop(): Promise<void>
-  /** Stop, then start again on the same port; data is lost (no persistence configured). */
+  /** Stop (SIGTERM), then start again on the same port; data survives only with `appendOnly`. */
   restart(): Promise<void>
 }
 
@@ -70,15 +70,24 @@ function secureConfig(o: SecureRedisOptions, tlsPort: number): string[] {
   ]
 }
 
-function config(port: number, dir: string, clusterBusPort?: number, secure?: SecureRedisOptions): string {
+export interface RedisOptions {
+  /** AOF persistence (fsync every second), as production runs it: a restart keeps the data. */
+  appendOnly?: boolean
+  /** TLS only, passwords and an ACL user (see SecureRedisOptions). */
+  secure?: SecureRedisOptions
+}
+
+function config(port: number, dir: string, clusterBusPort?: number, opts: RedisOptions = {}): string {
+  const secure = opts.secure
   const lines = [
     ...(secure ? secureConfig(secure, port) : [`port ${port}`]),
     `bind ${host}`,
     `dir ${dir}`,
     'daemonize no',
     'logfile ""', // stdout, which spawnDetached sends to stdout.log in the temp dir
-    'save ""', // no RDB, no AOF: a restart starts empty and the temp dir stays tiny
-    'appendonly no',
+    'save ""', // no RDB: a restart starts empty (unless AOF is on) and the temp dir stays tiny
+    opts.appendOnly ? 'appendonly yes' : 'appendonly no',
+    'appendfsync everysec',
   ]
   if (clusterBusPort !== undefined) {
     // TLS on the cluster bus too: a secured cluster has no plaintext port at all
@@ -106,18 +115,11 @@ async function run(server: Server, port: number): Promise<void> {
   )
 }
 
-async function startNode(
-  port: number,
-  clusterBusPort?: number,
-  secure?: SecureRedisOptions,
-): Promise<Server> {
+async function startNode(port: number, clusterBusPort?: number, opts: RedisOptions = {}): Promise<Server> {
   const server = prepareServer('redis', `${host}:${port}`)
   try {
-    writeFileSync(
-      join(server.entry.dir, 'redis.conf'),
-      config(port, server.entry.dir, clusterBusPort, secure),
-    )
-    if (secure) await runSecure(server, port, secure)
+    writeFileSync(join(server.entry.dir, 'redis.conf'), config(port, server.entry.dir, clusterBusPort, opts))
+    if (opts.secure) await runSecure(server, port, opts.secure)
     else await run(server, port)
     return server
   } catch (error) {
@@ -126,10 +128,10 @@ async function startNode(
 }
 
 /** Internal: `persistent` is for `cli.ts up`; the public startRedis() is always a private, owned server. */
-export async function launchRedis(opts: { persistent?: boolean } = {}): Promise<RedisServer> {
+export async function launchRedis(opts: { persistent?: boolean } & RedisOptions = {}): Promise<RedisServer> {
   await reapStale()
   const [port] = (await freePorts(1)) as [number]
-  const server = await startNode(port)
+  const server = await startNode(port, undefined, opts)
   if (opts.persistent) persist(server)
   return {
     url: `redis://${host}:${port}`,
@@ -167,13 +169,13 @@ async function runSecure(server: Server, port: number, o: SecureRedisOptions): P
 export async function startSecureRedis(options: SecureRedisOptions): Promise<SecureRedisServer> {
   await reapStale()
   const [port] = (await freePorts(1)) as [number]
-  const server = await startNode(port, undefined, options)
+  const server = await startNode(port, undefined, { secure: options })
   return { url: `rediss://${host}:${port}`, port, stop: once(() => stopServer(server)) }
 }
 
 /** A fresh private redis-server on a free port (fault-injection tests stop/restart it). */
-export function startRedis(): Promise<RedisServer> {
-  return launchRedis()
+export function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
+  return launchRedis(opts)
 }
 
 const execFileAsync = promisify(execFile)
@@ -186,7 +188,9 @@ export async function startRedisCluster(opts: { secure?: SecureRedisOptions } = 
   await reapStale()
   const { secure } = opts
   const ports = await freePorts(6)
-  const started = await Promise.allSettled([0, 1, 2].map((i) => startNode(ports[i]!, ports[i + 3]!, secure)))
+  const started = await Promise.allSettled(
+    [0, 1, 2].map((i) => startNode(ports[i]!, ports[i + 3]!, { secure })),
+  )
   const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
   const stop = once(async () => {
     await Promise.all(servers.map(stopServer))
