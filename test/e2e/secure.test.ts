@@ -133,6 +133,7 @@ const gatewayEnv = (redis: Record<string, string>) => ({
   HOST: '127.0.0.1',
   JWT_ALGORITHMS: 'HS256',
   JWT_SECRET: TEST_JWT_SECRET,
+  DEV_MODE: 'true', // the test secret, no issuer/audience: what the e2e stack runs with
 })
 
 test('gateway: a wrong Redis password stops it with exit 78 naming REDIS_PASSWORD', async () => {

@@ -54,6 +54,12 @@ const RULES: Array<[string, string[], RegExp]> = [
     /\/gateway\/auth\/algorithms/,
   ],
   [
+    'a token issuer is required (the gateway refuses to start without one)',
+    ['gateway.auth.issuer=""'],
+    /\/gateway\/auth\/issuer/,
+  ],
+  ['a token audience is required', ['gateway.auth.audience=""'], /\/gateway\/auth\/audience/],
+  [
     'a JWKS URL is https (http only on localhost)',
     ['gateway.auth.jwksUrl="http://auth.example.com/jwks"'],
     /\/gateway\/auth\/jwksUrl/,
