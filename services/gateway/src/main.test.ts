@@ -126,6 +126,7 @@ test('with ADMIN_PORT the process serves its probes and metrics on that port onl
     ADMIN_HOST: '127.0.0.1',
     JWT_ALGORITHMS: 'HS256',
     JWT_SECRET: TEST_JWT_SECRET,
+    DEV_MODE: 'true',
     DRAIN_MS: '100',
   })
   const admin = `http://127.0.0.1:${adminPort}`
