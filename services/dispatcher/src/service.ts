@@ -8,13 +8,19 @@ import {
   createRedisConnection,
   type RedisClient,
 } from '@tidings/delivery'
-import { type Logger, type Registry, redisErrorKind, tracingEnabled } from '@tidings/runtime'
+import {
+  createHealthServer,
+  type Logger,
+  type Readiness,
+  type Registry,
+  redisErrorKind,
+  tracingEnabled,
+} from '@tidings/runtime'
 import { type Consumer, Partitioners, type Producer } from 'kafkajs'
 import { createBatchHandler } from './batch.ts'
 import type { DispatcherConfig } from './config.ts'
 import { createDeadLetterSender } from './dead-letter.ts'
 import type { EventType } from './decode.ts'
-import { createHealthServer, type Readiness } from './http.ts'
 import { createKafka } from './kafka.ts'
 import { createLagCollector } from './lag.ts'
 import { createDispatcherMetrics } from './metrics.ts'

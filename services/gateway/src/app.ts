@@ -12,7 +12,7 @@ import {
   type RedisClient,
   type ResumePoint,
 } from '@tidings/delivery'
-import { type Logger, redactUrl, redisErrorKind, tracingEnabled } from '@tidings/runtime'
+import { type Logger, type Readiness, redactUrl, redisErrorKind, tracingEnabled } from '@tidings/runtime'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -21,6 +21,7 @@ import Fastify, {
   LogController,
 } from 'fastify'
 import type { WebSocket } from 'ws'
+import { gatewayReadiness } from './admin-server.ts'
 import { selectSubprotocol } from './auth/handshake.ts'
 import { createTokenVerifier, type Principal } from './auth/token-verifier.ts'
 import type { GatewayConfig } from './config.ts'
@@ -50,6 +51,8 @@ export interface GatewayDeps {
 export interface Gateway {
   app: FastifyInstance
   pod: PodContext
+  /** What /readyz reports (admin-server.ts explains why a Redis outage alone does not fail it). */
+  readiness(): Promise<Readiness>
   /** Readiness false, refuse new sockets, drain the open ones, close. */
   close(): Promise<void>
 }
@@ -160,20 +163,20 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   // after the plugin: its onRequest hook marks upgrades (req.ws), its onResponse hook destroys them
   registerUpgradeGuard(app)
 
+  const readiness = () => gatewayReadiness(draining, redis)
+  // A constant answer on the public port too: cloud load balancers health-check the traffic port
+  // by default. Readiness and metrics move to the admin port when ADMIN_PORT is set.
   app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/readyz', async (_req, reply) => {
-    if (draining) return reply.code(503).send({ status: 'draining' })
-    try {
-      await withTimeout(redis.ping(), 1000)
-      return { status: 'ready' }
-    } catch {
-      return reply.code(503).send({ status: 'redis unavailable' })
-    }
-  })
-  app.get('/metrics', async (_req, reply) => {
-    reply.type(metrics.registry.contentType)
-    return metrics.registry.metrics()
-  })
+  if (config.ADMIN_PORT === undefined) {
+    app.get('/readyz', async (_req, reply) => {
+      const r = await readiness()
+      return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', ...r.checks })
+    })
+    app.get('/metrics', async (_req, reply) => {
+      reply.type(metrics.registry.contentType)
+      return metrics.registry.metrics()
+    })
+  }
 
   const authenticate = createRequestAuthenticator(pod, () => draining)
 
@@ -247,7 +250,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     await app.close()
   }
 
-  return { app, pod, close }
+  return { app, pod, readiness, close }
 }
 
 // Options of ws 8.23 that @types/ws does not know yet.
@@ -258,22 +261,6 @@ function closeAndPongLimits(config: GatewayConfig): object {
     // Pongs queued for a client that does not read: ws terminates the socket past this.
     maxPendingAutoPongs: 8,
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms)
-    p.then(
-      (v) => {
-        clearTimeout(t)
-        resolve(v)
-      },
-      (e) => {
-        clearTimeout(t)
-        reject(e)
-      },
-    )
-  })
 }
 
 /**

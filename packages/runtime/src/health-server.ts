@@ -1,8 +1,10 @@
-// The dispatcher's only HTTP surface: liveness, readiness and metrics for the orchestrator and
-// Prometheus. No framework: three GET routes do not need one.
+// The admin port of both services: liveness, readiness and metrics for the orchestrator and
+// Prometheus, on a port of its own so that neither probes nor /metrics are reachable through the
+// public listener (the gateway's WebSocket port). No framework: three GET routes do not need one.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Logger, Registry } from '@tidings/runtime'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
 
 export interface Readiness {
   ready: boolean
