@@ -1,8 +1,9 @@
 // Offline validation of every rendered object against the Kubernetes OpenAPI schemas, as shipped by
 // the npm packages kubernetes-models (core API), @kubernetes-models/gateway-api (HTTPRoute) and
-// @kubernetes-models/prometheus-operator (ServiceMonitor). Chosen over a PyPI or Go validator because
+// @kubernetes-models/prometheus-operator (ServiceMonitor, PrometheusRule). Chosen over a PyPI or Go validator because
 // `pnpm install` is all a fresh machine needs: no Python venv, no extra Go build.
 import { HTTPRoute } from '@kubernetes-models/gateway-api/gateway.networking.k8s.io/v1/HTTPRoute'
+import { PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule'
 import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor'
 import { Deployment } from 'kubernetes-models/apps/v1/Deployment'
 import { HorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler'
@@ -26,6 +27,7 @@ const MODELS: Record<string, new (data: never) => Model> = {
   'networking.k8s.io/v1/Ingress': Ingress,
   'gateway.networking.k8s.io/v1/HTTPRoute': HTTPRoute,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 }
 
 /** Throws naming the object and the first schema violation; an unknown kind is an error too. */
