@@ -1,7 +1,7 @@
 // JSON Schema (draft-07) files generated from the TypeBox schemas, so that producers and apps in other
 // languages validate exactly what the services validate. Written to docs/schemas/ by
 // `pnpm --filter @tidings/contracts schemas`; json-schemas.test.ts fails when the checked-in files are stale.
-import type { TSchema } from '@sinclair/typebox'
+import { type TSchema, Type } from '@sinclair/typebox'
 import { LoanDecisionEvent, NotificationRequestedEvent } from './events.ts'
 import { Notification } from './notification.ts'
 import {
@@ -22,6 +22,14 @@ import {
   TopicFrame,
   WelcomeFrame,
 } from './protocol.ts'
+
+// In CloudEvents mode (either) `eventId` and `occurredAt` may be left out of the data: the dispatcher
+// takes them from the CE `id` and `time` (decode.ts). Derived here, not wire types the code uses.
+const cloudEventData = <T extends typeof LoanDecisionEvent | typeof NotificationRequestedEvent>(schema: T) =>
+  Type.Composite([
+    Type.Omit(schema, ['eventId', 'occurredAt']),
+    Type.Partial(Type.Pick(schema, ['eventId', 'occurredAt'])),
+  ])
 
 interface SchemaFile {
   readonly file: string
@@ -46,6 +54,21 @@ export const SCHEMA_FILES: readonly SchemaFile[] = [
       'Value of a `notifications.requested` record (or `data` of a CloudEvent of type `notification.requested`): exactly one of userId or topic.',
     schema: NotificationRequestedEvent,
     // validate.ts checks this rule in code (TypeBox reports a failed oneOf poorly); the file states it.
+    extra: { oneOf: [{ required: ['userId'] }, { required: ['topic'] }] },
+  },
+  {
+    file: 'loan-decision-cloudevent-data.json',
+    title: 'LoanDecisionCloudEventData',
+    description:
+      'The event of a `loan.decision` CloudEvent (binary mode: the value; structured mode: `data`). eventId / occurredAt default to the CE id / time.',
+    schema: cloudEventData(LoanDecisionEvent),
+  },
+  {
+    file: 'notification-requested-cloudevent-data.json',
+    title: 'NotificationRequestedCloudEventData',
+    description:
+      'The event of a `notification.requested` CloudEvent (binary mode: the value; structured mode: `data`). eventId / occurredAt default to the CE id / time.',
+    schema: cloudEventData(NotificationRequestedEvent),
     extra: { oneOf: [{ required: ['userId'] }, { required: ['topic'] }] },
   },
   {
