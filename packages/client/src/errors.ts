@@ -12,6 +12,8 @@ export type TidingsErrorKind =
   | 'handler'
   /** The transport misbehaved: unparsable frame, failed ack POST, refused HTTP status. */
   | 'transport'
+  /** `maxRetries` attempts failed in a row: the client stopped (a `TidingsGaveUpError`). */
+  | 'gave_up'
 
 export class TidingsError extends Error {
   override readonly name = 'TidingsError'
