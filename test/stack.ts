@@ -22,9 +22,9 @@ import { styleText } from 'node:util'
 import { TOPICS } from '@tidings/contracts'
 import { startDemoServer } from '../examples/borrower-demo/src/server.ts'
 import { dispatcherEntry, gatewayEntry, type ServiceProcess, serviceProcess } from './e2e/processes.ts'
-import { liveEnvFile } from './infra/env-file.ts'
+import { liveEnvFile, removeEnvFile, writeEnvFile } from './infra/env-file.ts'
 import { type Infra, startInfra } from './infra/index.ts'
-import { defaultEnvFile } from './infra/paths.ts'
+import { defaultEnvFile, stackEnvFile } from './infra/paths.ts'
 import { signUserToken, TEST_JWT_SECRET } from './support/tokens.ts'
 
 const DEMO_USER = 'b-1042'
@@ -124,6 +124,7 @@ async function shutdown(reason: string, code: number): Promise<never> {
   await Promise.allSettled(extras.map((e) => e.stop()))
   await Promise.allSettled(gateways.map((g) => g.stop(15_000)))
   await Promise.allSettled(dispatcher.map((d) => d.stop(15_000)))
+  removeEnvFile(stackEnvFile)
   if (infra) {
     say('stopping Kafka and Redis')
     await infra.stop()
@@ -226,6 +227,8 @@ async function main(): Promise<void> {
   }
   const { kafkaBrokers, redisUrl, source } = await resolveInfra()
   if (shuttingDown) return
+  // `pnpm demo:emit` in another terminal reads it (a stale one is ignored: its servers do not answer)
+  writeEnvFile(stackEnvFile, { KAFKA_BROKERS: kafkaBrokers.join(','), REDIS_URL: redisUrl })
   logDir = mkdtempSync(join(tmpdir(), 'tidings-stack-'))
 
   service('dispatcher', gatewayPorts.length, dispatcherEntry, 'HTTP_PORT', {
@@ -269,9 +272,10 @@ async function main(): Promise<void> {
     amount: { value: 50000, currency: 'BDT' },
     locale: 'en',
   }
+  // no --brokers needed: demo:emit finds this stack's Kafka through .tidings/stack.env
   const produce = [
-    `pnpm demo:emit --brokers ${kafkaBrokers.join(',')} --borrower ${DEMO_USER} --decision APPROVED`,
-    `pnpm demo:emit --brokers ${kafkaBrokers.join(',')} --stream --rate 1      (a steady stream; Ctrl-C stops it)`,
+    `pnpm demo:emit --borrower ${DEMO_USER} --decision APPROVED`,
+    `pnpm demo:emit --stream --rate 1      (a steady stream; Ctrl-C stops it)`,
   ]
   const h = (t: string) => paint('bold', t)
   say('')

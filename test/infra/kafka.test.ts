@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { Kafka, logLevel, Partitioners } from 'kafkajs'
-import { createTopics, infraFromEnv, uniqueName, waitFor } from './index.ts'
+import { createTopics, infraFromEnv, startKafka, uniqueName, waitFor } from './index.ts'
 
 const { kafkaBrokers } = infraFromEnv()
 const kafka = new Kafka({
@@ -48,4 +48,24 @@ test('a producer -> consumer round trip through the broker keeps keys, values an
 
   await waitFor(() => received.length >= sent.length, { timeoutMs: 30_000, message: 'all messages consumed' })
   assert.deepEqual(received.sort(), sent.map((m) => `${m.key}=${m.value}@${m.headers.trace}`).sort())
+})
+
+test('restart() brings a private broker back on the same port with its topics and records', async (t) => {
+  const kafka = await startKafka()
+  t.after(() => kafka.stop())
+  const client = new Kafka({ clientId: 'restart-test', brokers: kafka.brokers, logLevel: logLevel.NOTHING })
+  const topic = uniqueName('restart')
+  await createTopics(kafka.brokers, [topic], 1)
+  const producer = client.producer({ createPartitioner: Partitioners.DefaultPartitioner })
+  await producer.connect()
+  await producer.send({ topic, messages: [{ key: 'k', value: 'before' }] })
+  await producer.disconnect()
+
+  await kafka.restart()
+
+  const admin = client.admin()
+  await admin.connect()
+  t.after(() => admin.disconnect())
+  const offsets = await waitFor(() => admin.fetchTopicOffsets(topic), { timeoutMs: 30_000 })
+  assert.equal(offsets[0]?.high, '1')
 })

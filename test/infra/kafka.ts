@@ -1,12 +1,13 @@
 // A private single-node KRaft broker (combined broker + controller) on free ports, in its own temp dir.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, openSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
 import { probeKafka } from './kafka-probe.ts'
 import { freePorts } from './ports.ts'
+import { terminate } from './process.ts'
 import { reapStale } from './reaper.ts'
 import {
   failStart,
@@ -22,6 +23,8 @@ import {
 export interface KafkaServer {
   brokers: string[]
   stop(): Promise<void>
+  /** A graceful stop (SIGTERM), then the same broker again: same ports, same data (chaos tests). */
+  restart(): Promise<void>
 }
 
 const host = '127.0.0.1'
@@ -140,7 +143,8 @@ async function run(server: Server, version: string, libs: string, port: number, 
   const logArgs = writeLogConfigs(dir)
   server.logFiles.push(join(dir, 'format.log'), join(dir, 'server.log'))
   const classpath = `${libs}/*` // expanded by the java launcher itself
-  await formatStorage(dir, classpath)
+  // a restart keeps the data: the storage is formatted once
+  if (!existsSync(join(dir, 'data', 'meta.properties'))) await formatStorage(dir, classpath)
   // The properties path is unique to this server and stays in /proc/<pid>/cmdline: our marker.
   await launch(
     server,
@@ -167,7 +171,18 @@ export async function launchKafka(opts: { persistent?: boolean } = {}): Promise<
     await failStart(server, error)
   }
   if (opts.persistent) persist(server)
-  return { brokers: [`${host}:${port}`], stop: once(() => stopServer(server)) }
+  return {
+    brokers: [`${host}:${port}`],
+    stop: once(() => stopServer(server)),
+    restart: async () => {
+      await terminate(server.entry, server.entry.marker, 30_000)
+      try {
+        await run(server, version, libs, port, controllerPort)
+      } catch (error) {
+        await failStart(server, error)
+      }
+    },
+  }
 }
 
 /** A fresh private broker (KRaft, single node), version from TIDINGS_KAFKA_VERSION (default 3.9.1). */

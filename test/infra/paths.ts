@@ -20,3 +20,9 @@ export const repoRoot = resolve(import.meta.dirname, '..', '..')
 
 /** Written by `cli.ts up`, read by global-setup.ts and `cli.ts run` to reuse persistent infra. */
 export const defaultEnvFile = join(repoRoot, '.tidings', 'infra.env')
+
+/**
+ * Written by a running `pnpm start` (test/stack.ts) with the Kafka and Redis it uses, removed when it
+ * stops: how `pnpm demo:emit` in a second terminal finds a Kafka the stack started itself.
+ */
+export const stackEnvFile = join(repoRoot, '.tidings', 'stack.env')

@@ -58,3 +58,17 @@ test('restart() brings a private redis back on the same port, empty', async (t) 
   await fresh.connect()
   assert.equal(await fresh.ping(), 'PONG')
 })
+
+test('with appendOnly, restart() keeps the data (AOF, as production runs it)', async (t) => {
+  const server = await startRedis({ appendOnly: true })
+  const client = new Redis(server.url, { lazyConnect: true })
+  client.on('error', () => {})
+  t.after(async () => {
+    client.disconnect()
+    await server.stop()
+  })
+  await client.connect()
+  await client.set('survives', 'yes')
+  await server.restart()
+  assert.equal(await waitFor(() => client.get('survives'), { timeoutMs: 10_000 }), 'yes')
+})

@@ -23,7 +23,7 @@ export interface RedisServer {
   url: string
   port: number
   stop(): Promise<void>
-  /** Stop, then start again on the same port; data is lost (no persistence configured). */
+  /** Stop (SIGTERM), then start again on the same port; data survives only with `appendOnly`. */
   restart(): Promise<void>
 }
 
@@ -34,15 +34,21 @@ export interface RedisCluster {
 
 const host = '127.0.0.1'
 
-function config(port: number, dir: string, clusterBusPort?: number): string {
+export interface RedisOptions {
+  /** AOF persistence (fsync every second), as production runs it: a restart keeps the data. */
+  appendOnly?: boolean
+}
+
+function config(port: number, dir: string, clusterBusPort?: number, opts: RedisOptions = {}): string {
   const lines = [
     `port ${port}`,
     `bind ${host}`,
     `dir ${dir}`,
     'daemonize no',
     'logfile ""', // stdout, which spawnDetached sends to stdout.log in the temp dir
-    'save ""', // no RDB, no AOF: a restart starts empty and the temp dir stays tiny
-    'appendonly no',
+    'save ""', // no RDB: a restart starts empty (unless AOF is on) and the temp dir stays tiny
+    opts.appendOnly ? 'appendonly yes' : 'appendonly no',
+    'appendfsync everysec',
   ]
   if (clusterBusPort !== undefined) {
     lines.push(
@@ -68,10 +74,10 @@ async function run(server: Server, port: number): Promise<void> {
   )
 }
 
-async function startNode(port: number, clusterBusPort?: number): Promise<Server> {
+async function startNode(port: number, clusterBusPort?: number, opts: RedisOptions = {}): Promise<Server> {
   const server = prepareServer('redis', `${host}:${port}`)
   try {
-    writeFileSync(join(server.entry.dir, 'redis.conf'), config(port, server.entry.dir, clusterBusPort))
+    writeFileSync(join(server.entry.dir, 'redis.conf'), config(port, server.entry.dir, clusterBusPort, opts))
     await run(server, port)
     return server
   } catch (error) {
@@ -80,10 +86,10 @@ async function startNode(port: number, clusterBusPort?: number): Promise<Server>
 }
 
 /** Internal: `persistent` is for `cli.ts up`; the public startRedis() is always a private, owned server. */
-export async function launchRedis(opts: { persistent?: boolean } = {}): Promise<RedisServer> {
+export async function launchRedis(opts: { persistent?: boolean } & RedisOptions = {}): Promise<RedisServer> {
   await reapStale()
   const [port] = (await freePorts(1)) as [number]
-  const server = await startNode(port)
+  const server = await startNode(port, undefined, opts)
   if (opts.persistent) persist(server)
   return {
     url: `redis://${host}:${port}`,
@@ -102,8 +108,8 @@ export async function launchRedis(opts: { persistent?: boolean } = {}): Promise<
 }
 
 /** A fresh private redis-server on a free port (fault-injection tests stop/restart it). */
-export function startRedis(): Promise<RedisServer> {
-  return launchRedis()
+export function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
+  return launchRedis(opts)
 }
 
 const execFileAsync = promisify(execFile)

@@ -3,11 +3,15 @@
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
 import { validateLoanDecision } from '@tidings/contracts'
 import { readTopic } from '@tidings/test/e2e/kafka'
 import { createTopics, infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
+import { writeEnvFile } from '@tidings/test/infra/env-file'
 import { nextDecision, parseEmitArgs, resolveBrokers, UsageError } from './emit.ts'
 
 const cli = fileURLToPath(new URL('./emit.ts', import.meta.url))
@@ -99,8 +103,20 @@ test('arguments: one decision, a stream, and what is refused', () => {
   ]) {
     assert.throws(() => parseEmitArgs(bad), UsageError, JSON.stringify(bad))
   }
-  assert.deepEqual(resolveBrokers(['x:1']), ['x:1'])
-  assert.deepEqual(resolveBrokers(undefined, { KAFKA_BROKERS: 'a:1,b:2' }), ['a:1', 'b:2'])
+})
+
+test('brokers: --brokers, then KAFKA_BROKERS, then the first env file whose servers answer', async (t) => {
+  assert.deepEqual(await resolveBrokers(['x:1']), ['x:1'])
+  assert.deepEqual(await resolveBrokers(undefined, { KAFKA_BROKERS: 'a:1,b:2' }), ['a:1', 'b:2'])
+  const dir = mkdtempSync(join(tmpdir(), 'emit-brokers-'))
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  const { kafkaBrokers, redisUrl } = infraFromEnv()
+  const live = join(dir, 'live.env')
+  const stale = join(dir, 'stale.env')
+  writeEnvFile(live, { KAFKA_BROKERS: kafkaBrokers.join(','), REDIS_URL: redisUrl })
+  writeEnvFile(stale, { KAFKA_BROKERS: '127.0.0.1:1', REDIS_URL: 'redis://127.0.0.1:1' })
+  assert.deepEqual(await resolveBrokers(undefined, {}, [stale, join(dir, 'none.env'), live]), kafkaBrokers)
+  await assert.rejects(resolveBrokers(undefined, {}, [stale]), UsageError)
 })
 
 test('stream decisions follow a loan life cycle', () => {

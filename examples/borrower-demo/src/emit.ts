@@ -6,7 +6,8 @@
 //        [--brokers host:port,…] [--topic loan.decisions]
 //   node examples/borrower-demo/src/emit.ts --stream [--rate 2] [--count N] [--borrower b-1042,b-1043,…]
 //
-// Brokers: --brokers, else KAFKA_BROKERS, else .tidings/infra.env (written by `pnpm infra:up`).
+// Brokers: --brokers, else KAFKA_BROKERS, else .tidings/stack.env (a running `pnpm start`), else
+// .tidings/infra.env (`pnpm infra:up`).
 import { parseArgs } from 'node:util'
 import {
   createEventProducer,
@@ -18,15 +19,15 @@ import {
   type Locale,
   TOPICS,
 } from '@tidings/contracts'
-import { readEnvFile } from '@tidings/test/infra/env-file'
-import { defaultEnvFile } from '@tidings/test/infra/paths'
+import { liveEnvFile } from '@tidings/test/infra/env-file'
+import { defaultEnvFile, stackEnvFile } from '@tidings/test/infra/paths'
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs'
 
 export const USAGE = `Usage:
   emit --borrower <id> [--decision ${LOAN_DECISIONS.join('|')}] [--loan L-77]
        [--amount 50000 [--currency BDT]] [--locale ${LOCALES.join('|')}] [--reason <code>] [--event-id <id>]
   emit --stream [--rate <events/s, default 2>] [--count <n>] [--borrower <id>[,<id>…]]
-common: [--brokers host:port[,…]] (default KAFKA_BROKERS, then .tidings/infra.env)
+common: [--brokers host:port[,…]] (default KAFKA_BROKERS, then the running pnpm start, then pnpm infra:up)
         [--topic loan.decisions]
 
 --stream sends a steady flow of decisions for a set of borrowers (default b-1042…b-1046): each
@@ -152,17 +153,28 @@ export function parseEmitArgs(argv: string[]): EmitCommand {
   return { mode: 'one', brokers, topic, decision: input }
 }
 
-/** --brokers, else KAFKA_BROKERS, else .tidings/infra.env. */
-export function resolveBrokers(fromArgs: string[] | undefined, env = process.env): string[] {
+/**
+ * --brokers, else KAFKA_BROKERS, else the Kafka of a running `pnpm start` (.tidings/stack.env), else
+ * that of `pnpm infra:up` (.tidings/infra.env); a file whose servers do not answer is skipped.
+ */
+export async function resolveBrokers(
+  fromArgs: string[] | undefined,
+  env: Record<string, string | undefined> = process.env,
+  files: string[] = [stackEnvFile, defaultEnvFile],
+): Promise<string[]> {
   if (fromArgs?.length) return fromArgs
-  const list = env.KAFKA_BROKERS ?? readEnvFile(defaultEnvFile)?.KAFKA_BROKERS
+  let list = env.KAFKA_BROKERS
+  for (const file of files) {
+    if (list) break
+    list = (await liveEnvFile(file))?.KAFKA_BROKERS
+  }
   const brokers = list
     ?.split(',')
     .map((b) => b.trim())
     .filter(Boolean)
   if (!brokers?.length) {
     throw new UsageError(
-      'no Kafka brokers: pass --brokers host:port, set KAFKA_BROKERS, or start them with `pnpm infra:up`',
+      'no Kafka brokers: start the stack with `pnpm start` (or `pnpm infra:up`), pass --brokers host:port, or set KAFKA_BROKERS',
     )
   }
   return brokers
@@ -279,7 +291,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${USAGE}\n`)
       return 0
     }
-    brokers = resolveBrokers(cmd.brokers)
+    brokers = await resolveBrokers(cmd.brokers)
   } catch (error) {
     if (!(error instanceof UsageError)) throw error
     process.stderr.write(`emit: ${error.message}\n\n${USAGE}\n`)

@@ -1,6 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { validateLoanDecision, validateNotificationRequested } from './validate.ts'
+import {
+  DATA_MAX_BYTES,
+  DATA_MAX_DEPTH,
+  validateLoanDecision,
+  validateNotificationRequested,
+} from './validate.ts'
 
 const loan = {
   eventId: 'e-1',
@@ -58,4 +63,37 @@ test('a timestamp of a date that does not exist is refused', () => {
   const res = validateLoanDecision({ ...loan, occurredAt: '2026-13-01T00:00:00Z' })
   assert.equal(res.ok, false)
   assert.match(res.ok ? '' : res.message, /occurredAt/)
+})
+
+test('data is bounded: nested deeper than DATA_MAX_DEPTH or bigger than DATA_MAX_BYTES is refused', () => {
+  const request = {
+    eventId: 'e-2',
+    occurredAt: '2026-11-24T10:00:00Z',
+    userId: 'b-1',
+    kind: 'k',
+    title: 't',
+    body: 'b',
+  }
+  const nest = (depth: number): Record<string, unknown> => {
+    let v: Record<string, unknown> = {}
+    for (let i = 1; i < depth; i++) v = { a: v }
+    return v
+  }
+  assert.equal(validateNotificationRequested({ ...request, data: nest(DATA_MAX_DEPTH) }).ok, true)
+  const deep = validateNotificationRequested({ ...request, data: nest(DATA_MAX_DEPTH + 1) })
+  assert.equal(deep.ok, false)
+  assert.match(deep.ok ? '' : deep.message, /^\/data: nests deeper than 16 levels$/)
+  // 5,000 levels: measured without recursion, and refused before anything serialises it
+  const abyss = JSON.parse(`${'{"a":'.repeat(5000)}{}${'}'.repeat(5000)}`)
+  assert.equal(validateNotificationRequested({ ...request, data: abyss }).ok, false)
+  const arrays = JSON.parse(`{"a":${'['.repeat(5000)}${']'.repeat(5000)}}`)
+  assert.equal(validateNotificationRequested({ ...request, data: arrays }).ok, false)
+
+  assert.equal(
+    validateNotificationRequested({ ...request, data: { s: 'x'.repeat(DATA_MAX_BYTES - 10) } }).ok,
+    true,
+  )
+  const big = validateNotificationRequested({ ...request, data: { s: '৳'.repeat(DATA_MAX_BYTES / 3) } })
+  assert.equal(big.ok, false, 'bytes are counted as UTF-8, not characters')
+  assert.match(big.ok ? '' : big.message, /^\/data: \d+ bytes as JSON, more than 16384$/)
 })

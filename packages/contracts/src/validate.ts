@@ -32,12 +32,50 @@ export function validateLoanDecision(value: unknown): Validation<LoanDecisionEve
   return realTimestamp(loanDecision(value))
 }
 
+/**
+ * Bounds of a notification's free-form `data` (it reaches every app as is, so it is kept small and
+ * shallow): at most this many levels of objects/arrays, `data` itself being the first...
+ */
+export const DATA_MAX_DEPTH = 16
+/** ...and at most this many bytes as JSON (UTF-8). */
+export const DATA_MAX_BYTES = 16 * 1024
+
+const utf8 = new TextEncoder()
+
 export function validateNotificationRequested(value: unknown): Validation<NotificationRequestedEvent> {
   const res = realTimestamp(requested(value))
   if (!res.ok) return res
-  const { userId, topic } = res.value
+  const { userId, topic, data } = res.value
   if ((userId === undefined) === (topic === undefined)) {
     return { ok: false, message: 'exactly one of userId or topic is required' }
   }
+  return data === undefined ? res : checkDataBounds(data, res)
+}
+
+function checkDataBounds<T>(data: unknown, res: Validation<T>): Validation<T> {
+  // Measured without recursion: a value nested thousands of levels deep is exactly what must not
+  // reach JSON.stringify (it throws RangeError, the call stack).
+  if (nestingDepth(data) > DATA_MAX_DEPTH) {
+    return { ok: false, message: `/data: nests deeper than ${DATA_MAX_DEPTH} levels` }
+  }
+  const bytes = utf8.encode(JSON.stringify(data)).length
+  if (bytes > DATA_MAX_BYTES) {
+    return { ok: false, message: `/data: ${bytes} bytes as JSON, more than ${DATA_MAX_BYTES}` }
+  }
   return res
+}
+
+/** Levels of objects/arrays in `value` (a scalar is 0, `{}` is 1); stops counting past a bound. */
+function nestingDepth(value: unknown): number {
+  const stop = DATA_MAX_DEPTH + 1
+  let deepest = 0
+  const stack: Array<[unknown, number]> = [[value, 1]]
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop() as [unknown, number]
+    if (typeof v !== 'object' || v === null) continue
+    if (depth > deepest) deepest = depth
+    if (deepest >= stop) return deepest
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1])
+  }
+  return deepest
 }

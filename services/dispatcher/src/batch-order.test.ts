@@ -39,7 +39,12 @@ test('a transient failure of an earlier write never lets a later event of the sa
     topicTypes: new Map([[TOPIC, 'loan.decision']]),
     maxEventBytes: 65_536,
     store,
-    sendDeadLetters: async () => ({ sent: 0, error: new Error('no dead letter expected here') }),
+    sendDeadLetters: async () => ({
+      sent: 0,
+      shortened: [],
+      lost: [],
+      error: new Error('no dead letter expected here'),
+    }),
     metrics: createDispatcherMetrics([TOPIC]),
     logger: createLogger('batch-order-test', 'silent'),
     retry: { initialMs: 1, maxMs: 5 },

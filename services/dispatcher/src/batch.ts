@@ -106,12 +106,16 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
         job.done = true
         if (r.value === 'delivered') metrics.notificationsDelivered.inc({ target: delivery.target })
         else metrics.duplicates.inc({ target: delivery.target })
-      } else if (isPermanentRedisError(r.reason)) {
-        // Retrying would fail the same way forever and stall the partition: park it instead.
-        job.work = { kind: 'dead-letter', reason: 'store_rejected', detail: errorMessage(r.reason) ?? '' }
-        refused.push(job)
-      } else {
+      } else if (isRedisUnavailable(r.reason)) {
         errors.redis ??= r.reason
+      } else {
+        // Retrying would fail the same way forever and stall the partition: park it instead.
+        const reason =
+          r.reason instanceof Error && r.reason.name === 'ReplyError' ? 'store_rejected' : 'internal_error'
+        if (reason === 'internal_error')
+          logger.error({ err: r.reason, topic, partition }, 'failed to store an event')
+        job.work = { kind: 'dead-letter', reason, detail: errorMessage(r.reason) ?? '' }
+        refused.push(job)
       }
     })
     if (refused.length > 0) {
@@ -139,10 +143,7 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
       if (list) list.push(i)
       else byKey.set(key, [i])
     })
-    const notTried: PromiseRejectedResult = {
-      status: 'rejected',
-      reason: new Error('an earlier write of this user failed'),
-    }
+    const notTried: PromiseRejectedResult = { status: 'rejected', reason: new NotTriedError() }
     return Promise.all(
       [...byKey.values()].map(async (indexes) => {
         let failed = false
@@ -171,13 +172,29 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
       letters.push({ job, letter: { topic, partition, message: job.message, reason, detail } })
     }
     if (letters.length === 0) return undefined
-    const { sent, error } = await deps.sendDeadLetters(letters.map((l) => l.letter))
+    const { sent, error, shortened, lost } = await deps.sendDeadLetters(letters.map((l) => l.letter))
     for (const { job, letter } of letters.slice(0, sent)) {
       job.done = true
       metrics.deadLetters.inc({ reason: letter.reason })
       logger.warn(
         { topic, partition, offset: letter.message.offset, reason: letter.reason, detail: letter.detail },
         'event sent to the dead-letter topic',
+      )
+    }
+    for (const { index, form } of shortened) {
+      metrics.deadLettersShortened.inc({ form })
+      const offset = letters[index]?.letter.message.offset
+      logger.warn(
+        { topic, partition, offset, form },
+        'the dead-letter topic refused the letter whole; stored it shortened',
+      )
+    }
+    for (const index of lost) {
+      metrics.deadLettersLost.inc()
+      const offset = letters[index]?.letter.message.offset
+      logger.error(
+        { topic, partition, offset },
+        'the dead-letter topic refused even a bare letter (check its max.message.bytes); the event is skipped',
       )
     }
     return error
@@ -262,12 +279,42 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
   }
 }
 
+/** A write held back because an earlier write of the same user failed: retried with it. */
+class NotTriedError extends Error {
+  constructor() {
+    super('an earlier write of this user failed')
+    this.name = 'NotTriedError'
+  }
+}
+
+// Replies of a Redis that is not serving writes for now: loading, failing over, out of memory until
+// eviction catches up, a script busy, a cluster resharding, credentials or ACLs an operator is fixing.
+const UNAVAILABLE_REPLY =
+  /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|OOM|MISCONF|NOAUTH|WRONGPASS|NOPERM|MOVED|ASK)\b|^ERR max number of clients/
+
+// Thrown by JavaScript itself (e.g. JSON.stringify on a value it cannot serialise): a bug or an input
+// the validation let through; the same event fails the same way every time.
+const LANGUAGE_ERRORS = new Set([
+  'TypeError',
+  'RangeError',
+  'SyntaxError',
+  'ReferenceError',
+  'URIError',
+  'EvalError',
+])
+
 /**
- * Redis errors that retrying cannot fix, because they are about this user's keys: a key of the
- * wrong type. Everything else (connection loss, OOM, failover, LOADING…) is transient and retried.
+ * Whether a failed write may succeed if tried again unchanged. Only unavailability is retried: the
+ * connection is down or times out (ioredis's plain errors: "Connection is closed.", "Command timed
+ * out", MaxRetriesPerRequestError, ClusterAllFailedError, ...) or Redis answers that it is not serving
+ * for now. A reply about the data (WRONGTYPE, a script error) or a language error is permanent: the
+ * event becomes a dead letter instead of stalling its partition — and through kafkajs's fetch loop,
+ * every partition of the dispatcher.
  */
-export function isPermanentRedisError(err: unknown): boolean {
-  return err instanceof Error && err.name === 'ReplyError' && /\bWRONGTYPE\b/.test(err.message)
+export function isRedisUnavailable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  if (err.name === 'ReplyError') return UNAVAILABLE_REPLY.test(err.message)
+  return !LANGUAGE_ERRORS.has(err.name)
 }
 
 function errorMessage(err: unknown): string | undefined {

@@ -192,3 +192,32 @@ test('a value over the size limit is too_large, before any parsing', () => {
 test('an unknown decision is not a decoding problem (the mapping decides)', () => {
   assert.ok(decodeLoan(json({ ...loan, decision: 'ESCALATED' })).ok)
 })
+
+test('headers as Java producers send them: null values are absent, repeats take the first, bytes must be UTF-8 where read', () => {
+  // kafkajs's typings omit null, but that is what it hands over for a header without a value
+  const withNulls = { 'x-trace': null, 'content-type': [null, 'application/json'] } as unknown as IHeaders
+  assert.ok(decodeLoan(json(loan), withNulls).ok)
+
+  const binary = {
+    ce_specversion: '1.0',
+    ce_id: Buffer.from([0xff, 0xfe]),
+    ce_source: '/loans',
+    ce_type: 'loan.decision',
+  }
+  const bad = rejected(decodeLoan(json(loan), binary))
+  assert.equal(bad.reason, 'invalid_cloudevent')
+  assert.match(bad.message, /ce_id is not UTF-8/)
+
+  const nullAttribute = { ce_specversion: '1.0', ce_id: null, ce_source: '/loans', ce_type: 'loan.decision' }
+  assert.match(
+    rejected(decodeLoan(json(loan), nullAttribute as unknown as IHeaders)).message,
+    /ce_id is required/,
+  )
+
+  const repeated = { ce_specversion: ['1.0', '0.3'], ce_id: 'c-1', ce_source: '/l', ce_type: 'loan.decision' }
+  assert.ok(decodeLoan(json(loan), repeated).ok)
+  assert.ok(
+    decodeLoan(json(loan), { 'x-opaque': Buffer.from([0xff, 0x00]) }).ok,
+    'unread headers may be any bytes',
+  )
+})

@@ -17,6 +17,7 @@ import {
   validateNotificationRequested,
 } from '@tidings/contracts'
 import type { IHeaders } from 'kafkajs'
+import { readHeaders } from './headers.ts'
 import { type Rejection, type Result, reject } from './reasons.ts'
 
 export type EventType = (typeof CLOUDEVENT_TYPES)[keyof typeof CLOUDEVENT_TYPES]
@@ -56,7 +57,9 @@ export function decodeEvent(record: RecordInput, expected: EventType, maxBytes: 
   if (value.length > maxBytes) {
     return reject('too_large', `the value has ${value.length} bytes, more than the limit of ${maxBytes}`)
   }
-  const headers = lowerCaseHeaders(record.headers)
+  const read = lowerCaseHeaders(record.headers)
+  if (!read.ok) return read
+  const headers = read.value
   const contentType = headers.get('content-type')
 
   if (contentType !== undefined && STRUCTURED.test(contentType)) {
@@ -220,18 +223,19 @@ function parseJson(value: Buffer): Result<unknown> {
   }
 }
 
-/** Kafka header names are case-sensitive bytes; CloudEvents and HTTP habits are not. */
-function lowerCaseHeaders(headers: IHeaders | undefined): Map<string, string> {
+/**
+ * The headers the decoder reads, by lower-cased name, as text. Headers without a value count as
+ * absent; one that matters here (content-type, ce_*) but is not UTF-8 makes the event invalid.
+ */
+function lowerCaseHeaders(headers: IHeaders | undefined): Result<Map<string, string>> {
   const out = new Map<string, string>()
-  if (!headers) return out
-  for (const [name, raw] of Object.entries(headers)) {
-    const first = Array.isArray(raw) ? raw[0] : raw
-    if (first === undefined) continue
-    const key = name.toLowerCase()
-    // a repeated attribute is a producer bug; taking the first one keeps the outcome deterministic
-    if (!out.has(key)) out.set(key, typeof first === 'string' ? first : first.toString('utf8'))
+  for (const [name, value] of readHeaders(headers)) {
+    if (value.ok) out.set(name, value.text)
+    else if (name === 'content-type' || name.startsWith('ce_')) {
+      return reject('invalid_cloudevent', `header ${name} is not UTF-8`)
+    }
   }
-  return out
+  return { ok: true, value: out }
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>

@@ -12,6 +12,8 @@ export interface DispatcherMetrics {
   notificationsDelivered: Counter<'target'>
   duplicates: Counter<'target'>
   deadLetters: Counter<'reason'>
+  deadLettersShortened: Counter<'form'>
+  deadLettersLost: Counter
   redisRetries: Counter
   deadLetterRetries: Counter
   retryingPartitions: Gauge
@@ -48,6 +50,17 @@ export function createDispatcherMetrics(inputTopics: string[]): DispatcherMetric
       labelNames: ['reason'],
       registers,
     }),
+    deadLettersShortened: new Counter({
+      name: 'tidings_dispatcher_dead_letters_shortened_total',
+      help: 'Dead letters stored with their value truncated (form=truncated) or also without the original headers (form=bare), because the dead-letter topic refused them whole',
+      labelNames: ['form'],
+      registers,
+    }),
+    deadLettersLost: new Counter({
+      name: 'tidings_dispatcher_dead_letters_lost_total',
+      help: 'Dead letters the dead-letter topic refused even bare (max.message.bytes below ~2 KiB): logged with their offset and skipped',
+      registers,
+    }),
     redisRetries: new Counter({
       name: 'tidings_dispatcher_redis_retries_total',
       help: 'Retries of a batch after a Redis write failed (consumption of the partition waits meanwhile)',
@@ -82,5 +95,6 @@ export function createDispatcherMetrics(inputTopics: string[]): DispatcherMetric
     m.duplicates.inc({ target }, 0)
   }
   for (const reason of DEAD_LETTER_REASON_CODES) m.deadLetters.inc({ reason }, 0)
+  for (const form of ['truncated', 'bare']) m.deadLettersShortened.inc({ form }, 0)
   return m
 }

@@ -1,0 +1,124 @@
+// The rule for a failed write: only unavailability is retried; a failure that retrying cannot fix
+// becomes a dead letter. Errors are the real ones, from a real Redis and a real closed port.
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import {
+  createDeliveryStore,
+  createRedisConnection,
+  DEFAULT_RETENTION,
+  type DeliveryStore,
+} from '@tidings/delivery'
+import { createLogger } from '@tidings/runtime'
+import { freePorts, infraFromEnv, uniqueName } from '@tidings/test/infra'
+import { Redis } from 'ioredis'
+import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
+import { createBatchHandler, isRedisUnavailable } from './batch.ts'
+import type { DeadLetter } from './dead-letter.ts'
+import { createDispatcherMetrics } from './metrics.ts'
+import { loanEvent } from './testing.ts'
+
+const TOPIC = 'loan.decisions'
+
+async function failureOf(p: Promise<unknown>): Promise<unknown> {
+  try {
+    await p
+  } catch (err) {
+    return err
+  }
+  throw new Error('expected a failure')
+}
+
+test('unavailability is retried; replies about the data and language errors are not', async (t) => {
+  const redis = new Redis(infraFromEnv().redisUrl)
+  t.after(() => redis.quit())
+  const key = uniqueName('str')
+  await redis.set(key, 'x')
+  const wrongType = await failureOf(redis.lpush(key, 'y'))
+  assert.match(String(wrongType), /WRONGTYPE/)
+  assert.equal(isRedisUnavailable(wrongType), false)
+  const scriptError = await failureOf(redis.eval('return redis.call("NOSUCHCOMMAND")', 0))
+  assert.equal(isRedisUnavailable(scriptError), false)
+
+  const [port] = await freePorts(1)
+  const down = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => 50 })
+  down.on('error', () => undefined)
+  t.after(() => down.disconnect())
+  const refused = await failureOf(down.get('k'))
+  assert.equal(isRedisUnavailable(refused), true, `${String(refused)} is unavailability`)
+
+  const loading = Object.assign(new Error('LOADING Redis is loading the dataset in memory'), {
+    name: 'ReplyError',
+  })
+  assert.equal(isRedisUnavailable(loading), true)
+  const overflow = failureOf(Promise.resolve().then(() => JSON.stringify(nestedArray(20_000))))
+  assert.equal(isRedisUnavailable(await overflow), false)
+})
+
+test('an event whose write fails for good becomes a dead letter instead of stalling the partition', async (t) => {
+  const redis = createRedisConnection({ url: infraFromEnv().redisUrl }, { name: 'failure-rule-test' })
+  t.after(() => redis.quit())
+  const real = createDeliveryStore(redis, DEFAULT_RETENTION)
+  const poisoned = uniqueName('poisoned')
+  const other = uniqueName('other')
+  let poisonedWrites = 0
+  const store: DeliveryStore = {
+    ...real,
+    deliverToUser(userId, dedupeId, notification) {
+      if (userId === poisoned) {
+        poisonedWrites++
+        // what JSON.stringify of a too-deep value throws inside the store
+        return Promise.resolve().then(() => JSON.stringify(nestedArray(20_000)) as never)
+      }
+      return real.deliverToUser(userId, dedupeId, notification)
+    },
+  }
+  const letters: DeadLetter[] = []
+  const handler = createBatchHandler({
+    topicTypes: new Map([[TOPIC, 'loan.decision']]),
+    maxEventBytes: 65_536,
+    store,
+    sendDeadLetters: async (batch) => {
+      letters.push(...batch)
+      return { sent: batch.length, shortened: [], lost: [] }
+    },
+    metrics: createDispatcherMetrics([TOPIC]),
+    logger: createLogger('failure-rule-test', 'silent'),
+    retry: { initialMs: 1, maxMs: 5 },
+    stopping: new AbortController().signal,
+  })
+  const messages = [loanEvent({ borrowerId: poisoned }), loanEvent({ borrowerId: other })].map(
+    (e, i) =>
+      ({
+        key: Buffer.from(String(e.borrowerId)),
+        value: Buffer.from(JSON.stringify(e)),
+        offset: String(i),
+        headers: {},
+        timestamp: String(Date.now()),
+        attributes: 0,
+      }) as KafkaMessage,
+  )
+  const resolved: string[] = []
+  await handler({
+    batch: { topic: TOPIC, partition: 0, messages },
+    resolveOffset: (o: string) => resolved.push(o),
+    heartbeat: async () => {},
+    commitOffsetsIfNecessary: async () => {},
+    isRunning: () => true,
+    isStale: () => false,
+  } as unknown as EachBatchPayload)
+
+  assert.equal(poisonedWrites, 1, 'tried once, not retried')
+  assert.deepEqual(
+    letters.map((l) => [l.message.offset, l.reason]),
+    [['0', 'internal_error']],
+  )
+  assert.match(letters[0]?.detail ?? '', /call stack/)
+  assert.equal(resolved.at(-1), '1', 'both offsets resolved')
+  assert.equal((await real.readInbox(other, {})).frames.length, 1)
+})
+
+function nestedArray(depth: number): unknown {
+  let v: unknown = []
+  for (let i = 0; i < depth; i++) v = [v]
+  return v
+}

@@ -1,0 +1,65 @@
+// Kafka record headers as they really arrive. The protocol allows a header without a value and the
+// same name more than once, and values are bytes. kafkajs hands these over as `null`, arrays and
+// Buffers — and throws when asked to send a `null` back (an open kafkajs bug) — so every header the
+// dispatcher reads or copies goes through here.
+import type { IHeaders } from 'kafkajs'
+
+/** What kafkajs really gives for one header name: its typings omit `null`. */
+type RawHeaderValue = Buffer | string | null | undefined | Array<Buffer | string | null | undefined>
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** A header value read as text; `invalid` when its bytes are not UTF-8. */
+export type HeaderText = { ok: true; text: string } | { ok: false; invalid: true }
+
+/**
+ * The headers by lower-cased name (CloudEvents and HTTP habits are case-insensitive; Kafka's are
+ * not), each the first non-null value sent under that name. A repeated attribute is a producer bug;
+ * taking the first keeps the outcome deterministic. Headers without a value count as absent.
+ */
+export function readHeaders(headers: IHeaders | undefined): Map<string, HeaderText> {
+  const out = new Map<string, HeaderText>()
+  if (!headers) return out
+  for (const [name, raw] of Object.entries(headers as Record<string, RawHeaderValue>)) {
+    const key = name.toLowerCase()
+    if (out.has(key)) continue
+    const first = firstValue(raw)
+    if (first === undefined) continue
+    out.set(key, toText(first))
+  }
+  return out
+}
+
+function firstValue(raw: RawHeaderValue): Buffer | string | undefined {
+  if (!Array.isArray(raw)) return raw ?? undefined
+  for (const v of raw) if (v !== null && v !== undefined) return v
+  return undefined
+}
+
+function toText(v: Buffer | string): HeaderText {
+  if (typeof v === 'string') return { ok: true, text: v }
+  try {
+    return { ok: true, text: utf8.decode(v) }
+  } catch {
+    return { ok: false, invalid: true }
+  }
+}
+
+/**
+ * The headers in a form kafkajs can send: null values dropped (Kafka would keep them, kafkajs cannot
+ * write them), repeated names kept as arrays, bytes kept as bytes. `dropped` names what was lost.
+ */
+export function sendableHeaders(headers: IHeaders | undefined): { headers: IHeaders; dropped: string[] } {
+  const out: IHeaders = {}
+  const dropped: string[] = []
+  for (const [name, raw] of Object.entries((headers ?? {}) as Record<string, RawHeaderValue>)) {
+    const values = (Array.isArray(raw) ? raw : [raw]).filter(
+      (v): v is Buffer | string => v !== null && v !== undefined,
+    )
+    const count = Array.isArray(raw) ? raw.length : 1
+    if (values.length < count) dropped.push(name)
+    if (values.length === 1) out[name] = values[0]
+    else if (values.length > 1) out[name] = values
+  }
+  return { headers: out, dropped }
+}
