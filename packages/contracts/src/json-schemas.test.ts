@@ -22,6 +22,17 @@ test('docs/schemas is what the TypeBox schemas generate (run `pnpm --filter @tid
 const ajv = new Ajv({ strict: true, strictRequired: false, allErrors: true }) // required-in-oneOf is legal JSON Schema
 const fromFile = (name: string) => ajv.compile(JSON.parse(readFileSync(new URL(name, dir), 'utf8')))
 
+const frame = {
+  type: 'notification',
+  seq: 1,
+  id: 'i',
+  kind: 'k',
+  createdAt: '2026-11-24T10:00:00.000Z',
+  title: 't',
+  body: '',
+  data: {},
+}
+
 test('every file compiles with Ajv (draft-07, strict mode) and agrees with TypeBox on samples', () => {
   const samples: Record<string, unknown[]> = {
     'loan-decision-event.json': [
@@ -47,28 +58,7 @@ test('every file compiles with Ajv (draft-07, strict mode) and agrees with TypeB
       { type: 'welcome', sessionId: 's', userId: 'u', epoch: 'E1', heartbeatMs: 25000, protocol: 1 },
       { type: 'welcome', sessionId: 's', userId: 'u', epoch: 'E1', heartbeatMs: 25000, protocol: 2 },
     ],
-    'notification-frame.json': [
-      {
-        type: 'notification',
-        seq: 1,
-        id: 'i',
-        kind: 'k',
-        createdAt: '2026-11-24T10:00:00.000Z',
-        title: 't',
-        body: '',
-        data: {},
-      },
-      {
-        type: 'notification',
-        seq: 0,
-        id: 'i',
-        kind: 'k',
-        createdAt: '2026-11-24T10:00:00.000Z',
-        title: 't',
-        body: '',
-        data: {},
-      },
-    ],
+    'notification-frame.json': [frame, { ...frame, seq: 0 }, { ...frame, createdAt: 'yesterday' }],
     'ack-frame.json': [
       { type: 'ack', seq: 3 },
       { type: 'ack', seq: -1 },

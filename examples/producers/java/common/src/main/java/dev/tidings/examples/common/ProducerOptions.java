@@ -33,6 +33,17 @@ public record ProducerOptions(
       Set.of("brokers", "topic", "borrower", "loan", "decision", "amount", "currency", "locale", "event-id",
           "source", "traceparent");
 
+  /** parse(), or the usage error on stderr and exit code 64 (EX_USAGE): nothing is sent. */
+  public static ProducerOptions parseOrExit(String[] args, String defaultSource) {
+    try {
+      return parse(args, defaultSource);
+    } catch (IllegalArgumentException e) {
+      System.err.println("usage error: " + e.getMessage());
+      System.exit(64);
+      throw e; // not reached
+    }
+  }
+
   /** Parses {@code --name value}, {@code --name=value} and {@code --cloudevents}; throws IllegalArgumentException. */
   public static ProducerOptions parse(String[] args, String defaultSource) {
     Map<String, String> v = new HashMap<>();

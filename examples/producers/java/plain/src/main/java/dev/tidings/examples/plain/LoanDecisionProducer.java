@@ -17,14 +17,7 @@ public final class LoanDecisionProducer {
   private static final int ATTEMPTS = 3;
 
   public static void main(String[] args) throws Exception {
-    ProducerOptions o;
-    try {
-      o = ProducerOptions.parse(args, "//loans.example.com/java-producer");
-    } catch (IllegalArgumentException e) {
-      System.err.println("usage error: " + e.getMessage());
-      System.exit(64);
-      return;
-    }
+    ProducerOptions o = ProducerOptions.parseOrExit(args, "//loans.example.com/java-producer");
     Properties props = new Properties();
     props.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, o.brokers());
     props.put(ProducerConfig.CLIENT_ID_CONFIG, "loan-service");

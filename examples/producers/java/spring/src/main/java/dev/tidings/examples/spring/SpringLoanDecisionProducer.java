@@ -15,14 +15,7 @@ import org.springframework.kafka.support.SendResult;
  */
 public final class SpringLoanDecisionProducer {
   public static void main(String[] args) throws Exception {
-    ProducerOptions o;
-    try {
-      o = ProducerOptions.parse(args, "//loans.example.com/spring-producer");
-    } catch (IllegalArgumentException e) {
-      System.err.println("usage error: " + e.getMessage());
-      System.exit(64);
-      return;
-    }
+    ProducerOptions o = ProducerOptions.parseOrExit(args, "//loans.example.com/spring-producer");
     try (var context = new AnnotationConfigApplicationContext()) {
       context.registerBean(ProducerOptions.class, () -> o);
       context.register(KafkaProducerConfig.class, LoanDecisionNotifier.class);
