@@ -21,3 +21,14 @@ export const topicChannel = (topic: string): string => `${PREFIX}:t:{${topic}}:c
 
 /** Presence of one user's sessions: hash sessionId → pod, with a TTL refreshed by heartbeats. */
 export const userPresenceKey = (userId: string): string => `${PREFIX}:u:{${userId}}:presence`
+
+// The push hand-off queue (push.ts): one per push topic (`queue`; two deployments or tests sharing a
+// Redis never mix), sharded by user, each shard under its own hash tag.
+/** Due push entries of one shard: sorted set, score = due time (ms, Redis clock). */
+export const pushDueKey = (queue: string, shard: number): string => `${PREFIX}:push:{${queue}:s${shard}}:due`
+/** Entries a dispatcher is handling: sorted set, score = lease expiry (ms). */
+export const pushClaimedKey = (queue: string, shard: number): string =>
+  `${PREFIX}:push:{${queue}:s${shard}}:claimed`
+/** Marks a notification's push as handled, so a redelivered event does not schedule it again. */
+export const pushDoneKey = (queue: string, shard: number, notificationId: string): string =>
+  `${PREFIX}:push:{${queue}:s${shard}}:done:${notificationId}`

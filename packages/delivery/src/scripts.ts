@@ -18,14 +18,16 @@ end
 
 /**
  * KEYS: state, inbox, dedupe.  ARGV: candidateEpoch, frameTail, cap, inboxTtl, dedupeTtl,
- * stateTtl, channel.  Returns {0} for a duplicate, else {seq, epoch}.
+ * stateTtl, channel.  Returns {seq, epoch}, or {0, mark} for a duplicate: the mark is
+ * "<seq> <epoch>" of the first delivery ("1" for marks written before it carried them).
  * `frameTail` is the notification JSON without its opening brace; the frame is assembled here
  * because only this script knows the seq.
  */
 export const DELIVER_TO_USER = `${ENSURE_STATE}
 -- The dedupe mark is checked first and written last: scripts do not roll back, so a write that
 -- fails half-way must not leave a mark that turns the retry into a silent "duplicate".
-if redis.call('EXISTS', KEYS[3]) == 1 then return {0} end
+local mark = redis.call('GET', KEYS[3])
+if mark then return {0, mark} end
 local epoch = ensure_state(KEYS[1], KEYS[2], ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local frame = '{"type":"notification","seq":' .. seq .. ',' .. ARGV[2]
@@ -33,7 +35,7 @@ redis.call('RPUSH', KEYS[2], frame)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('SET', KEYS[3], '1', 'EX', ARGV[5])
+redis.call('SET', KEYS[3], seq .. ' ' .. epoch, 'EX', ARGV[5])
 redis.call('SPUBLISH', ARGV[7], epoch .. '\\n' .. frame)
 return {seq, epoch}
 `

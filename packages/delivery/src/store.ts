@@ -14,7 +14,10 @@ import { ACK, DELIVER_TO_USER, PUBLISH_TO_TOPIC, READ_INBOX } from './scripts.ts
 
 export type RedisClient = Redis | Cluster
 
-export type DeliverResult = { status: 'delivered'; seq: number; epoch: string } | { status: 'duplicate' }
+export type DeliverResult =
+  | { status: 'delivered'; seq: number; epoch: string }
+  /** Already delivered within the dedupe window: where it went (unknown for marks of older versions). */
+  | { status: 'duplicate'; first?: { seq: number; epoch: string } }
 
 export interface MissedRange {
   afterSeq: number
@@ -61,7 +64,7 @@ export interface DeliveryStore {
 }
 
 interface Scripted {
-  tdgDeliver(...args: Array<string | number>): Promise<[number, string] | [0]>
+  tdgDeliver(...args: Array<string | number>): Promise<[number, string] | [0, string]>
   tdgPublish(...args: Array<string | number>): Promise<number>
   tdgRead(...args: Array<string | number>): Promise<[string, number, number, number, string[], number]>
   tdgAck(...args: Array<string | number>): Promise<number>
@@ -99,7 +102,12 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
         r.stateTtlSeconds,
         userChannel(userId),
       )
-      if (res[0] === 0) return { status: 'duplicate' }
+      if (res[0] === 0) {
+        const [seq, epoch] = String(res[1]).split(' ')
+        return seq && epoch
+          ? { status: 'duplicate', first: { seq: Number(seq), epoch } }
+          : { status: 'duplicate' }
+      }
       return { status: 'delivered', seq: Number(res[0]), epoch: String(res[1]) }
     },
 

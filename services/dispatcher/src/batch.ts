@@ -16,6 +16,7 @@ import type { DeadLetter, DeadLetterSender } from './dead-letter.ts'
 import { decodeEvent, type EventType } from './decode.ts'
 import { type Delivery, toDelivery } from './map.ts'
 import type { DispatcherMetrics } from './metrics.ts'
+import type { PushHandOff } from './push.ts'
 import type { DeadLetterReason } from './reasons.ts'
 
 export interface BatchHandlerDeps {
@@ -29,6 +30,8 @@ export interface BatchHandlerDeps {
   retry: BackoffOptions
   /** Aborted when the dispatcher stops: cuts a backoff short. */
   stopping: AbortSignal
+  /** The push hand-off, when PUSH_TOPIC is set: part of storing an event, before its offset resolves. */
+  push?: PushHandOff
 }
 
 type Work =
@@ -72,10 +75,17 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
   }
 
   async function write(d: Delivery): Promise<'delivered' | 'duplicate'> {
-    if (d.target === 'user') return (await store.deliverToUser(d.userId, d.dedupeId, d.notification)).status
-    return (await store.publishToTopic(d.topic, d.dedupeId, d.notification)) === 'published'
-      ? 'delivered'
-      : 'duplicate'
+    const push = deps.push
+    if (d.target === 'user') {
+      const res = await store.deliverToUser(d.userId, d.dedupeId, d.notification)
+      // also for a duplicate: the dispatcher that wrote it may have died before scheduling the push
+      const at = res.status === 'delivered' ? res : res.first
+      if (push && at) await push.afterUserDelivery(d.userId, d.notification, at.seq, at.epoch)
+      return res.status
+    }
+    const published = await store.publishToTopic(d.topic, d.dedupeId, d.notification)
+    if (push) await push.afterBroadcast(d.topic, d.notification)
+    return published === 'published' ? 'delivered' : 'duplicate'
   }
 
   /**

@@ -114,3 +114,32 @@ test('consumer group timings must be consistent', () => {
   )
   failsOn({ ...minimal, RETRY_INITIAL_MS: '10000', RETRY_MAX_MS: '5000' }, 'RETRY_INITIAL_MS', /RETRY_MAX_MS/)
 })
+
+test('push hand-off: off without PUSH_TOPIC; kinds, broadcast topics and the window validated', () => {
+  assert.equal(loadDispatcherConfig(minimal).push, undefined)
+  const on = loadDispatcherConfig({
+    ...minimal,
+    PUSH_TOPIC: 'notifications.push',
+    PUSH_KINDS: 'loan.decision, document.requested',
+    PUSH_BROADCAST_TOPICS: 'alerts',
+  })
+  assert.equal(on.push?.topic, 'notifications.push')
+  assert.equal(on.push?.afterMs, 30_000)
+  assert.deepEqual([...(on.push?.kinds ?? [])], ['loan.decision', 'document.requested'])
+  assert.deepEqual([...(on.push?.broadcastTopics ?? [])], ['alerts'])
+  assert.equal(loadDispatcherConfig({ ...minimal, PUSH_TOPIC: 'p' }).push?.kinds, undefined, '* = every kind')
+
+  failsOn({ ...minimal, PUSH_TOPIC: 'notifications.dlq' }, 'PUSH_TOPIC', /must differ from TOPIC_DLQ/)
+  failsOn(
+    { ...minimal, PUSH_TOPIC: 'p', PUSH_KINDS: 'Loan Decision' },
+    'PUSH_KINDS',
+    /not a notification kind/,
+  )
+  failsOn(
+    { ...minimal, PUSH_TOPIC: 'p', PUSH_BROADCAST_TOPICS: 'a{b}' },
+    'PUSH_BROADCAST_TOPICS',
+    /not a topic/,
+  )
+  failsOn({ ...minimal, PUSH_BROADCAST_TOPICS: 'alerts' }, 'PUSH_BROADCAST_TOPICS', /needs PUSH_TOPIC/)
+  failsOn({ ...minimal, PUSH_TOPIC: 'p', PUSH_AFTER_MS: '10' }, 'PUSH_AFTER_MS', /100/)
+})

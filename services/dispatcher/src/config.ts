@@ -11,6 +11,7 @@ import {
   validateRetention,
 } from '@tidings/delivery'
 import { ConfigError, loadConfig, requireThat } from '@tidings/runtime'
+import { type PushConfig, pushEnvProperties, toPushConfig } from './push-config.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -85,6 +86,7 @@ export const DispatcherEnv = Type.Object({
   }),
   // below Kubernetes' default 30 s terminationGracePeriodSeconds, so that we exit before SIGKILL
   SHUTDOWN_GRACE_MS: Int(1000, 600_000, 25_000, 'hard limit of a graceful stop'),
+  ...pushEnvProperties,
 })
 export type DispatcherEnv = Static<typeof DispatcherEnv>
 
@@ -115,6 +117,8 @@ export interface DispatcherConfig {
   http: { port: number; host: string }
   logLevel: LogLevel
   shutdownGraceMs: number
+  /** The push hand-off; undefined when PUSH_TOPIC is not set. */
+  push: PushConfig | undefined
 }
 
 const BROKER = /^[^\s:,]+:(\d{1,5})$/
@@ -223,5 +227,6 @@ export function loadDispatcherConfig(
     http: { port: e.HTTP_PORT, host: e.HTTP_HOST },
     logLevel: e.LOG_LEVEL,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
+    push: toPushConfig(e, topicVars),
   }
 }

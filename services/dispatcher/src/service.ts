@@ -1,7 +1,13 @@
 // Wires the dispatcher together: Kafka consumer group → batch handler → Redis / dead-letter topic,
 // plus the health/metrics server. start() and close() are the whole lifecycle.
 import { CLOUDEVENT_TYPES } from '@tidings/contracts'
-import { createDeliveryStore, createRedisConnection, type RedisClient } from '@tidings/delivery'
+import {
+  createDeliveryStore,
+  createPresenceStore,
+  createPushQueue,
+  createRedisConnection,
+  type RedisClient,
+} from '@tidings/delivery'
 import type { Logger, Registry } from '@tidings/runtime'
 import { type Consumer, Partitioners, type Producer } from 'kafkajs'
 import { createBatchHandler } from './batch.ts'
@@ -11,6 +17,7 @@ import type { EventType } from './decode.ts'
 import { createHealthServer, type Readiness } from './http.ts'
 import { createKafka } from './kafka.ts'
 import { createDispatcherMetrics } from './metrics.ts'
+import { createPushHandOff, type PushHandOff } from './push.ts'
 import { ensureTopics } from './topics.ts'
 
 export interface DispatcherOptions {
@@ -55,6 +62,7 @@ export function createDispatcher(
   let redis: RedisClient | undefined
   let producer: Producer | undefined
   let consumer: Consumer | undefined
+  let push: PushHandOff | undefined
   let joined = false
   let fatal: Error | undefined
   let httpPort = -1
@@ -117,6 +125,18 @@ export function createDispatcher(
         retry: { retries: 2, initialRetryTime: 100, maxRetryTime: 1000 },
       })
       await producer.connect()
+      if (config.push) {
+        push = createPushHandOff({
+          config: config.push,
+          queue: createPushQueue(redis, config.push.topic),
+          // only `count` is used here; the TTL is the gateways' business
+          presence: createPresenceStore(redis, { ttlMs: 60_000 }),
+          producer,
+          inboxTtlSeconds: config.retention.inboxTtlSeconds,
+          registry: metrics.registry,
+          logger,
+        })
+      }
 
       const c = kafka.consumer({
         groupId: config.kafka.groupId,
@@ -150,14 +170,17 @@ export function createDispatcher(
           logger,
           retry: config.retry,
           stopping: stopping.signal,
+          ...(push ? { push } : {}),
         }),
       })
       await joinedOnce
+      push?.start()
       logger.info(
         {
           groupId: config.kafka.groupId,
           topics: [...topicTypes.keys()],
           deadLetterTopic: topics.deadLetter,
+          pushTopic: config.push?.topic,
           httpPort,
         },
         'dispatcher started',
@@ -208,6 +231,7 @@ export function createDispatcher(
         ?.disconnect()
         .catch((err: unknown) => logger.error({ err }, 'consumer disconnect failed'))
       joined = false
+      await push?.stop()
       await producer
         ?.disconnect()
         .catch((err: unknown) => logger.error({ err }, 'producer disconnect failed'))

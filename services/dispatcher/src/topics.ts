@@ -26,6 +26,7 @@ export async function ensureTopics(
       configEntries: [{ name: 'max.message.bytes', value: DLQ_MAX_MESSAGE_BYTES }],
     },
   ]
+  if (config.push) wanted.push({ topic: config.push.topic, numPartitions: t.partitions, replicationFactor })
   const admin = kafka.admin()
   await admin.connect()
   try {

@@ -1,0 +1,193 @@
+// The push hand-off (README "Push hand-off"): a notification whose user has no live session on any
+// pod, or has one but does not ack within PUSH_AFTER_MS (the app is in the background with a socket
+// the OS froze), becomes one push request on PUSH_TOPIC for the service that owns the device tokens.
+//
+// Exactly once per notification, through restarts and rebalances: the schedule is written to Redis
+// (packages/delivery push.ts) before the event's offset is resolved, and a redelivered event finds
+// it there (or its done mark); any dispatcher claims a due entry under a lease, checks the user's
+// ack state, produces the request (acks from all replicas) and only then marks it done. What can
+// still yield a second request: a dispatcher that dies (or loses Redis) after Kafka took the request
+// and before the done mark, whose lease then runs out — push senders dedupe by notificationId.
+import { collapseKeyOf, type Notification, type PushRequest } from '@tidings/contracts'
+import { type PresenceStore, PUSH_SHARDS, type PushEntry, type PushQueue } from '@tidings/delivery'
+import { Counter, type Logger, type Registry } from '@tidings/runtime'
+import type { Message, Producer } from 'kafkajs'
+import type { PushConfig } from './push-config.ts'
+
+// A claim is the dispatcher's for this long: far more than a produce takes, short enough that a
+// dead dispatcher's claims are picked up by the others soon.
+const LEASE_MS = 30_000
+const CLAIM_LIMIT = 200
+
+export interface PushHandOff {
+  /** After a user's notification is in the inbox (or was found there): schedule its push. */
+  afterUserDelivery(userId: string, notification: Notification, seq: number, epoch: string): Promise<void>
+  /** After a broadcast is published (or found published): request its push now, if its topic is pushed. */
+  afterBroadcast(topic: string, notification: Notification): Promise<void>
+  /** Starts looking for due entries every PUSH_POLL_MS. */
+  start(): void
+  /** Stops looking; resolves when the round in hand is done. */
+  stop(): Promise<void>
+}
+
+export interface PushHandOffDeps {
+  config: PushConfig
+  queue: PushQueue
+  presence: PresenceStore
+  producer: Producer
+  /** The inbox's lifetime: a push is worth delivering while its notification can still be read. */
+  inboxTtlSeconds: number
+  registry: Registry
+  logger: Logger
+}
+
+export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
+  const { config, queue, producer, logger } = deps
+  const registers = [deps.registry]
+  const requests = new Counter({
+    name: 'tidings_dispatcher_push_requests_total',
+    help: 'Push requests produced to PUSH_TOPIC, by reason (offline, unacked, broadcast)',
+    labelNames: ['reason'],
+    registers,
+  })
+  const skipped = new Counter({
+    name: 'tidings_dispatcher_push_skipped_total',
+    help: 'Scheduled pushes not requested: acked in time (acked) or no longer in the inbox (gone)',
+    labelNames: ['reason'],
+    registers,
+  })
+  const errors = new Counter({
+    name: 'tidings_dispatcher_push_errors_total',
+    help: 'Rounds of due pushes that failed (Redis or Kafka unavailable); their claims are retried when the lease runs out',
+    registers,
+  })
+  for (const reason of ['offline', 'unacked', 'broadcast']) requests.inc({ reason }, 0)
+  for (const reason of ['acked', 'gone']) skipped.inc({ reason }, 0)
+
+  const wanted = (kind: string) => config.kinds === undefined || config.kinds.has(kind)
+  const send = (messages: Message[]) => producer.send({ topic: config.topic, acks: -1, messages })
+
+  function request(n: Notification, extra: Partial<PushRequest> & Pick<PushRequest, 'reason'>): Message {
+    const req: PushRequest = {
+      ...extra,
+      notificationId: n.id,
+      kind: n.kind,
+      title: n.title,
+      body: n.body,
+      data: n.data,
+      collapseKey: collapseKeyOf(n.kind, n.data),
+      // an unacked one was written PUSH_AFTER_MS ago: that much of the inbox's lifetime is gone
+      ttlSeconds: Math.max(
+        0,
+        deps.inboxTtlSeconds - (extra.reason === 'unacked' ? Math.ceil(config.afterMs / 1000) : 0),
+      ),
+      createdAt: n.createdAt,
+    }
+    return { key: extra.userId ?? extra.topic ?? null, value: JSON.stringify(req) }
+  }
+
+  let timer: NodeJS.Timeout | undefined
+  let round: Promise<void> | undefined
+  let stopped = false
+
+  /** One pass over every shard: claim what is due, check it, request what is still unacked. */
+  async function poll(): Promise<void> {
+    for (let shard = 0; shard < PUSH_SHARDS && !stopped; shard++) {
+      const due = await queue.claim(shard, LEASE_MS, CLAIM_LIMIT)
+      if (due.length === 0) continue
+      const checks = await Promise.all(due.map((e) => queue.check(e)))
+      const pending: Array<{ entry: PushEntry; message: Message }> = []
+      const settled: PushEntry[] = []
+      checks.forEach((c, i) => {
+        const entry = due[i] as PushEntry
+        if (c.status !== 'pending') {
+          skipped.inc({ reason: c.status })
+          settled.push(entry)
+          return
+        }
+        const n = parseFrame(c.entry)
+        if (!n) {
+          logger.error(
+            { userId: entry.userId, seq: entry.seq },
+            'an inbox entry is not a notification frame; no push',
+          )
+          settled.push(entry)
+          return
+        }
+        const extra = { userId: entry.userId, seq: entry.seq, reason: entry.reason }
+        pending.push({ entry, message: request(n, extra) })
+      })
+      if (pending.length > 0) {
+        await send(pending.map((p) => p.message))
+        for (const p of pending) requests.inc({ reason: p.entry.reason })
+      }
+      await Promise.all(
+        [...settled, ...pending.map((p) => p.entry)].map((e) => queue.done(e, deps.inboxTtlSeconds)),
+      )
+    }
+  }
+
+  function schedule(): void {
+    if (stopped) return
+    timer = setTimeout(() => {
+      round = poll()
+        .catch((err: unknown) => {
+          errors.inc()
+          logger.warn(
+            { err: (err as Error).message },
+            'push round failed; its claims are retried after their lease',
+          )
+        })
+        .finally(() => {
+          round = undefined
+          schedule()
+        })
+    }, config.pollMs)
+  }
+
+  return {
+    async afterUserDelivery(userId, notification, seq, epoch) {
+      if (!wanted(notification.kind)) return
+      const sessions = await deps.presence.count(userId)
+      const reason = sessions === 0 ? 'offline' : 'unacked'
+      await queue.schedule(
+        { notificationId: notification.id, userId, epoch, seq, reason },
+        reason === 'offline' ? 0 : config.afterMs,
+      )
+    },
+    async afterBroadcast(topic, notification) {
+      if (!config.broadcastTopics.has(topic) || !wanted(notification.kind)) return
+      // a broadcast is not acked: pushed at once. A redelivered event pushes again (at least once).
+      await send([request(notification, { topic, reason: 'broadcast' })])
+      requests.inc({ reason: 'broadcast' })
+    },
+    start() {
+      stopped = false
+      schedule()
+    },
+    async stop() {
+      stopped = true
+      clearTimeout(timer)
+      await round
+    },
+  }
+}
+
+/** The notification in an inbox entry: `{"type":"notification","seq":…,"id":…,…}` (optionally after a meta line). */
+function parseFrame(entry: string): Notification | undefined {
+  const json = entry.startsWith('{') ? entry : entry.slice(entry.indexOf('\n') + 1)
+  try {
+    const f = JSON.parse(json) as Partial<Notification> & { type?: string }
+    if (f.type !== 'notification' || typeof f.id !== 'string' || typeof f.kind !== 'string') return undefined
+    return {
+      id: f.id,
+      kind: f.kind,
+      createdAt: String(f.createdAt),
+      title: String(f.title),
+      body: String(f.body),
+      data: typeof f.data === 'object' && f.data !== null ? f.data : {},
+    }
+  } catch {
+    return undefined
+  }
+}
