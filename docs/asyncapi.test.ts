@@ -36,6 +36,7 @@ test('docs/asyncapi.yaml is a valid AsyncAPI 3.0 document, with the channels and
     'loan.decisions',
     'notifications.dlq',
     'notifications.requested',
+    '{pushTopic}',
   ])
   const ws = doc.channels().get('webSocket')
   assert.ok(ws)

@@ -10,18 +10,22 @@ import {
   AuthFrame,
   BroadcastFrame,
   ErrorFrame,
+  HealthResponse,
+  HttpErrorBody,
   InboxAckRequest,
   InboxResponse,
   MissedFrame,
   NotificationFrame,
   PingFrame,
   PongFrame,
+  PresenceResponse,
   ReauthFrame,
   ReconnectFrame,
   SubscribedFrame,
   TopicFrame,
   WelcomeFrame,
 } from './protocol.ts'
+import { PushRequest } from './push.ts'
 
 // In CloudEvents mode (either) `eventId` and `occurredAt` may be left out of the data: the dispatcher
 // takes them from the CE `id` and `time` (decode.ts). Derived here, not wire types the code uses.
@@ -162,6 +166,31 @@ export const SCHEMA_FILES: readonly SchemaFile[] = [
     title: 'InboxAckRequest',
     description: 'Body of POST /v1/inbox/ack.',
     schema: InboxAckRequest,
+  },
+  {
+    file: 'presence-response.json',
+    title: 'PresenceResponse',
+    description: 'Reply of GET /v1/presence/:userId.',
+    schema: PresenceResponse,
+  },
+  {
+    file: 'http-error.json',
+    title: 'HttpErrorBody',
+    description: 'Body of every HTTP error of the gateway.',
+    schema: HttpErrorBody,
+  },
+  {
+    file: 'health-response.json',
+    title: 'HealthResponse',
+    description: 'GET /healthz and GET /readyz.',
+    schema: HealthResponse,
+  },
+  {
+    file: 'push-request.json',
+    title: 'PushRequest',
+    description:
+      'Value of a push request on PUSH_TOPIC (the push hand-off), for a push sender to turn into FCM/APNs.',
+    schema: PushRequest,
   },
 ]
 

@@ -143,3 +143,20 @@ export const InboxResponse = Type.Object({
   missed: Type.Optional(Type.Omit(MissedFrame, ['type'])),
 })
 export type InboxResponse = Static<typeof InboxResponse>
+
+/** Every HTTP error of the gateway (and its 404): `code` is a stable `TDG_ERR_*`, `message` is for humans. */
+export const HttpErrorBody = Type.Object({
+  statusCode: Type.Integer({ minimum: 400, maximum: 599 }),
+  code: Type.String({ pattern: '^TDG_ERR_[A-Z0-9_]+$' }),
+  message: Type.String(),
+})
+export type HttpErrorBody = Static<typeof HttpErrorBody>
+/** Reply of `GET /v1/presence/:userId` (service credential): live WebSocket and SSE sessions on all pods. */
+export const PresenceResponse = Type.Object({
+  online: Type.Boolean(),
+  sessions: Type.Integer({ minimum: 0 }),
+})
+export type PresenceResponse = Static<typeof PresenceResponse>
+/** `GET /healthz` / `GET /readyz`: `ok`, `ready`, `draining`, `redis unavailable`. */
+export const HealthResponse = Type.Object({ status: Type.String() })
+export type HealthResponse = Static<typeof HealthResponse>
