@@ -14,6 +14,7 @@
 //   TIDINGS_LOG              pretty (default) | json (the services' raw pino lines, prefixed)
 //   LOG_LEVEL                the services' log level (default info)
 //   KAFKA_BROKERS, REDIS_URL existing servers to use instead of starting them
+//   PUSH_*                   the dispatcher's push hand-off settings, e.g. PUSH_TOPIC=notifications.push
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
@@ -236,6 +237,8 @@ async function main(): Promise<void> {
     REDIS_URL: redisUrl,
     HTTP_HOST: host,
     LOG_LEVEL: logLevel,
+    // the push hand-off, when asked for: PUSH_TOPIC=notifications.push pnpm start
+    ...Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('PUSH_') && v !== undefined)),
   })
   gatewayPorts.forEach((_, i) => {
     service(`gateway-${i + 1}`, i, gatewayEntry, 'PORT', {

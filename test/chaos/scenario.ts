@@ -111,7 +111,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
       { timeoutMs: 600_000, intervalMs: 200 },
     )
     const report = ledger.report(users.length)
-    failed = report.lost + report.shownTwice + report.outOfOrder > 0
+    failed = report.lost + report.shownTwice + report.outOfOrder + report.missedSignals > 0
     const { log: _log, ...options } = opts
     return { ...report, options, durationMs: now(), logDir: cluster.logDir }
   } finally {

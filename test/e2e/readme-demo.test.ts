@@ -1,7 +1,9 @@
 // The README's first commands, run as a newcomer runs them: `pnpm start` in one terminal, then
 // `pnpm demo:emit --borrower b-1042 --decision APPROVED` in a second one — with no KAFKA_BROKERS
 // anywhere: the emitter must find the Kafka the stack started. The borrower's socket (with the token
-// the banner prints) gets the approval.
+// the banner prints) gets the approval. On a machine with a live `pnpm infra:up` the stack reuses that
+// Kafka, which demo:emit found before the fix too: the test proves the fix on a fresh clone (CI), where
+// the stack starts its own.
 import assert from 'node:assert/strict'
 import { type ChildProcess, spawn } from 'node:child_process'
 import { once } from 'node:events'

@@ -21,6 +21,7 @@ const field = (b: Bytes): string => (b === null ? '-' : Buffer.from(b).toString(
 export async function produceRaw(
   brokers: string[],
   records: RawRecord[],
+  timeoutMs = 120_000,
 ): Promise<Array<{ partition: number; offset: string }>> {
   const libs = await ensureKafkaJars(kafkaVersion())
   const input = records
@@ -53,10 +54,12 @@ export async function produceRaw(
     stderr += d
   })
   child.stdin.end(`${input}\n`)
+  // a broker that does not answer would keep the JVM blocked (max.block.ms per record) past the test
+  const deadline = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject)
     child.once('close', resolve)
-  })
+  }).finally(() => clearTimeout(deadline))
   const acks = stdout
     .split('\n')
     .filter((l) => l.startsWith('ok '))

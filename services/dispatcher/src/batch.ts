@@ -117,7 +117,8 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
         if (r.value === 'delivered') metrics.notificationsDelivered.inc({ target: delivery.target })
         else metrics.duplicates.inc({ target: delivery.target })
       } else if (isRedisUnavailable(r.reason)) {
-        errors.redis ??= r.reason
+        // a write held back behind its user's failed one is no failure of its own
+        if (!(r.reason instanceof NotTriedError)) errors.redis ??= r.reason
       } else {
         // Retrying would fail the same way forever and stall the partition: park it instead.
         const reason =
@@ -166,7 +167,9 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
             results[i] = { status: 'fulfilled', value: await write(writes[i]!.delivery) }
           } catch (reason) {
             results[i] = { status: 'rejected', reason }
-            failed = true
+            // Only a write that will be retried holds the user's later ones back (they must not
+            // take its seq); one refused for good becomes a dead letter and is never written.
+            failed = isRedisUnavailable(reason)
           }
         }
       }),
@@ -183,8 +186,10 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
     }
     if (letters.length === 0) return undefined
     const { sent, error, shortened, lost } = await deps.sendDeadLetters(letters.map((l) => l.letter))
-    for (const { job, letter } of letters.slice(0, sent)) {
+    const skipped = new Set(lost)
+    for (const [index, { job, letter }] of letters.slice(0, sent).entries()) {
       job.done = true
+      if (skipped.has(index)) continue // logged below: it is not on the topic
       metrics.deadLetters.inc({ reason: letter.reason })
       logger.warn(
         { topic, partition, offset: letter.message.offset, reason: letter.reason, detail: letter.detail },

@@ -68,11 +68,11 @@ export function toDeadLetterRecord(dl: DeadLetter, form: LetterForm = 'whole'): 
  * topic, refused by the broker's validation, or a value kafkajs cannot encode. Everything else
  * (a broker down, a leader moving, a timeout, missing ACLs) is unavailability and retried.
  */
-export function isRecordRejected(err: unknown): boolean {
+export function isRecordRejected(err: unknown, opts: { encoding: boolean } = { encoding: true }): boolean {
   // kafkajs wraps the broker's error (KafkaJSNonRetriableError → KafkaJSProtocolError)
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
     if (e.name === 'KafkaJSNumberOfRetriesExceeded') return false
-    if (e.name === 'TypeError' || e.name === 'RangeError') return true
+    if (opts.encoding && (e.name === 'TypeError' || e.name === 'RangeError')) return true
     const type = (e as { type?: unknown }).type
     if (typeof type === 'string' && RECORD_REJECTED.has(type)) return true
   }
@@ -129,6 +129,8 @@ export type DeadLetterSender = (letters: DeadLetter[]) => Promise<DeadLetterSend
 /**
  * Sends letters in order, acks from all in-sync replicas. A send the topic refuses for what the
  * records are is redone letter by letter, each shortened until it fits. Never rejects.
+ * At least once: with a DLQ of several partitions the broker may have taken the other partitions'
+ * part of a refused send, and those letters are stored again by the redo.
  */
 export function createDeadLetterSender(producer: Producer, topic: string): DeadLetterSender {
   const send = (messages: Message[]) => producer.send({ topic, acks: -1, messages })
@@ -167,7 +169,9 @@ async function sendShortening(
       await send([toDeadLetterRecord(letter, form)])
       return { form }
     } catch (error) {
-      if (!isRecordRejected(error)) return { form, error }
+      // A bare letter is our own string headers, the key and 1 KiB: kafkajs failing to encode that
+      // is a kafkajs fault, not the record's — retried rather than skipped.
+      if (!isRecordRejected(error, { encoding: form !== 'bare' })) return { form, error }
     }
   }
   return { form: 'lost' }

@@ -221,3 +221,18 @@ test('headers as Java producers send them: null values are absent, repeats take 
     'unread headers may be any bytes',
   )
 })
+
+test('headers named like Object.prototype members (as kafkajs decodes them) are plain headers', async () => {
+  const { sendableHeaders } = await import('./headers.ts')
+  // kafkajs's decoder sees obj['constructor'] !== undefined and makes [<inherited fn>, value]
+  const decoded = JSON.parse('{"__proto__": "p"}') as Record<string, unknown>
+  Reflect.set(decoded, 'constructor', [Object, Buffer.from('c')])
+  decoded['x-null'] = [null, 'kept']
+  const { headers, dropped } = sendableHeaders(decoded as IHeaders)
+  assert.deepEqual(Object.keys(headers).sort(), ['__proto__', 'constructor', 'x-null'])
+  assert.equal(String(headers.constructor), 'c')
+  assert.equal(headers['x-null'], 'kept')
+  assert.equal(Object.getPrototypeOf(headers), null)
+  assert.deepEqual(dropped, ['x-null'])
+  assert.ok(decodeLoan(json(loan), decoded as IHeaders).ok)
+})

@@ -73,6 +73,7 @@ test('an event whose write fails for good becomes a dead letter instead of stall
     },
   }
   const letters: DeadLetter[] = []
+  const metrics = createDispatcherMetrics([TOPIC])
   const handler = createBatchHandler({
     topicTypes: new Map([[TOPIC, 'loan.decision']]),
     maxEventBytes: 65_536,
@@ -81,12 +82,14 @@ test('an event whose write fails for good becomes a dead letter instead of stall
       letters.push(...batch)
       return { sent: batch.length, shortened: [], lost: [] }
     },
-    metrics: createDispatcherMetrics([TOPIC]),
+    metrics,
     logger: createLogger('failure-rule-test', 'silent'),
     retry: { initialMs: 1, maxMs: 5 },
     stopping: new AbortController().signal,
   })
-  const messages = [loanEvent({ borrowerId: poisoned }), loanEvent({ borrowerId: other })].map(
+  // three events of the poisoned user: each refused for good, none held back behind another
+  const events = [poisoned, other, poisoned, poisoned].map((borrowerId) => loanEvent({ borrowerId }))
+  const messages = events.map(
     (e, i) =>
       ({
         key: Buffer.from(String(e.borrowerId)),
@@ -107,13 +110,22 @@ test('an event whose write fails for good becomes a dead letter instead of stall
     isStale: () => false,
   } as unknown as EachBatchPayload)
 
-  assert.equal(poisonedWrites, 1, 'tried once, not retried')
+  assert.equal(poisonedWrites, 3, 'each tried once, not retried')
   assert.deepEqual(
     letters.map((l) => [l.message.offset, l.reason]),
-    [['0', 'internal_error']],
+    [
+      ['0', 'internal_error'],
+      ['2', 'internal_error'],
+      ['3', 'internal_error'],
+    ],
   )
   assert.match(letters[0]?.detail ?? '', /call stack/)
-  assert.equal(resolved.at(-1), '1', 'both offsets resolved')
+  assert.equal(
+    (await metrics.redisRetries.get()).values[0]?.value ?? 0,
+    0,
+    'no backoff: Redis was never down',
+  )
+  assert.equal(resolved.at(-1), '3', 'every offset resolved')
   assert.equal((await real.readInbox(other, {})).frames.length, 1)
 })
 

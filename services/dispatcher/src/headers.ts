@@ -30,9 +30,13 @@ export function readHeaders(headers: IHeaders | undefined): Map<string, HeaderTe
   return out
 }
 
+// A header value kafkajs can have decoded: bytes, or a string. kafkajs's decoder builds headers in a
+// plain object and checks `obj[name] === undefined`, so a header named `constructor` or `toString`
+// arrives as [<the inherited function>, Buffer]: anything else is not a value.
+const isValue = (v: unknown): v is Buffer | string => typeof v === 'string' || Buffer.isBuffer(v)
+
 function firstValue(raw: RawHeaderValue): Buffer | string | undefined {
-  if (!Array.isArray(raw)) return raw ?? undefined
-  for (const v of raw) if (v !== null && v !== undefined) return v
+  for (const v of Array.isArray(raw) ? raw : [raw]) if (isValue(v)) return v
   return undefined
 }
 
@@ -46,18 +50,18 @@ function toText(v: Buffer | string): HeaderText {
 }
 
 /**
- * The headers in a form kafkajs can send: null values dropped (Kafka would keep them, kafkajs cannot
- * write them), repeated names kept as arrays, bytes kept as bytes. `dropped` names what was lost.
+ * The headers in a form kafkajs can send: null values (Kafka would keep them, kafkajs cannot write
+ * them) and kafkajs artefacts dropped, repeated names kept as arrays, bytes kept as bytes. `dropped`
+ * names the headers that had a value-less (null) entry.
  */
 export function sendableHeaders(headers: IHeaders | undefined): { headers: IHeaders; dropped: string[] } {
-  const out: IHeaders = {}
+  // no prototype: a header named `__proto__` is a header, not a way to replace the object's prototype
+  const out: IHeaders = Object.create(null) as IHeaders
   const dropped: string[] = []
   for (const [name, raw] of Object.entries((headers ?? {}) as Record<string, RawHeaderValue>)) {
-    const values = (Array.isArray(raw) ? raw : [raw]).filter(
-      (v): v is Buffer | string => v !== null && v !== undefined,
-    )
-    const count = Array.isArray(raw) ? raw.length : 1
-    if (values.length < count) dropped.push(name)
+    const all = Array.isArray(raw) ? raw : [raw]
+    const values = all.filter(isValue)
+    if (all.some((v) => v === null || v === undefined)) dropped.push(name)
     if (values.length === 1) out[name] = values[0]
     else if (values.length > 1) out[name] = values
   }
