@@ -31,6 +31,7 @@ const FRAME_FILES: Record<string, string> = {
   pong: 'pong-frame.json',
   error: 'error-frame.json',
   reconnect: 'reconnect-frame.json',
+  close: 'sse-close-frame.json',
   ack: 'ack-frame.json',
   subscribe: 'topic-frame.json',
   unsubscribe: 'topic-frame.json',
@@ -76,8 +77,8 @@ function classify(ex: Example): { file: string; value: unknown } {
 function examples(): Example[] {
   const found: Example[] = []
   for (const m of markdown.matchAll(/```json\n([\s\S]*?)```/g)) found.push(JSON.parse(m[1] ?? '') as Example)
-  // inline spans: templates with placeholders ({"seq":N}, "…", "<T>") are prose, not JSON, and are skipped
-  for (const m of markdown.matchAll(/`(\{[^`]*\})`/g)) {
+  // inline spans (also SSE `data: {…}`): templates with placeholders ({"seq":N}, "…", "<T>") are prose, not JSON, and are skipped
+  for (const m of markdown.matchAll(/`(?:data: )?(\{[^`]*\})`/g)) {
     if (/"<[^"]*>"/.test(m[1] ?? '')) continue
     try {
       const v = JSON.parse(m[1] ?? '') as unknown

@@ -21,6 +21,7 @@ import {
   PresenceResponse,
   ReauthFrame,
   ReconnectFrame,
+  SseCloseFrame,
   SubscribedFrame,
   TopicFrame,
   WelcomeFrame,
@@ -135,6 +136,13 @@ export const SCHEMA_FILES: readonly SchemaFile[] = [
     title: 'ReconnectFrame',
     description: 'Graceful shutdown: reconnect after afterMs.',
     schema: ReconnectFrame,
+  },
+  {
+    file: 'sse-close-frame.json',
+    title: 'SseCloseFrame',
+    description:
+      'SSE only: the last event of a stream the server ends (`event: close`), with the close code.',
+    schema: SseCloseFrame,
   },
   {
     file: 'ack-frame.json',

@@ -26,6 +26,9 @@ export const CloseCode = {
   TryAgainLater: 1013,
   /** token expired (30 s after `exp` without a fresh `auth`) or invalid, or a different `sub` */
   Unauthorized: 4001,
+  /** the user's sessions were revoked (logout, account locked): do not reconnect with this token */
+  Revoked: 4003,
+  /** frames (pings included) faster than the rate limit, or too many queued behind a handler */
   RateLimited: 4008,
   TooManySessions: 4029,
 } as const
@@ -105,6 +108,16 @@ export type PongFrame = Static<typeof PongFrame>
 export type ErrorFrame = Static<typeof ErrorFrame>
 export type ReconnectFrame = Static<typeof ReconnectFrame>
 export type ServerFrame = Static<typeof ServerFrame>
+/**
+ * SSE only: the last event of a stream the server ends (`event: close`), carrying what a
+ * WebSocket close frame would (4003 revoked, 4001 expired, 1012 restart, 1013 slow reader…).
+ */
+export const SseCloseFrame = Type.Object({
+  type: Type.Literal('close'),
+  code: Type.Union(Object.values(CloseCode).map((c) => Type.Literal(c))) as TUnion<TLiteral<CloseCode>[]>,
+  reason: Type.String(),
+})
+export type SseCloseFrame = Static<typeof SseCloseFrame>
 
 // ---- client → server (schemas: the gateway validates every frame with them) ----
 /** `epoch` (optional, an extension): the epoch `seq` belongs to; an ack of another epoch is ignored. */
@@ -141,6 +154,8 @@ export const InboxResponse = Type.Object({
   epoch: Epoch,
   notifications: Type.Array(Type.Composite([Type.Object({ seq: Seq }), Notification])),
   missed: Type.Optional(Type.Omit(MissedFrame, ['type'])),
+  /** More notifications follow this page: pass this as the next `afterSeq` (same epoch). */
+  nextAfterSeq: Type.Optional(Type.Integer({ minimum: 0 })),
 })
 export type InboxResponse = Static<typeof InboxResponse>
 

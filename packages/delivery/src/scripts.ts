@@ -120,3 +120,15 @@ return 0
 export const PRESENCE_COUNT = `${NOW_MS}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 `
+
+/**
+ * KEYS: revoked.  ARGV: nowMs, ttlSeconds, channel, message.  Records the revocation time (never
+ * moving it back) and tells every pod holding the user's sessions, in one step.
+ */
+export const REVOKE_USER = `
+local prev = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = math.max(prev, tonumber(ARGV[1]))
+redis.call('SET', KEYS[1], at, 'EX', ARGV[2])
+redis.call('SPUBLISH', ARGV[3], ARGV[4])
+return at
+`

@@ -39,6 +39,11 @@ export function createGatewayMetrics(channelCount: () => number): GatewayMetrics
     'token_expired',
     'draining',
     'bad_request',
+    'auth_unavailable',
+    'revoked',
+    'rate_limited',
+    'pod_full',
+    'wrong_route',
   ])
     refused.inc({ reason }, 0)
   return {
