@@ -20,10 +20,9 @@ export interface LiveNotification {
   revokedBefore?: number
 }
 
-const REVOKED_HEAD = '!revoked'
+export const REVOKED_HEAD = '!revoked'
 
 /** The revocation message; an epoch never starts with `!`, so it cannot be taken for a notification. */
-export const encodeRevocation = (revokedAtMs: number): string => `${REVOKED_HEAD}\n${revokedAtMs}`
 
 export function decodeLiveNotification(message: Buffer): LiveNotification | null {
   const nl = message.indexOf(NEWLINE)

@@ -1,5 +1,5 @@
 import { userChannel, userRevokedKey } from './keys.ts'
-import { encodeRevocation } from './live-message.ts'
+import { REVOKED_HEAD } from './live-message.ts'
 import { REVOKE_USER } from './scripts.ts'
 import type { RedisClient } from './store.ts'
 
@@ -16,7 +16,7 @@ export interface RevocationStore {
 }
 
 interface Scripted {
-  tdgRevoke(key: string, nowMs: number, ttl: number, channel: string, message: string): Promise<number>
+  tdgRevoke(key: string, ttl: number, channel: string, messageHead: string): Promise<number>
 }
 
 export function createRevocationStore(redis: RedisClient, opts: { ttlSeconds: number }): RevocationStore {
@@ -26,15 +26,8 @@ export function createRevocationStore(redis: RedisClient, opts: { ttlSeconds: nu
   const s = redis as unknown as Scripted
   return {
     async revoke(userId) {
-      const now = Date.now()
       return Number(
-        await s.tdgRevoke(
-          userRevokedKey(userId),
-          now,
-          opts.ttlSeconds,
-          userChannel(userId),
-          encodeRevocation(now),
-        ),
+        await s.tdgRevoke(userRevokedKey(userId), opts.ttlSeconds, userChannel(userId), REVOKED_HEAD),
       )
     },
     async revokedAt(userId) {

@@ -122,13 +122,18 @@ return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 `
 
 /**
- * KEYS: revoked.  ARGV: nowMs, ttlSeconds, channel, message.  Records the revocation time (never
- * moving it back) and tells every pod holding the user's sessions, in one step.
+ * KEYS: revoked.  ARGV: ttlSeconds, channel, messageHead.  Records the revocation time, now on
+ * Redis's clock (never moving it back), and tells every pod holding the user's sessions with
+ * `<messageHead>\n<time>`, in one step. Returns the time in force (ms).
  */
 export const REVOKE_USER = `
+-- Redis's clock, not the pod's: a pod whose clock runs ahead would otherwise refuse every fresh
+-- login for that long, and max() would keep its time.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local prev = tonumber(redis.call('GET', KEYS[1]) or '0')
-local at = math.max(prev, tonumber(ARGV[1]))
-redis.call('SET', KEYS[1], at, 'EX', ARGV[2])
-redis.call('SPUBLISH', ARGV[3], ARGV[4])
+local at = math.max(prev, now)
+redis.call('SET', KEYS[1], at, 'EX', ARGV[1])
+redis.call('SPUBLISH', ARGV[2], ARGV[3] .. '\\n' .. at)
 return at
 `

@@ -33,6 +33,12 @@ export const GatewayEnv = Type.Object({
     2_000,
     'a socket the server closed is terminated when the client has not answered the close by then',
   ),
+  SSE_MAX_STREAM_MS: Int(
+    1000,
+    3_600_000,
+    300_000,
+    'an SSE stream ends (reconnect + 1012) after this long ±20 %: a vanished idle phone frees its slot',
+  ),
   MAX_QUEUED_FRAMES: Int(
     1,
     10_000,
@@ -130,6 +136,12 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     c.RATE_LIMIT_BURST >= c.RATE_LIMIT_PER_SECOND,
     'RATE_LIMIT_BURST',
     'must be at least RATE_LIMIT_PER_SECOND',
+  )
+  // a legitimate burst waits behind a slow handler: it must fit in the queue, or it is closed 4008
+  requireThat(
+    c.MAX_QUEUED_FRAMES >= c.RATE_LIMIT_BURST,
+    'MAX_QUEUED_FRAMES',
+    'must be at least RATE_LIMIT_BURST',
   )
   requireThat(
     c.SHUTDOWN_GRACE_MS > c.DRAIN_MS + 1000,

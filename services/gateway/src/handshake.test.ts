@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { freePorts, uniqueName } from '@tidings/test/infra'
+import { freePorts, type RedisServer, startRedis, uniqueName } from '@tidings/test/infra'
 import { signUserToken, TEST_JWT_SECRET } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
 import { generateKeyPair, SignJWT } from 'jose'
@@ -169,6 +169,40 @@ describe('a JWKS outage', () => {
       assert.equal(JSON.parse(err.body).code, 'TDG_ERR_AUTH_UNAVAILABLE')
     }
     const lines = logs.filter((l) => l.includes('signing keys unavailable'))
+    assert.equal(lines.length, 1, lines.join('\n'))
+  })
+})
+
+describe('a Redis outage at the handshake', () => {
+  const logs: string[] = []
+  let gw: TestGateway
+  let redis: RedisServer
+  before(async () => {
+    redis = await startRedis()
+    gw = await startTestGateway({ REDIS_URL: redis.url, LOG_LEVEL: 'info' }, { logs })
+  })
+  after(async () => {
+    await gw.stop()
+    await redis.stop()
+  })
+
+  test('answers 503 TDG_ERR_TRY_AGAIN_LATER (the revocation cannot be checked), with one throttled log line', async () => {
+    await redis.stop()
+    const token = await signUserToken('u-redis-down')
+    // several at once, as an outage brings them (each waits out ioredis's reconnect attempts)
+    const refusals = await Promise.all(
+      [1, 2, 3].map(() =>
+        openSocket(gw.url, { token }).then(
+          () => assert.fail('the socket opened'),
+          (e: unknown) => e as { status: number; body: string },
+        ),
+      ),
+    )
+    for (const err of refusals) {
+      assert.equal(err.status, 503)
+      assert.equal(JSON.parse(err.body).code, 'TDG_ERR_TRY_AGAIN_LATER')
+    }
+    const lines = logs.filter((l) => l.includes('Redis unavailable: refusing handshakes'))
     assert.equal(lines.length, 1, lines.join('\n'))
   })
 })

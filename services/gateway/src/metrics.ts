@@ -41,6 +41,7 @@ export function createGatewayMetrics(channelCount: () => number): GatewayMetrics
     'bad_request',
     'auth_unavailable',
     'revoked',
+    'redis_unavailable',
     'rate_limited',
     'pod_full',
     'wrong_route',

@@ -10,6 +10,7 @@ import {
   TOKEN_INVALID,
   TOKEN_MISSING,
   TOKEN_REVOKED,
+  TRY_AGAIN_LATER,
 } from './errors.ts'
 import type { PodContext } from './pod.ts'
 import type { RateLimitKind } from './rate-limit.ts'
@@ -33,6 +34,7 @@ export function createRequestAuthenticator(pod: PodContext, isDraining: () => bo
   const { metrics } = pod
   let unavailableLoggedAt = 0
   let unavailableSince = 0
+  let redisLoggedAt = 0
   return async function authenticate(
     req: FastifyRequest,
     reply: FastifyReply,
@@ -79,12 +81,28 @@ export function createRequestAuthenticator(pod: PodContext, isDraining: () => bo
       throw err.code === 'token_expired' ? new TOKEN_EXPIRED() : new TOKEN_INVALID(err.message)
     }
     unavailableSince = 0
-    if (isRevoked(principal.issuedAt, await pod.revocations.revokedAt(principal.userId))) {
+    if (isRevoked(principal.issuedAt, await revokedAt(principal.userId))) {
       metrics.refused.inc({ reason: 'revoked' })
       throw new TOKEN_REVOKED()
     }
     await countAgainst(() => pod.rateLimiter.checkUser(opts.limit, principal.userId, reply))
     return principal
+  }
+
+  // Redis unreachable: the revocation cannot be checked, so the request is refused — with 503, which
+  // clients retry, and one log line per interval rather than one per handshake during an outage.
+  async function revokedAt(userId: string): Promise<number | undefined> {
+    try {
+      return await pod.revocations.revokedAt(userId)
+    } catch (err) {
+      metrics.refused.inc({ reason: 'redis_unavailable' })
+      const now = Date.now()
+      if (now - redisLoggedAt >= UNAVAILABLE_LOG_INTERVAL_MS) {
+        redisLoggedAt = now
+        pod.log.error({ err }, 'Redis unavailable: refusing handshakes with 503')
+      }
+      throw new TRY_AGAIN_LATER('Redis unavailable')
+    }
   }
 
   async function countAgainst(check: () => Promise<void>): Promise<void> {

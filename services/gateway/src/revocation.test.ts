@@ -1,10 +1,12 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { CloseCode } from '@tidings/contracts'
-import { uniqueName } from '@tidings/test/infra'
+import { userRevokedKey } from '@tidings/delivery'
+import { infraFromEnv, uniqueName } from '@tidings/test/infra'
 import { openSse } from '@tidings/test/support/sse-client'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
+import { Redis } from 'ioredis'
 import { notification, startTestGateway, type TestGateway } from './test-support.ts'
 
 const SERVICE_TOKEN = 'svc-revoker-0123456789abcdefghij'
@@ -65,6 +67,19 @@ describe('revoking a user’s sessions on every pod', () => {
     const fresh = await openSocket(b.url, { token: await signUserToken(user, { issuedInS: 2 }) })
     await fresh.next('welcome')
     await fresh.close()
+  })
+
+  test('a revocation whose message was lost while the pod’s subscriber was down still ends the session', async (t) => {
+    const user = uniqueName('u')
+    const ws = await openSocket(a.url, { token: await signUserToken(user) })
+    await ws.next('welcome')
+    const redis = new Redis(infraFromEnv().redisUrl)
+    t.after(() => redis.quit())
+    // the record a revocation leaves, without its pub/sub message (lost: pub/sub is at-most-once)
+    await redis.set(userRevokedKey(user), Date.now() + 1000, 'EX', 600)
+    // the pod's pub/sub connection drops; it re-subscribes and re-reads what it may have missed
+    a.subscriber.disconnect(true)
+    assert.equal((await ws.closed).code, CloseCode.Revoked)
   })
 
   test('an `auth` frame with a revoked token ends the session with 4003', async () => {

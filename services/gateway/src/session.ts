@@ -204,8 +204,14 @@ export class Session {
   /** Always runs on the `inbound` chain (enqueue): a failure there ends the session via fail(). */
   private async resync(): Promise<void> {
     const before = this.cursor
-    const read = await this.pod.store.readInbox(this.userId, { lastSeq: this.cursor, epoch: this.epoch })
+    // Also after a pub/sub reconnect (refresh): a revocation published while this pod's subscriber
+    // was down is gone (pub/sub is at-most-once), its record in Redis is not.
+    const [read, revokedAt] = await Promise.all([
+      this.pod.store.readInbox(this.userId, { lastSeq: this.cursor, epoch: this.epoch }),
+      this.pod.revocations.revokedAt(this.userId),
+    ])
     if (this.closed) return
+    if (isRevoked(this.issuedAt, revokedAt)) return this.close(CloseCode.Revoked, 'sessions revoked')
     this.epoch = read.epoch
     this.replay(read.frames, read.firstSeq, read.missed)
     this.fruitlessResyncs = read.missed || this.cursor > before ? 0 : this.fruitlessResyncs + 1

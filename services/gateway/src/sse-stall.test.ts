@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { uniqueName, waitFor } from '@tidings/test/infra'
 import { openStalledSse } from '@tidings/test/support/raw-sse'
+import { openSse } from '@tidings/test/support/sse-client'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { notification, startTestGateway, type TestGateway } from './test-support.ts'
 
@@ -30,5 +31,25 @@ describe('an SSE stream whose peer stopped acknowledging', () => {
       message: 'the stalled stream was dropped',
     })
     socket.destroy()
+  })
+})
+
+// An idle phone that vanished leaves nothing to detect (every keep-alive fits in the kernel's buffer):
+// the stream's age limit frees the slot, and a live client resumes on a new stream.
+describe('an SSE stream at its age limit', () => {
+  let gw: TestGateway
+  before(async () => {
+    gw = await startTestGateway({ SSE_MAX_STREAM_MS: '1000' })
+  })
+  after(() => gw.stop())
+
+  test('ends with reconnect and close 1012, freeing its session slot', async () => {
+    const user = uniqueName('u')
+    const sse = await openSse(`${gw.url}/v1/sse`, { authorization: `Bearer ${await signUserToken(user)}` })
+    await sse.next('welcome')
+    assert.equal(JSON.parse((await sse.next('reconnect')).data).afterMs, 0)
+    assert.equal(JSON.parse((await sse.next('close')).data).code, 1012)
+    await sse.ended
+    await waitFor(() => gw.gateway.pod.sessions.size === 0, { message: 'the slot is free' })
   })
 })

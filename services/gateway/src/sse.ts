@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import { CloseCode, type SseCloseFrame } from '@tidings/contracts'
 import type { FastifyInstance } from 'fastify'
-import { RATE_LIMITED, TOKEN_EXPIRED, TOO_MANY_SESSIONS, TRY_AGAIN_LATER } from './errors.ts'
+import { RATE_LIMITED, TOKEN_EXPIRED, TOKEN_REVOKED, TOO_MANY_SESSIONS, TRY_AGAIN_LATER } from './errors.ts'
 import type { PodContext } from './pod.ts'
 import type { RequestAuthenticator } from './request-auth.ts'
 import { parseLastEventId, parseResumeQuery } from './resume.ts'
@@ -23,6 +23,8 @@ function refusalFor(code: number, reason: string): Error & { statusCode: number;
       return new RATE_LIMITED()
     case CloseCode.Unauthorized:
       return new TOKEN_EXPIRED()
+    case CloseCode.Revoked:
+      return new TOKEN_REVOKED()
     default:
       return new TRY_AGAIN_LATER(reason)
   }
@@ -120,7 +122,21 @@ export function registerSseRoute(
     if (req.raw.destroyed || res.destroyed) return
     pod.openSockets++
     const session = new Session(sseTransport(res, req.headers.origin), randomUUID(), principal, pod, resume)
+    // A phone that vanishes while its stream is idle leaves nothing to detect: each keep-alive fits
+    // in the kernel's buffer and TCP retransmits for ~15 min before it gives up, holding a session
+    // slot. So a stream lives at most SSE_MAX_STREAM_MS (±20 %: streams opened together do not end
+    // together) and ends with `reconnect` + 1012; the SDK (or EventSource, with Last-Event-ID)
+    // resumes on a new one at once. A live phone pays one reconnect per ~5 min.
+    const maxAge = setTimeout(
+      () => {
+        session.reconnect(0)
+        session.close(CloseCode.ServiceRestart, 'stream age limit')
+      },
+      pod.config.SSE_MAX_STREAM_MS * (0.8 + 0.4 * Math.random()),
+    )
+    maxAge.unref()
     res.once('close', () => {
+      clearTimeout(maxAge)
       pod.openSockets--
       session.cleanup()
     })

@@ -4,6 +4,7 @@ import {
   createRedisConnection,
   DEFAULT_RETENTION,
   type DeliveryStore,
+  type RedisClient,
 } from '@tidings/delivery'
 import { createLogger } from '@tidings/runtime'
 import { infraFromEnv } from '@tidings/test/infra'
@@ -14,6 +15,8 @@ import { loadGatewayConfig } from './config.ts'
 export interface TestGateway {
   gateway: Gateway
   url: string
+  /** The pod's pub/sub connection (a test may drop it: `disconnect(true)` reconnects). */
+  subscriber: RedisClient
   /** Writes notifications exactly as the dispatcher does (same Lua script). */
   store: DeliveryStore
   stop(): Promise<void>
@@ -57,6 +60,7 @@ export async function startTestGateway(
   return {
     gateway,
     url,
+    subscriber,
     store: createDeliveryStore(writer, DEFAULT_RETENTION),
     async stop() {
       await gateway.close()

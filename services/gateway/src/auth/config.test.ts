@@ -189,6 +189,7 @@ test('JWT_ISSUER and JWT_AUDIENCE are required unless DEV_MODE; the README secre
   const scoped = { ...base, JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'tidings' }
   assert.equal(fromEnv(scoped).issuer, 'https://id.example.com')
   throwsFor('JWT_SECRET', { ...scoped, JWT_SECRET: DEV_JWT_SECRET }, /DEV_MODE/)
+  throwsFor('JWT_SECRET', { ...scoped, JWT_SECRET: `${DEV_JWT_SECRET}\n` }, /DEV_MODE/)
   // DEV_MODE: both may be left out, and the README's secret is accepted
   const dev = fromEnv({ JWT_ALGORITHMS: 'HS256', JWT_SECRET: DEV_JWT_SECRET, DEV_MODE: 'true' })
   assert.equal(dev.issuer, undefined)

@@ -252,7 +252,7 @@ export function authOptionsFromEnv(env: AuthEnv): AuthOptions {
     )
     // The README's secret is public: a pod that accepts it accepts tokens anyone can sign.
     requireThat(
-      env.JWT_SECRET !== DEV_JWT_SECRET || env.DEV_MODE === true,
+      env.JWT_SECRET.trim() !== DEV_JWT_SECRET || env.DEV_MODE === true,
       'JWT_SECRET',
       'is the public development secret from the README; set DEV_MODE=true only on a development machine',
     )

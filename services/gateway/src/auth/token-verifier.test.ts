@@ -220,13 +220,23 @@ test('lifetime: exp − iat over JWT_MAX_LIFETIME_S is refused; an absurd exp is
     const absurd = await hs({ exp })
     await rejects(v.verify(absurd), 'token_invalid', absurd)
   }
-  // without iat the lifetime counts from now
+  // iat is required: it is what the lifetime and revocations are measured from
   const noIat = await new SignJWT({})
     .setProtectedHeader({ alg: 'HS256' })
     .setSubject('b-1042')
     .setExpirationTime(now() + 7200)
     .sign(new TextEncoder().encode(SECRET))
   await rejects(v.verify(noIat), 'token_invalid', noIat)
+  // an iat in the future (here a year ahead, or ms by mistake) would outlive every revocation
+  for (const iat of [now() + 365 * 86_400, now() * 1000]) {
+    const future = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('b-1042')
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 600)
+      .sign(new TextEncoder().encode(SECRET))
+    await rejects(v.verify(future), 'token_invalid', future)
+  }
 })
 
 test('JWKS: a token without kid is checked against every key that fits (key rotation)', async (t) => {

@@ -13,8 +13,8 @@ export interface Principal {
   userId: string
   /** `exp` in ms since the epoch. */
   expiresAt: number
-  /** `iat` in ms since the epoch; undefined when the token has none (revocation then refuses it). */
-  issuedAt: number | undefined
+  /** `iat` in ms since the epoch (required: lifetime and revocations are measured from it). */
+  issuedAt: number
   /** Broadcast topics the token allows (the `topics` claim), deduplicated; empty when absent. */
   topics: readonly string[]
 }
@@ -69,7 +69,11 @@ export function createTokenVerifier(options: AuthOptions): TokenVerifier {
   const jwks = options.jwksUrl ? createRemoteJWKSet(options.jwksUrl, JWKS_OPTIONS) : undefined
   const verifyOptions: JWTVerifyOptions = {
     algorithms: [...options.algorithms],
-    requiredClaims: ['sub', 'exp'],
+    // `iat` is what the lifetime rule and revocation are measured from: required, and with
+    // maxTokenAge jose refuses an `iat` in the future (a token minted "next year" — or in ms by
+    // mistake — would otherwise outlive every revocation).
+    requiredClaims: ['sub', 'exp', 'iat'],
+    maxTokenAge: options.maxLifetimeS,
     clockTolerance: options.clockToleranceS,
   }
   if (options.issuer !== undefined) verifyOptions.issuer = options.issuer
@@ -136,9 +140,9 @@ function principalFrom(payload: Record<string, unknown>, maxLifetimeS: number): 
   if (!isUserId(sub)) throw new AuthError('token_invalid', 'token "sub" is not a valid user id')
   if (typeof exp !== 'number') throw new AuthError('token_invalid', 'token "exp" is not a number')
   if (!(exp * 1000 < MAX_DATE_MS)) throw new AuthError('token_invalid', 'token "exp" is not a date')
+  if (typeof iat !== 'number') throw new AuthError('token_invalid', 'token "iat" is not a number')
   // A token that lives longer than policy allows cannot be refused in time when it leaks.
-  const issuedAtS = typeof iat === 'number' ? iat : Date.now() / 1000
-  if (exp - issuedAtS > maxLifetimeS) throw new AuthError('token_invalid', 'token lifetime too long')
+  if (exp - iat > maxLifetimeS) throw new AuthError('token_invalid', 'token lifetime too long')
   // A malformed `topics` claim refuses the whole token rather than dropping entries: it is an
   // authorization claim from the issuer, and a silently narrowed grant would hide an issuer bug.
   if (topics !== undefined && !(Array.isArray(topics) && topics.every(isTopicName))) {
@@ -147,7 +151,7 @@ function principalFrom(payload: Record<string, unknown>, maxLifetimeS: number): 
   return {
     userId: sub,
     expiresAt: exp * 1000,
-    issuedAt: typeof iat === 'number' ? iat * 1000 : undefined,
+    issuedAt: iat * 1000,
     topics: [...new Set<string>(topics ?? [])],
   }
 }
