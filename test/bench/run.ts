@@ -1,6 +1,6 @@
 // `pnpm bench [-- <bench>...] [--option value...]`: runs the benchmarks one after another, prints a
 // summary, writes test/bench/results/<timestamp>.json and appends the summary to test/bench/RESULTS.md.
-// Benches: memory, heap, fanout, dispatcher, dispatcher-latency (default: all, in that order).
+// Benches: memory, heap, fanout, dispatcher, dispatcher-latency, tracing (default: all, in that order).
 // Needs KAFKA_BROKERS / REDIS_URL (set by test/infra/cli.ts run, which `pnpm bench` goes through).
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -15,8 +15,9 @@ import { type FanoutResult, runFanout } from './fanout.ts'
 import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
 import { SERVER_KINDS, type ServerKind } from './lib/servers.ts'
 import { runMemory, type ServerMemory } from './memory.ts'
+import { runTracing, type TracingResult } from './tracing.ts'
 
-const BENCHES = ['memory', 'heap', 'fanout', 'dispatcher', 'dispatcher-latency'] as const
+const BENCHES = ['memory', 'heap', 'fanout', 'dispatcher', 'dispatcher-latency', 'tracing'] as const
 type Bench = (typeof BENCHES)[number]
 
 const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
@@ -31,6 +32,11 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --seconds N          fanout: length of each phase (default 10)
   --events N           dispatcher: events in the backlog (default 50000)
   --users N            dispatcher: distinct users (default 10000)
+  --trace-users N      tracing: connected users, each acking every notification (default 200)
+  --trace-rate N       tracing: events per second in the steady phase (default 500)
+  --trace-seconds N    tracing: length of the steady phase (default 10)
+  --trace-burst N      tracing: events sent at once in the burst phase (default 5000)
+  --trace-rounds N     tracing: the three modes run in turn this many times (default 2)
   --no-write           print only; do not write results/ and RESULTS.md`
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -50,6 +56,11 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '10' },
     events: { type: 'string', default: '50000' },
     users: { type: 'string', default: '10000' },
+    'trace-users': { type: 'string', default: '200' },
+    'trace-rate': { type: 'string', default: '500' },
+    'trace-seconds': { type: 'string', default: '10' },
+    'trace-burst': { type: 'string', default: '5000' },
+    'trace-rounds': { type: 'string', default: '2' },
     'no-write': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -102,6 +113,11 @@ const opts = {
   seconds: int('seconds', 1, 300),
   events: int('events', 1, 10_000_000),
   users: int('users', 1, 10_000_000),
+  traceUsers: int('trace-users', 1, 5000),
+  traceRate: int('trace-rate', 1, 100_000),
+  traceSeconds: int('trace-seconds', 1, 300),
+  traceBurst: int('trace-burst', 1, 1_000_000),
+  traceRounds: int('trace-rounds', 1, 10),
 }
 
 const logDir = mkdtempSync(join(tmpdir(), 'tidings-bench-'))
@@ -197,6 +213,23 @@ function fanoutTable(r: FanoutResult): string {
   return lines.join('\n')
 }
 
+function tracingTable(r: TracingResult): string {
+  const lines = [
+    `**tracing cost** (Kafka → dispatcher → Redis → gateway → ${r.users} WebSocket clients acking every notification; 1 dispatcher, 1 gateway, exporting OTLP http/protobuf to a local Jaeger; steady: ${r.rate} events/s for ${r.seconds} s, latency = event occurredAt → frame at the client; burst: ${r.burst} events at once; CPU = process user+sys time per notification)`,
+    '',
+    '| tracing (round) | steady p50 ms | p90 ms | p99 ms | max ms | dispatcher µs CPU/notif. | gateway µs CPU/notif. | burst notifications/s | burst p99 ms | burst dispatcher µs/notif. | burst gateway µs/notif. |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const m of r.modes) {
+    const s = m.steady
+    const b = m.burst
+    lines.push(
+      `| ${m.mode} (${m.round}) | ${s.latencyMs.p50} | ${s.latencyMs.p90} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.cpuMsPerNotification.dispatcher} | ${s.cpuMsPerNotification.gateway} | ${b.perSecond} | ${b.latencyMs.p99} | ${b.cpuMsPerNotification.dispatcher} | ${b.cpuMsPerNotification.gateway} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
 async function step<T>(name: Bench, fn: () => Promise<T>, render: (r: T) => string): Promise<void> {
   if (!selected.includes(name)) return
   const t0 = performance.now()
@@ -271,6 +304,19 @@ try {
     () => runDispatcherLatency({ events: 500, perSecond: 200, logDir }),
     (r) =>
       `**dispatcher latency** (services/dispatcher/bench/latency.ts: Kafka produce acks=-1 → SMESSAGE on the user's channel, ${r.events} events at ${r.perSecond}/s): p50 ${r.p50ms} ms, p90 ${r.p90ms} ms, p99 ${r.p99ms} ms, max ${r.maxMs} ms.`,
+  )
+  await step(
+    'tracing',
+    () =>
+      runTracing({
+        users: opts.traceUsers,
+        rate: opts.traceRate,
+        seconds: opts.traceSeconds,
+        burst: opts.traceBurst,
+        rounds: opts.traceRounds,
+        logDir,
+      }),
+    tracingTable,
   )
 } finally {
   await redis?.stop()

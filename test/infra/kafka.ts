@@ -1,7 +1,7 @@
 // A private single-node KRaft broker (combined broker + controller) on free ports, in its own temp dir.
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { closeSync, existsSync, openSync, writeFileSync } from 'node:fs'
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
@@ -27,6 +27,25 @@ export interface KafkaServer {
   restart(): Promise<void>
 }
 
+/**
+ * A broker that also has a SASL_SSL listener (what production clusters run): TLS with the given
+ * certificates (a client certificate is requested, not required) and SASL with SCRAM-SHA-256,
+ * SCRAM-SHA-512 (credentials written at storage-format time, as `kafka-storage format --add-scram`
+ * does) and PLAIN. `brokers` stays the plaintext listener, for the launcher's probe and test set-up.
+ */
+export interface SecureKafkaOptions {
+  /** PEM files (test/infra/certs.ts). */
+  caFile: string
+  serverCertFile: string
+  serverKeyFile: string
+  /** name → password, valid for every mechanism. */
+  users: Record<string, string>
+}
+
+export interface SecureKafkaServer extends KafkaServer {
+  saslSslBrokers: string[]
+}
+
 const host = '127.0.0.1'
 
 /**
@@ -39,15 +58,46 @@ function jvmOptions(): string[] {
   return ['-Xmx512m', '-Xms256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1']
 }
 
-function serverProperties(dir: string, port: number, controllerPort: number): string {
+interface SecureListener extends SecureKafkaOptions {
+  port: number
+  /** One PEM file with the server's private key and certificate (Kafka's PEM key store). */
+  keyStoreFile: string
+}
+
+function secureProperties(s: SecureListener): string[] {
+  const plainUsers = Object.entries(s.users)
+    .map(([name, password]) => `user_${name}="${password}"`)
+    .join(' ')
+  const l = 'listener.name.sasl_ssl'
+  return [
+    'sasl.enabled.mechanisms=SCRAM-SHA-256,SCRAM-SHA-512,PLAIN',
+    `${l}.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+    `${l}.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;`,
+    `${l}.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required ${plainUsers};`,
+    'ssl.keystore.type=PEM',
+    `ssl.keystore.location=${s.keyStoreFile}`,
+    'ssl.truststore.type=PEM',
+    `ssl.truststore.location=${s.caFile}`,
+    'ssl.client.auth=requested',
+  ]
+}
+
+function serverProperties(
+  dir: string,
+  port: number,
+  controllerPort: number,
+  secure?: SecureListener,
+): string {
+  const sasl = secure ? `,SASL_SSL://${host}:${secure.port}` : ''
   return `${[
     'process.roles=broker,controller',
     'node.id=1',
     `controller.quorum.voters=1@${host}:${controllerPort}`,
-    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}`,
-    `advertised.listeners=PLAINTEXT://${host}:${port}`,
+    `listeners=PLAINTEXT://${host}:${port},CONTROLLER://${host}:${controllerPort}${sasl}`,
+    `advertised.listeners=PLAINTEXT://${host}:${port}${sasl}`,
     'controller.listener.names=CONTROLLER',
-    'listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT',
+    `listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT${secure ? ',SASL_SSL:SASL_SSL' : ''}`,
+    ...(secure ? secureProperties(secure) : []),
     'inter.broker.listener.name=PLAINTEXT',
     `log.dirs=${join(dir, 'data')}`,
     'num.partitions=1',
@@ -109,11 +159,16 @@ function clusterId(): string {
  * What kafka-storage.sh format does: a short-lived JVM writing meta.properties into log.dirs. Without a
  * logging config it logs to the console, i.e. to format.log, keeping server.log for the broker.
  */
-function formatStorage(dir: string, classpath: string): Promise<void> {
+function formatStorage(dir: string, classpath: string, users: Record<string, string> = {}): Promise<void> {
   const logFile = join(dir, 'format.log')
   const fd = openSync(logFile, 'a')
   const args = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', classpath]
   args.push('kafka.tools.StorageTool', 'format', '-t', clusterId(), '-c', join(dir, 'server.properties'))
+  // SCRAM credentials go into the metadata log with the format (KRaft has no ZooKeeper to hold them).
+  for (const [name, password] of Object.entries(users)) {
+    for (const mechanism of ['SCRAM-SHA-256', 'SCRAM-SHA-512'])
+      args.push('--add-scram', `${mechanism}=[name=${name},password=${password}]`)
+  }
   const child = spawn('java', args, { cwd: dir, stdio: ['ignore', fd, fd] })
   closeSync(fd)
   return new Promise((resolve, reject) => {
@@ -136,15 +191,22 @@ function acceptsConnections(port: number): Promise<boolean> {
   })
 }
 
-async function run(server: Server, version: string, libs: string, port: number, controllerPort: number) {
+async function run(
+  server: Server,
+  version: string,
+  libs: string,
+  port: number,
+  controllerPort: number,
+  secure?: SecureListener,
+) {
   const { dir } = server.entry
   const propsFile = join(dir, 'server.properties')
-  writeFileSync(propsFile, serverProperties(dir, port, controllerPort))
+  writeFileSync(propsFile, serverProperties(dir, port, controllerPort, secure))
   const logArgs = writeLogConfigs(dir)
   server.logFiles.push(join(dir, 'format.log'), join(dir, 'server.log'))
   const classpath = `${libs}/*` // expanded by the java launcher itself
   // a restart keeps the data: the storage is formatted once
-  if (!existsSync(join(dir, 'data', 'meta.properties'))) await formatStorage(dir, classpath)
+  if (!existsSync(join(dir, 'data', 'meta.properties'))) await formatStorage(dir, classpath, secure?.users)
   // The properties path is unique to this server and stays in /proc/<pid>/cmdline: our marker.
   await launch(
     server,
@@ -181,6 +243,37 @@ export async function launchKafka(opts: { persistent?: boolean } = {}): Promise<
       } catch (error) {
         await failStart(server, error)
       }
+    },
+  }
+}
+
+/** A fresh private broker with a SASL_SSL listener besides the plaintext one (see SecureKafkaOptions). */
+export async function startSecureKafka(options: SecureKafkaOptions): Promise<SecureKafkaServer> {
+  const version = kafkaVersion()
+  const [libs] = await Promise.all([ensureKafkaJars(version), reapStale()])
+  const [port, controllerPort, securePort] = (await freePorts(3)) as [number, number, number]
+  const server = prepareServer('kafka', `${host}:${port}`)
+  const keyStoreFile = join(server.entry.dir, 'server-keystore.pem')
+  writeFileSync(
+    keyStoreFile,
+    readFileSync(options.serverKeyFile, 'utf8') + readFileSync(options.serverCertFile, 'utf8'),
+  )
+  const listener = { ...options, port: securePort, keyStoreFile }
+  const start = async () => {
+    try {
+      await run(server, version, libs, port, controllerPort, listener)
+    } catch (error) {
+      await failStart(server, error)
+    }
+  }
+  await start()
+  return {
+    brokers: [`${host}:${port}`],
+    saslSslBrokers: [`${host}:${securePort}`],
+    stop: once(() => stopServer(server)),
+    restart: async () => {
+      await terminate(server.entry, server.entry.marker, 30_000)
+      await start()
     },
   }
 }

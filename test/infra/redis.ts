@@ -1,6 +1,6 @@
 // Private redis-server processes: standalone (startRedis) and a 3-primary cluster (startRedisCluster).
 import { execFile } from 'node:child_process'
-import { rmSync, writeFileSync } from 'node:fs'
+import { readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { waitFor } from './helpers.ts'
@@ -34,14 +34,53 @@ export interface RedisCluster {
 
 const host = '127.0.0.1'
 
+/**
+ * A redis-server that only speaks TLS (the plain port is off) and wants a password: `requirepass`
+ * for the `default` user and one ACL user with its own password. Debian's redis-server is built
+ * with TLS (it links libssl).
+ */
+export interface SecureRedisOptions {
+  /** PEM files (test/infra/certs.ts). */
+  caFile: string
+  serverCertFile: string
+  serverKeyFile: string
+  /** The `default` user's password (requirepass). */
+  password: string
+  /** An ACL user allowed every key, channel and command. */
+  user: { name: string; password: string }
+}
+
+export interface SecureRedisServer {
+  /** `rediss://127.0.0.1:<tls port>` without credentials. */
+  url: string
+  port: number
+  stop(): Promise<void>
+}
+
+function secureConfig(o: SecureRedisOptions, tlsPort: number): string[] {
+  return [
+    'port 0',
+    `tls-port ${tlsPort}`,
+    `tls-cert-file ${o.serverCertFile}`,
+    `tls-key-file ${o.serverKeyFile}`,
+    `tls-ca-cert-file ${o.caFile}`,
+    'tls-auth-clients optional',
+    `requirepass ${o.password}`,
+    `user ${o.user.name} on >${o.user.password} ~* &* +@all`,
+  ]
+}
+
 export interface RedisOptions {
   /** AOF persistence (fsync every second), as production runs it: a restart keeps the data. */
   appendOnly?: boolean
+  /** TLS only, passwords and an ACL user (see SecureRedisOptions). */
+  secure?: SecureRedisOptions
 }
 
 function config(port: number, dir: string, clusterBusPort?: number, opts: RedisOptions = {}): string {
+  const secure = opts.secure
   const lines = [
-    `port ${port}`,
+    ...(secure ? secureConfig(secure, port) : [`port ${port}`]),
     `bind ${host}`,
     `dir ${dir}`,
     'daemonize no',
@@ -51,6 +90,8 @@ function config(port: number, dir: string, clusterBusPort?: number, opts: RedisO
     'appendfsync everysec',
   ]
   if (clusterBusPort !== undefined) {
+    // TLS on the cluster bus too: a secured cluster has no plaintext port at all
+    if (secure) lines.push('tls-cluster yes')
     lines.push(
       'cluster-enabled yes',
       'cluster-config-file nodes.conf',
@@ -78,7 +119,8 @@ async function startNode(port: number, clusterBusPort?: number, opts: RedisOptio
   const server = prepareServer('redis', `${host}:${port}`)
   try {
     writeFileSync(join(server.entry.dir, 'redis.conf'), config(port, server.entry.dir, clusterBusPort, opts))
-    await run(server, port)
+    if (opts.secure) await runSecure(server, port, opts.secure)
+    else await run(server, port)
     return server
   } catch (error) {
     return failStart(server, error)
@@ -107,6 +149,30 @@ export async function launchRedis(opts: { persistent?: boolean } & RedisOptions 
   }
 }
 
+function secureProbe(o: SecureRedisOptions) {
+  return { ca: readFileSync(o.caFile, 'utf8'), auth: [o.user.name, o.user.password] as [string, string] }
+}
+
+/** Launches a TLS-only node and waits until it answers PING as the ACL user, over TLS. */
+async function runSecure(server: Server, port: number, o: SecureRedisOptions): Promise<void> {
+  await launch(server, 'redis-server', [join(server.entry.dir, 'redis.conf')], 'redis-server')
+  const probe = secureProbe(o)
+  await waitUntilReady(
+    server,
+    `redis-server tls :${port}`,
+    async () => (await redisCommand(port, ['PING'], 2000, probe)) === 'PONG',
+    10_000,
+  )
+}
+
+/** A fresh private TLS-only redis-server with requirepass and an ACL user (see SecureRedisOptions). */
+export async function startSecureRedis(options: SecureRedisOptions): Promise<SecureRedisServer> {
+  await reapStale()
+  const [port] = (await freePorts(1)) as [number]
+  const server = await startNode(port, undefined, { secure: options })
+  return { url: `rediss://${host}:${port}`, port, stop: once(() => stopServer(server)) }
+}
+
 /** A fresh private redis-server on a free port (fault-injection tests stop/restart it). */
 export function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
   return launchRedis(opts)
@@ -114,11 +180,17 @@ export function startRedis(opts: RedisOptions = {}): Promise<RedisServer> {
 
 const execFileAsync = promisify(execFile)
 
-/** 3 primaries, no replicas, all slots assigned; resolves once every node reports cluster_state:ok. */
-export async function startRedisCluster(): Promise<RedisCluster> {
+/**
+ * 3 primaries, no replicas, all slots assigned; resolves once every node reports cluster_state:ok.
+ * `secure`: every node TLS-only (the cluster bus too) with requirepass and the ACL user.
+ */
+export async function startRedisCluster(opts: { secure?: SecureRedisOptions } = {}): Promise<RedisCluster> {
   await reapStale()
+  const { secure } = opts
   const ports = await freePorts(6)
-  const started = await Promise.allSettled([0, 1, 2].map((i) => startNode(ports[i]!, ports[i + 3]!)))
+  const started = await Promise.allSettled(
+    [0, 1, 2].map((i) => startNode(ports[i]!, ports[i + 3]!, { secure })),
+  )
   const servers = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []))
   const stop = once(async () => {
     await Promise.all(servers.map(stopServer))
@@ -136,6 +208,9 @@ export async function startRedisCluster(): Promise<RedisCluster> {
         '--cluster-replicas',
         '0',
         '--cluster-yes',
+        ...(secure
+          ? ['--tls', '--cacert', secure.caFile, '--user', secure.user.name, '--pass', secure.user.password]
+          : []),
       ],
       { timeout: 30_000 },
     ).catch((error: { stdout?: string; stderr?: string; message: string }) => {
@@ -145,7 +220,10 @@ export async function startRedisCluster(): Promise<RedisCluster> {
     })
     await waitFor(
       async () => {
-        const infos = await Promise.all(nodes.map((n) => redisCommand(n.port, ['CLUSTER', 'INFO'])))
+        const probe = secure ? secureProbe(secure) : undefined
+        const infos = await Promise.all(
+          nodes.map((n) => redisCommand(n.port, ['CLUSTER', 'INFO'], 2000, probe)),
+        )
         return infos.every((info) => info.includes('cluster_state:ok'))
       },
       { timeoutMs: 30_000, message: 'redis cluster did not reach cluster_state:ok on all nodes' },

@@ -1,7 +1,17 @@
 import assert from 'node:assert/strict'
+import { rmSync } from 'node:fs'
 import { after, before, test } from 'node:test'
-import { type RedisCluster, startRedisCluster, uniqueName, waitFor } from '@tidings/test/infra'
+import { ConfigError } from '@tidings/runtime'
+import {
+  type Certificates,
+  makeCertificates,
+  type RedisCluster,
+  startRedisCluster,
+  uniqueName,
+  waitFor,
+} from '@tidings/test/infra'
 import type { Cluster } from 'ioredis'
+import { checkRedisAccess } from './access.ts'
 import { createRedisConnection, type RedisTarget } from './connection.ts'
 import { userStateKey } from './keys.ts'
 import type { LiveNotification } from './live-message.ts'
@@ -10,15 +20,43 @@ import { createChannelRouter } from './router.ts'
 import { createDeliveryStore } from './store.ts'
 
 // The same scripts and sharded pub/sub on a 3-primary Redis Cluster: every key and channel of a
-// user hashes to one slot, so each script runs on the shard that owns the user.
+// user hashes to one slot, so each script runs on the shard that owns the user. Twice: a plain
+// cluster, and a secured one (TLS only, the bus too; an ACL user with a password).
+const user = { name: 'tidings-app', password: 'cluster-user-password-0123' }
 let cluster: RedisCluster
+let secure: RedisCluster
+let certs: Certificates
 before(async () => {
-  cluster = await startRedisCluster()
+  certs = await makeCertificates()
+  ;[cluster, secure] = await Promise.all([
+    startRedisCluster(),
+    startRedisCluster({ secure: { ...certs, password: 'default-password-0123', user } }),
+  ])
 })
-after(() => cluster.stop())
+after(async () => {
+  await Promise.all([cluster?.stop(), secure?.stop()])
+  if (certs) rmSync(certs.dir, { recursive: true, force: true })
+})
 
-test('delivery, replay and live routing work on a Redis Cluster for users on every shard', async () => {
-  const target: RedisTarget = { clusterNodes: cluster.nodes }
+test('delivery, replay and live routing work on a Redis Cluster for users on every shard', () =>
+  exercise({ clusterNodes: cluster.nodes }))
+
+test('the same on a Cluster with TLS and an ACL user; a wrong password is a ConfigError', async () => {
+  const target: RedisTarget = {
+    clusterNodes: secure.nodes,
+    username: user.name,
+    password: user.password,
+    tls: { ca: certs.ca },
+  }
+  await checkRedisAccess(target)
+  await assert.rejects(
+    checkRedisAccess({ ...target, password: 'wrong' }),
+    (err: unknown) => err instanceof ConfigError && err.variable === 'REDIS_PASSWORD',
+  )
+  await exercise(target)
+})
+
+async function exercise(target: RedisTarget): Promise<void> {
   const redis = createRedisConnection(target, { name: 'cluster-test' })
   const sub = createRedisConnection(target, { name: 'cluster-test-sub', subscriber: true })
   try {
@@ -62,4 +100,4 @@ test('delivery, replay and live routing work on a Redis Cluster for users on eve
     redis.disconnect()
     sub.disconnect()
   }
-})
+}

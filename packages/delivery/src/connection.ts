@@ -1,8 +1,19 @@
+import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { RedisClient } from './store.ts'
 
+/** How to authenticate and encrypt: the same for every node of a Cluster. */
+export interface RedisSecurity {
+  /** ACL user (Redis ≥ 6); without it AUTH uses the `default` user. */
+  username?: string
+  password?: string
+  /** TLS to every node; `{}` = verify against the system CAs. */
+  tls?: TlsOptions
+}
+
 /** Where Redis is: one server (`redis://…`) or the seed nodes of a Redis Cluster. */
-export type RedisTarget = { url: string } | { clusterNodes: Array<{ host: string; port: number }> }
+export type RedisTarget = ({ url: string } | { clusterNodes: Array<{ host: string; port: number }> }) &
+  RedisSecurity
 
 export interface ConnectionOptions {
   /** Shows up in CLIENT LIST; helps an operator tell the pods' connections apart. */
@@ -23,6 +34,7 @@ export function createRedisConnection(target: RedisTarget, opts: ConnectionOptio
     maxRetriesPerRequest: opts.subscriber ? null : 1,
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    ...securityOptions(target),
   }
   if ('url' in target) return new Redis(target.url, common)
   return new Cluster(target.clusterNodes, {
@@ -31,6 +43,14 @@ export function createRedisConnection(target: RedisTarget, opts: ConnectionOptio
     shardedSubscribers: Boolean(opts.subscriber),
     clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
   })
+}
+
+export function securityOptions(target: RedisSecurity): RedisOptions {
+  return {
+    ...(target.username !== undefined && { username: target.username }),
+    ...(target.password !== undefined && { password: target.password }),
+    ...(target.tls && { tls: target.tls }),
+  }
 }
 
 /** Parses `host:port,host:port` (the REDIS_CLUSTER_NODES format). */

@@ -1,4 +1,7 @@
 export * from './config.ts'
+export * from './files.ts'
+export * from './health-server.ts'
 export * from './logger.ts'
 export * from './metrics.ts'
 export * from './shutdown.ts'
+export * from './tracing.ts'

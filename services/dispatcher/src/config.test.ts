@@ -77,7 +77,11 @@ test('exactly one of REDIS_URL or REDIS_CLUSTER_NODES', () => {
   failsOn({ KAFKA_BROKERS: 'k:1' }, 'REDIS_URL', /exactly one of REDIS_URL or REDIS_CLUSTER_NODES/)
   failsOn({ ...minimal, REDIS_CLUSTER_NODES: 'r:7000' }, 'REDIS_CLUSTER_NODES', /exactly one/)
   failsOn({ ...minimal, REDIS_URL: 'http://r' }, 'REDIS_URL', /pattern/)
-  failsOn({ KAFKA_BROKERS: 'k:1', REDIS_CLUSTER_NODES: 'r1' }, 'REDIS_CLUSTER_NODES', /not host:port: r1/)
+  failsOn(
+    { KAFKA_BROKERS: 'k:1', REDIS_CLUSTER_NODES: 'redis1' },
+    'REDIS_CLUSTER_NODES',
+    /not host:port: redis1/,
+  )
 })
 
 test('numbers out of range or not numbers', () => {

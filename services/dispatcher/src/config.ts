@@ -5,12 +5,14 @@ import { type Static, Type } from '@sinclair/typebox'
 import { TOPICS } from '@tidings/contracts'
 import {
   DEFAULT_RETENTION,
-  parseClusterNodes,
   type RedisTarget,
   type RetentionOptions,
+  redisEnvProperties,
+  redisTargetFromEnv,
   validateRetention,
 } from '@tidings/delivery'
 import { ConfigError, loadConfig, requireThat } from '@tidings/runtime'
+import { type KafkaSecurity, kafkaSecurityEnvProperties, kafkaSecurityFromEnv } from './kafka-security.ts'
 import { type PushConfig, pushEnvProperties, toPushConfig } from './push-config.ts'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -23,6 +25,7 @@ const Int = (min: number, max: number, def: number, description: string) =>
 
 export const DispatcherEnv = Type.Object({
   KAFKA_BROKERS: Type.String({ minLength: 1, description: 'comma-separated host:port list' }),
+  ...kafkaSecurityEnvProperties,
   KAFKA_CLIENT_ID: Type.String({
     minLength: 1,
     default: 'tidings-dispatcher',
@@ -61,12 +64,7 @@ export const DispatcherEnv = Type.Object({
   TOPIC_PARTITIONS: Int(1, 10_000, 6, 'partitions of an input topic the dispatcher creates'),
   TOPIC_DLQ_PARTITIONS: Int(1, 10_000, 1, 'partitions of the dead-letter topic the dispatcher creates'),
   TOPIC_REPLICATION_FACTOR: Int(-1, 32, -1, 'replication factor of created topics; -1 = broker default'),
-  REDIS_URL: Type.Optional(
-    Type.String({ pattern: '^rediss?://', description: 'one Redis server (or REDIS_CLUSTER_NODES)' }),
-  ),
-  REDIS_CLUSTER_NODES: Type.Optional(
-    Type.String({ minLength: 1, description: 'host:port,… seed nodes of a Redis Cluster' }),
-  ),
+  ...redisEnvProperties,
   INBOX_TTL_SECONDS: Int(1, 31_536_000, DEFAULT_RETENTION.inboxTtlSeconds, 'inbox TTL'),
   INBOX_CAP: Int(1, 1_000_000, DEFAULT_RETENTION.inboxCap, 'most notifications kept per user'),
   DEDUPE_WINDOW_SECONDS: Int(1, 31_536_000, DEFAULT_RETENTION.dedupeWindowSeconds, 'dedupe window'),
@@ -101,6 +99,7 @@ export interface DispatcherConfig {
     rebalanceTimeoutMs: number
     maxWaitMs: number
     partitionsConsumedConcurrently: number
+    security: KafkaSecurity
   }
   topics: {
     loanDecisions: string
@@ -138,22 +137,8 @@ export function loadDispatcherConfig(
     requireThat(port >= 1 && port <= 65_535, 'KAFKA_BROKERS', `must be host:port entries, got "${b}"`)
   }
 
-  // Exactly one way to reach Redis: guessing which one wins would hide a deployment mistake.
-  requireThat(
-    (e.REDIS_URL === undefined) !== (e.REDIS_CLUSTER_NODES === undefined),
-    e.REDIS_URL === undefined ? 'REDIS_URL' : 'REDIS_CLUSTER_NODES',
-    'exactly one of REDIS_URL or REDIS_CLUSTER_NODES must be set',
-  )
-  let redis: RedisTarget
-  if (e.REDIS_URL !== undefined) redis = { url: e.REDIS_URL }
-  else {
-    try {
-      redis = { clusterNodes: parseClusterNodes(e.REDIS_CLUSTER_NODES ?? '') }
-    } catch (err) {
-      throw new ConfigError(`REDIS_CLUSTER_NODES ${(err as Error).message}`, 'REDIS_CLUSTER_NODES')
-    }
-    requireThat(redis.clusterNodes.length > 0, 'REDIS_CLUSTER_NODES', 'must list at least one host:port')
-  }
+  const redis: RedisTarget = redisTargetFromEnv(e)
+  const security = kafkaSecurityFromEnv(e)
 
   // A dead-letter topic that is also an input would feed bad events back into the dispatcher forever.
   const topicVars = {
@@ -211,6 +196,7 @@ export function loadDispatcherConfig(
       rebalanceTimeoutMs: e.KAFKA_REBALANCE_TIMEOUT_MS,
       maxWaitMs: e.KAFKA_MAX_WAIT_MS,
       partitionsConsumedConcurrently: e.PARTITIONS_CONSUMED_CONCURRENTLY,
+      security,
     },
     topics: {
       loanDecisions: e.TOPIC_LOAN_DECISIONS,

@@ -2,6 +2,7 @@
 import type { Logger } from '@tidings/runtime'
 import { Kafka, type LogEntry, logLevel } from 'kafkajs'
 import type { DispatcherConfig, LogLevel } from './config.ts'
+import { kafkaSecurityConfig } from './kafka-security.ts'
 
 // kafkajs at INFO narrates every join and fetch-manager restart; WARN keeps what an operator needs.
 function kafkaLevel(level: LogLevel): logLevel {
@@ -22,6 +23,7 @@ export function createKafka(config: DispatcherConfig, logger: Logger): Kafka {
   return new Kafka({
     clientId: config.kafka.clientId,
     brokers: config.kafka.brokers,
+    ...kafkaSecurityConfig(config.kafka.security),
     retry: CLIENT_RETRY,
     logLevel: kafkaLevel(config.logLevel),
     logCreator:

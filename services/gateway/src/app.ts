@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import cors from '@fastify/cors'
 import websocket from '@fastify/websocket'
 import { CloseCode, WS_PATH } from '@tidings/contracts'
@@ -11,7 +12,7 @@ import {
   type RedisClient,
   type ResumePoint,
 } from '@tidings/delivery'
-import { type Logger, redactUrl } from '@tidings/runtime'
+import { type Logger, type Readiness, redactUrl, redisErrorKind, tracingEnabled } from '@tidings/runtime'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -20,6 +21,7 @@ import Fastify, {
   LogController,
 } from 'fastify'
 import type { WebSocket } from 'ws'
+import { gatewayReadiness } from './admin-server.ts'
 import { selectSubprotocol } from './auth/handshake.ts'
 import { createTokenVerifier, type Principal } from './auth/token-verifier.ts'
 import type { GatewayConfig } from './config.ts'
@@ -34,6 +36,7 @@ import { createRequestAuthenticator } from './request-auth.ts'
 import { parseResumeQuery } from './resume.ts'
 import { registerRevocationRoute } from './revocation.ts'
 import { registerSseRoute } from './sse.ts'
+import { createDeliveryTracing, type DeliveryTracing } from './tracing.ts'
 import { registerUpgradeGuard } from './upgrade-guard.ts'
 import { releaseUpgradeRequest, startWebSocketSession } from './ws-transport.ts'
 
@@ -49,6 +52,8 @@ export interface GatewayDeps {
 export interface Gateway {
   app: FastifyInstance
   pod: PodContext
+  /** What /readyz reports (admin-server.ts explains why a Redis outage alone does not fail it). */
+  readiness(): Promise<Readiness>
   /** Readiness false, refuse new sockets, drain the open ones, close. */
   close(): Promise<void>
 }
@@ -62,8 +67,19 @@ declare module 'fastify' {
 export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   const { config, logger, redis, subscriber } = deps
   const log = logger
-  const router: ChannelRouter = createChannelRouter(subscriber, (err) => log.error({ err }, 'pub/sub'))
+  let tracing: DeliveryTracing | undefined
+  const router: ChannelRouter = createChannelRouter(
+    subscriber,
+    (err) => log.error({ err }, 'pub/sub'),
+    (kind, meta, listeners, deliver) => tracing!.fanOut(kind, meta, listeners, deliver),
+  )
   const metrics = createGatewayMetrics(() => router.channelCount)
+  metrics.maxConnections.set(config.MAX_CONNECTIONS)
+  tracing = createDeliveryTracing({
+    enabled: tracingEnabled(),
+    pod: config.POD_NAME ?? hostname(),
+    age: metrics.deliveryAge,
+  })
   const pod: PodContext = {
     config,
     store: createDeliveryStore(redis, {
@@ -85,9 +101,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     sessions: new Set(),
     deadlines: createDeadlineWheel(),
+    tracing,
     onSocketError: (err: Error) => log.debug({ err }, 'socket error'),
   }
   let draining = false
+  for (const conn of [redis, subscriber])
+    conn.on('error', (err: Error) => metrics.redisErrors.inc({ kind: redisErrorKind(err) }))
   const stopHeartbeat = startHeartbeat(pod)
   watchSubscriber(subscriber, pod)
 
@@ -146,20 +165,20 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   // after the plugin: its onRequest hook marks upgrades (req.ws), its onResponse hook destroys them
   registerUpgradeGuard(app)
 
+  const readiness = () => gatewayReadiness(draining, redis)
+  // A constant answer on the public port too: cloud load balancers health-check the traffic port
+  // by default. Readiness and metrics move to the admin port when ADMIN_PORT is set.
   app.get('/healthz', async () => ({ status: 'ok' }))
-  app.get('/readyz', async (_req, reply) => {
-    if (draining) return reply.code(503).send({ status: 'draining' })
-    try {
-      await withTimeout(redis.ping(), 1000)
-      return { status: 'ready' }
-    } catch {
-      return reply.code(503).send({ status: 'redis unavailable' })
-    }
-  })
-  app.get('/metrics', async (_req, reply) => {
-    reply.type(metrics.registry.contentType)
-    return metrics.registry.metrics()
-  })
+  if (config.ADMIN_PORT === undefined) {
+    app.get('/readyz', async (_req, reply) => {
+      const r = await readiness()
+      return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', ...r.checks })
+    })
+    app.get('/metrics', async (_req, reply) => {
+      reply.type(metrics.registry.contentType)
+      return metrics.registry.metrics()
+    })
+  }
 
   const authenticate = createRequestAuthenticator(pod, () => draining)
 
@@ -233,7 +252,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     await app.close()
   }
 
-  return { app, pod, close }
+  return { app, pod, readiness, close }
 }
 
 // Options of ws 8.23 that @types/ws does not know yet.
@@ -244,22 +263,6 @@ function closeAndPongLimits(config: GatewayConfig): object {
     // Pongs queued for a client that does not read: ws terminates the socket past this.
     maxPendingAutoPongs: 8,
   }
-}
-
-function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error('timeout')), ms)
-    p.then(
-      (v) => {
-        clearTimeout(t)
-        resolve(v)
-      },
-      (e) => {
-        clearTimeout(t)
-        reject(e)
-      },
-    )
-  })
 }
 
 /**

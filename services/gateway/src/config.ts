@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { parseClusterNodes, type RedisTarget } from '@tidings/delivery'
-import { ConfigError, loadConfig, requireThat } from '@tidings/runtime'
+import { type RedisTarget, redisEnvProperties, redisTargetFromEnv } from '@tidings/delivery'
+import { loadConfig, requireThat } from '@tidings/runtime'
 import { type AuthOptions, authEnvProperties, authOptionsFromEnv } from './auth/config.ts'
 
 const Int = (min: number, max: number, def: number, description: string) =>
@@ -14,10 +14,17 @@ export const GatewayEnv = Type.Object({
   POD_NAME: Type.Optional(
     Type.String({ minLength: 1, description: 'this pod in logs and presence (default: hostname)' }),
   ),
-  REDIS_URL: Type.Optional(Type.String({ pattern: '^rediss?://', description: 'one Redis server' })),
-  REDIS_CLUSTER_NODES: Type.Optional(
-    Type.String({ minLength: 3, description: 'host:port,… seed nodes of a Redis Cluster' }),
+  // Probes and /metrics on a port of their own, never reachable through the public listener (see
+  // admin-server.ts). Unset: they stay on PORT, for a single-port development setup.
+  ADMIN_PORT: Type.Optional(
+    Type.Integer({
+      minimum: 0,
+      maximum: 65535,
+      description: 'port of /healthz, /readyz, /metrics (then not served on PORT); 0 = any free port',
+    }),
   ),
+  ADMIN_HOST: Type.String({ default: '0.0.0.0', description: 'interface of the admin port' }),
+  ...redisEnvProperties,
   HEARTBEAT_MS: Int(1000, 300_000, 25_000, 'WebSocket ping interval; a socket that missed a pong is closed'),
   MAX_FRAME_BYTES: Int(256, 1_048_576, 16_384, 'largest inbound frame; bigger → close 1009'),
   MAX_SESSIONS_PER_USER: Int(1, 1000, 5, 'open sessions of one user across all pods; the next gets 4029'),
@@ -118,20 +125,12 @@ export interface GatewayConfig extends GatewayEnv {
 
 export function loadGatewayConfig(env: Record<string, string | undefined> = process.env): GatewayConfig {
   const c = loadConfig(GatewayEnv, env)
+  const redis: RedisTarget = redisTargetFromEnv(c)
   requireThat(
-    (c.REDIS_URL === undefined) !== (c.REDIS_CLUSTER_NODES === undefined),
-    'REDIS_URL',
-    'or REDIS_CLUSTER_NODES: set exactly one of the two',
+    c.ADMIN_PORT === undefined || c.ADMIN_PORT === 0 || c.ADMIN_PORT !== c.PORT,
+    'ADMIN_PORT',
+    'must differ from PORT',
   )
-  let redis: RedisTarget
-  if (c.REDIS_URL) redis = { url: c.REDIS_URL }
-  else {
-    try {
-      redis = { clusterNodes: parseClusterNodes(c.REDIS_CLUSTER_NODES!) }
-    } catch (err) {
-      throw new ConfigError(`REDIS_CLUSTER_NODES ${(err as Error).message}`, 'REDIS_CLUSTER_NODES')
-    }
-  }
   requireThat(
     c.RATE_LIMIT_BURST >= c.RATE_LIMIT_PER_SECOND,
     'RATE_LIMIT_BURST',

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os'
-import { createRedisConnection } from '@tidings/delivery'
+import { createRedisConnection, verifyRedisAccess } from '@tidings/delivery'
 import { createLogger, runService } from '@tidings/runtime'
+import { startAdminServer } from './admin-server.ts'
 import { buildGateway } from './app.ts'
 import { loadGatewayConfig } from './config.ts'
 
@@ -8,6 +9,10 @@ await runService('gateway', async () => {
   const config = loadGatewayConfig()
   const pod = config.POD_NAME ?? hostname()
   const logger = createLogger('gateway', config.LOG_LEVEL).child({ pod })
+  // Wrong credentials or an untrusted certificate: exit 78 naming the setting, not a retry loop.
+  await verifyRedisAccess(config.redis, (err) =>
+    logger.warn({ err: err.message }, 'redis unavailable at start; retrying'),
+  )
   const redis = createRedisConnection(config.redis, { name: `tidings-gateway:${pod}` })
   const subscriber = createRedisConnection(config.redis, {
     name: `tidings-gateway-sub:${pod}`,
@@ -20,14 +25,19 @@ await runService('gateway', async () => {
     conn.on('error', (err) => logger.warn({ err: err.message, role }, 'redis connection error'))
   }
   const gateway = await buildGateway({ config, logger, redis, subscriber })
+  const admin =
+    config.ADMIN_PORT === undefined
+      ? undefined
+      : await startAdminServer(gateway, logger, config.ADMIN_PORT, config.ADMIN_HOST)
   const address = await gateway.app.listen({ host: config.HOST, port: config.PORT })
-  logger.info({ address }, 'gateway listening')
+  logger.info({ address, adminPort: admin?.port }, 'gateway listening')
   return {
     logger,
     graceMs: config.SHUTDOWN_GRACE_MS,
     service: {
       async close() {
         await gateway.close()
+        await admin?.server.close()
         await Promise.allSettled([redis.quit(), subscriber.quit()])
       },
     },

@@ -1,8 +1,10 @@
-// The dispatcher's only HTTP surface: liveness, readiness and metrics for the orchestrator and
-// Prometheus. No framework: three GET routes do not need one.
+// The admin port of both services: liveness, readiness and metrics for the orchestrator and
+// Prometheus, on a port of its own so that neither probes nor /metrics are reachable through the
+// public listener (the gateway's WebSocket port). No framework: three GET routes do not need one.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Logger, Registry } from '@tidings/runtime'
+import type { Logger } from 'pino'
+import type { Registry } from 'prom-client'
 
 export interface Readiness {
   ready: boolean
@@ -13,6 +15,8 @@ export interface HealthServerDeps {
   registry: Registry
   /** Resolves quickly (the caller bounds its own checks). */
   readiness: () => Promise<Readiness>
+  /** Runs before each /metrics answer (bounded by the caller; must not reject). */
+  beforeScrape?: () => Promise<void>
   logger: Logger
 }
 
@@ -46,6 +50,7 @@ export function createHealthServer(deps: HealthServerDeps): HealthServer {
       return send(res, r.ready ? 200 : 503, 'application/json', `${body}\n`)
     }
     if (path === '/metrics') {
+      await deps.beforeScrape?.()
       return send(res, 200, deps.registry.contentType, await deps.registry.metrics())
     }
     return send(res, 404, 'text/plain', 'not found\n')

@@ -1,0 +1,97 @@
+// The Redis settings both services share: every rule that the schema cannot express.
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { after, test } from 'node:test'
+import { Type } from '@sinclair/typebox'
+import { ConfigError, loadConfig } from '@tidings/runtime'
+import { redisEnvProperties, redisTargetFromEnv } from './settings.ts'
+
+const schema = Type.Object(redisEnvProperties)
+const load = (env: Record<string, string>) => redisTargetFromEnv(loadConfig(schema, env))
+const dir = mkdtempSync(join(tmpdir(), 'tidings-settings-'))
+after(() => rmSync(dir, { recursive: true, force: true }))
+const file = (name: string, content: string) => {
+  const path = join(dir, name)
+  writeFileSync(path, content)
+  return path
+}
+
+function failsOn(env: Record<string, string>, variable: string, message: RegExp): void {
+  assert.throws(
+    () => load(env),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `expected a ConfigError, got ${String(err)}`)
+      assert.equal(err.variable, variable)
+      assert.match(err.message, message)
+      return true
+    },
+  )
+}
+
+test('a plain URL needs nothing else', () => {
+  assert.deepEqual(load({ REDIS_URL: 'redis://r:6379' }), { url: 'redis://r:6379' })
+})
+
+test('user, password from a file (trailing newline dropped), TLS with CA, client pair and server name', () => {
+  const t = load({
+    REDIS_CLUSTER_NODES: 'r1:7000,r2:7001',
+    REDIS_USERNAME: 'tidings',
+    REDIS_PASSWORD_FILE: file('pw', 's3cret\n'),
+    REDIS_TLS: 'true',
+    REDIS_TLS_CA_FILE: file('ca.pem', 'CA'),
+    REDIS_TLS_CERT_FILE: file('c.pem', 'CERT'),
+    REDIS_TLS_KEY_FILE: file('k.pem', 'KEY'),
+    REDIS_TLS_SERVERNAME: 'redis.internal',
+  })
+  assert.deepEqual(t, {
+    clusterNodes: [
+      { host: 'r1', port: 7000 },
+      { host: 'r2', port: 7001 },
+    ],
+    username: 'tidings',
+    password: 's3cret',
+    tls: { ca: 'CA', cert: 'CERT', key: 'KEY', servername: 'redis.internal' },
+  })
+})
+
+test('rediss:// turns TLS on by itself', () => {
+  assert.deepEqual(load({ REDIS_URL: 'rediss://r:6380', REDIS_TLS_CA_FILE: file('ca2.pem', 'CA') }), {
+    url: 'rediss://r:6380',
+    tls: { ca: 'CA' },
+  })
+})
+
+test('exactly one of REDIS_URL / REDIS_CLUSTER_NODES', () => {
+  failsOn({}, 'REDIS_URL', /exactly one of REDIS_URL or REDIS_CLUSTER_NODES/)
+  failsOn({ REDIS_URL: 'redis://r', REDIS_CLUSTER_NODES: 'r:1' }, 'REDIS_CLUSTER_NODES', /exactly one/)
+})
+
+test('password and password file are exclusive; a missing or empty file names its variable', () => {
+  failsOn(
+    { REDIS_URL: 'redis://r', REDIS_PASSWORD: 'a', REDIS_PASSWORD_FILE: file('p2', 'b') },
+    'REDIS_PASSWORD',
+    /both set/,
+  )
+  failsOn({ REDIS_URL: 'redis://r', REDIS_PASSWORD_FILE: join(dir, 'nope') }, 'REDIS_PASSWORD_FILE', /ENOENT/)
+  failsOn(
+    { REDIS_URL: 'redis://r', REDIS_PASSWORD_FILE: file('empty', '\n') },
+    'REDIS_PASSWORD_FILE',
+    /empty/,
+  )
+})
+
+test('credentials in the URL and in a variable are a mistake', () => {
+  failsOn({ REDIS_URL: 'redis://:pw@r', REDIS_PASSWORD: 'x' }, 'REDIS_PASSWORD', /URL carries a password/)
+  failsOn({ REDIS_URL: 'redis://u:pw@r', REDIS_USERNAME: 'x' }, 'REDIS_USERNAME', /URL carries a user/)
+})
+
+test('TLS files without TLS, and half a client pair, are refused', () => {
+  failsOn({ REDIS_URL: 'redis://r', REDIS_TLS_CA_FILE: file('ca3', 'x') }, 'REDIS_TLS_CA_FILE', /TLS is off/)
+  failsOn(
+    { REDIS_URL: 'redis://r', REDIS_TLS: 'true', REDIS_TLS_CERT_FILE: file('c2', 'x') },
+    'REDIS_TLS_KEY_FILE',
+    /go together/,
+  )
+})
