@@ -1,78 +1,10 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import {
-  createTidingsClient,
-  type StateEvent,
-  type TidingsClientOptions,
-  type TokenReason,
-} from './client.ts'
-import type { TidingsError } from './errors.ts'
+import { createTidingsClient } from './client.ts'
 import type { FetchLike } from './sse.ts'
 import { localStorageAdapter, memoryStorage, type StorageLike } from './storage.ts'
-import { FakeClock, type FakeSocket, fakeWebSocket, settle, until } from './testing/fakes.ts'
-import type { NotificationFrame } from './wire.ts'
-
-const welcome = (epoch = 'e1', extra: object = {}) => ({
-  type: 'welcome',
-  sessionId: 's1',
-  userId: 'u1',
-  epoch,
-  heartbeatMs: 10_000,
-  protocol: 1,
-  ...extra,
-})
-const note = (seq: number, id = `n${seq}`): NotificationFrame => ({
-  type: 'notification',
-  seq,
-  id,
-  kind: 'test',
-  createdAt: '2026-11-24T10:00:00.000Z',
-  title: `t${seq}`,
-  body: 'b',
-  data: {},
-})
-
-function setup(overrides: Partial<TidingsClientOptions> = {}) {
-  const clock = new FakeClock()
-  const ws = fakeWebSocket()
-  const tokens: TokenReason[] = []
-  const handled: number[] = []
-  const states: StateEvent[] = []
-  const errors: TidingsError[] = []
-  let tokenN = 0
-  const client = createTidingsClient({
-    url: 'wss://gw.example',
-    getToken: ({ reason }) => {
-      tokens.push(reason)
-      return `jwt-${++tokenN}`
-    },
-    WebSocket: ws.WebSocket,
-    clock,
-    random: () => 0.5,
-    sse: false,
-    onNotification: (n) => {
-      handled.push(n.seq)
-    },
-    ...overrides,
-  })
-  client.on('state', (s) => states.push(s))
-  client.on('error', (e) => errors.push(e))
-  const socket = (i: number): FakeSocket => {
-    const s = ws.sockets[i]
-    assert.ok(s, `socket #${i} was opened`)
-    return s
-  }
-  /** Waits for socket #i, opens it and sends `welcome`. */
-  const accept = async (i: number, frame: object = welcome()): Promise<FakeSocket> => {
-    await until(() => ws.sockets.length > i, `socket #${i}`)
-    const s = socket(i)
-    s.open()
-    s.receive(frame)
-    await settle()
-    return s
-  }
-  return { client, clock, ws, tokens, handled, states, errors, socket, accept }
-}
+import { settle, until } from './testing/fakes.ts'
+import { note, setup, welcome } from './testing/harness.ts'
 
 test('connects with the token as subprotocol and resolves on welcome', async () => {
   const t = setup()

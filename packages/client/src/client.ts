@@ -3,7 +3,9 @@ import { type BackoffOptions, closePolicy, DEFAULT_BACKOFF, reconnectDelay } fro
 import { type Clock, systemClock, type TimerHandle } from './clock.ts'
 import { Emitter } from './emitter.ts'
 import { TidingsError } from './errors.ts'
+import { RetryBudget, TidingsGaveUpError } from './give-up.ts'
 import { LruSet } from './lru.ts'
+import { browserNetwork, type NetworkMonitor } from './network.ts'
 import { type EventSourceConstructor, type FetchLike, openEventSource, openFetchSse } from './sse.ts'
 import { memoryStorage, parseResumeState, type ResumeState, type ResumeStorage } from './storage.ts'
 import type { CloseInfo, Transport, TransportEvents, TransportKind } from './transport.ts'
@@ -59,6 +61,18 @@ export interface TidingsClientOptions {
   onNotification?: (notification: NotificationFrame) => unknown
   /** Broadcast topics to join on every connection. */
   topics?: readonly string[]
+  /**
+   * Give up after this many failed connection attempts in a row (none reached `welcome`; attempts
+   * while `network` says offline do not count): the client closes, `connect()` rejects and `error`
+   * gets a `TidingsGaveUpError`. Default: retry forever.
+   */
+  maxRetries?: number
+  /**
+   * Online/offline signals: when the network returns, reconnect at once instead of waiting out the
+   * backoff. Default `browserNetwork()` (window `online`/`offline`; none outside browsers). React
+   * Native: `netInfoNetwork(NetInfo)`. `false` disables.
+   */
+  network?: NetworkMonitor | false
   backoff?: BackoffOptions
   ack?: AckOptions
   /** Notification/broadcast ids remembered for dedupe. Default 1 000. */
@@ -180,6 +194,9 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
   const backoff = { ...DEFAULT_BACKOFF, ...options.backoff }
   const storage = options.storage ?? memoryStorage()
   const connectTimeoutMs = options.connectTimeoutMs ?? 15_000
+  const budget = new RetryBudget(options.maxRetries)
+  const network = options.network === false ? undefined : (options.network ?? browserNetwork())
+  let stopWatchingNetwork: (() => void) | undefined
   const WS = options.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   const globalFetch = (globalThis as { fetch?: FetchLike }).fetch
   const fetchFn: FetchLike | undefined =
@@ -446,6 +463,12 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
 
   const retry = (info: CloseInfo, kind: TransportKind, policy = closePolicy(info.code)): void => {
     if (!running) return
+    if (budget.failed(network?.isOnline() === false)) {
+      const error = new TidingsGaveUpError(budget.attempts, info.code, `${kind}: ${info.reason || info.code}`)
+      report(error)
+      void shutdown('gave up', error)
+      return
+    }
     // gateways are interchangeable: whatever went wrong with this one, the next attempt tries another
     urlIndex = (urlIndex + 1) % allEnds.length
     const delayMs = reconnectDelay({ policy, attempt, hintMs, unauthorizedStreak }, backoff, random)
@@ -529,6 +552,7 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
           }
         }
         openedAt = clock.now()
+        budget.opened()
         unauthorizedStreak = 0
         tokenReason = 'connect'
         acker.unconfirm()
@@ -668,6 +692,34 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
     while (writing || pendingPosts.size > 0) await Promise.all([writing, ...pendingPosts])
   }
 
+  /** Stops for good: close() and giving up. Waiting connect() calls reject with `error`. */
+  const shutdown = async (reason: string, error: TidingsError): Promise<void> => {
+    const wasRunning = running
+    running = false
+    stopWatchingNetwork?.()
+    stopWatchingNetwork = undefined
+    acker.flush()
+    acker.dispose()
+    generation++
+    openedAt = undefined
+    retryTimer = clear(retryTimer)
+    wsRetryTimer = clear(wsRetryTimer)
+    teardown(reason === 'client' ? 'client closed' : reason)
+    queue.length = 0
+    const waiters = connectWaiters
+    connectWaiters = []
+    for (const w of waiters) w.reject(error)
+    if (wasRunning) setState({ state: 'closed', reason })
+    await settle()
+  }
+
+  const onNetwork = (online: boolean): void => {
+    // back online while waiting out a backoff: try now, with the backoff starting over
+    if (!online || !running || retryTimer === undefined) return
+    attempt = 0
+    start()
+  }
+
   return {
     get state() {
       return state
@@ -687,27 +739,12 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
       if (!running) {
         running = true
         attempt = 0
+        stopWatchingNetwork ??= network?.subscribe(onNetwork)
         start()
       }
       return p
     },
-    async close() {
-      const wasRunning = running
-      running = false
-      acker.flush()
-      acker.dispose()
-      generation++
-      openedAt = undefined
-      retryTimer = clear(retryTimer)
-      wsRetryTimer = clear(wsRetryTimer)
-      teardown('client closed')
-      queue.length = 0
-      const waiters = connectWaiters
-      connectWaiters = []
-      for (const w of waiters) w.reject(new TidingsError('transport', 'closed before the connection opened'))
-      if (wasRunning) setState({ state: 'closed', reason: 'client' })
-      await settle()
-    },
+    close: () => shutdown('client', new TidingsError('transport', 'closed before the connection opened')),
     subscribe(topic) {
       if (!topicRe.test(topic)) throw new TypeError(`invalid topic name: ${topic}`)
       if (topics.has(topic)) return

@@ -14,6 +14,8 @@ export type TidingsErrorKind =
   | 'revoked'
   /** The transport misbehaved: unparsable frame, failed ack POST, refused HTTP status. */
   | 'transport'
+  /** `maxRetries` attempts failed in a row: the client stopped (a `TidingsGaveUpError`). */
+  | 'gave_up'
 
 export class TidingsError extends Error {
   override readonly name = 'TidingsError'

@@ -14,6 +14,14 @@ export {
 } from './client.ts'
 export type { Clock, TimerHandle } from './clock.ts'
 export { TidingsError, type TidingsErrorKind } from './errors.ts'
+export { TidingsGaveUpError } from './give-up.ts'
+export {
+  type BrowserNetworkTarget,
+  browserNetwork,
+  type NetInfoLike,
+  type NetworkMonitor,
+  netInfoNetwork,
+} from './network.ts'
 export type { EventSourceConstructor, EventSourceLike, FetchLike } from './sse.ts'
 export {
   type AsyncStorageLike,

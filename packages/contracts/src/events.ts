@@ -1,5 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { TopicName, UserId } from './ids.ts'
+import { Timestamp, TopicName, UserId } from './ids.ts'
 
 /** Default Kafka topic names (each is configurable in the dispatcher). */
 export const TOPICS = {
@@ -15,10 +15,6 @@ export const CLOUDEVENT_TYPES = {
 } as const
 
 const EventId = Type.String({ minLength: 1, maxLength: 200 })
-// RFC 3339 timestamp; checked by pattern so the schema needs no format registry.
-const Timestamp = Type.String({
-  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$',
-})
 
 export const LOCALES = ['en', 'bn'] as const
 export type Locale = (typeof LOCALES)[number]

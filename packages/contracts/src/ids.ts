@@ -11,6 +11,10 @@ export const EPOCH_PATTERN = '^[A-Za-z0-9_-]{1,64}$'
 export const UserId = Type.String({ pattern: USER_ID_PATTERN })
 export const Epoch = Type.String({ pattern: EPOCH_PATTERN })
 export const TopicName = Type.String({ pattern: TOPIC_PATTERN })
+/** RFC 3339 timestamp with a zone; checked by pattern so the schema needs no format registry. */
+export const Timestamp = Type.String({
+  pattern: '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?(Z|[+-]\\d{2}:\\d{2})$',
+})
 
 const userIdRe = new RegExp(USER_ID_PATTERN)
 const topicRe = new RegExp(TOPIC_PATTERN)

@@ -1,6 +1,6 @@
-import { type Static, Type } from '@sinclair/typebox'
-import { Epoch, TopicName } from './ids.ts'
-import type { Notification } from './notification.ts'
+import { type Static, type TLiteral, type TUnion, Type } from '@sinclair/typebox'
+import { Epoch, Timestamp, TopicName, UserId } from './ids.ts'
+import { Notification } from './notification.ts'
 
 export const PROTOCOL_VERSION = 1
 /** Subprotocol a browser offers (with `bearer.<jwt>`); the server selects it. */
@@ -43,72 +43,81 @@ export const ErrorCode = {
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode]
 
 // ---- server → client ----
-export interface WelcomeFrame {
-  type: 'welcome'
-  sessionId: string
-  userId: string
-  epoch: string
-  heartbeatMs: number
-  protocol: typeof PROTOCOL_VERSION
-}
-export interface MissedFrame {
-  type: 'missed'
-  afterSeq: number
-  nextSeq: number
-  epoch: string
-}
-export interface NotificationFrame extends Notification {
-  type: 'notification'
-  seq: number
-}
-export interface BroadcastFrame extends Omit<Notification, 'kind'> {
-  type: 'broadcast'
-  topic: string
-}
-export interface SubscribedFrame {
-  type: 'subscribed' | 'unsubscribed'
-  topic: string
-}
-export interface ReauthFrame {
-  type: 'reauth'
-  expiresAt: string
-}
-export interface AuthenticatedFrame {
-  type: 'authenticated'
-  expiresAt: string
-}
-export interface PongFrame {
-  type: 'pong'
-}
-export interface ErrorFrame {
-  type: 'error'
-  code: ErrorCode
-  message: string
-}
-export interface ReconnectFrame {
-  type: 'reconnect'
-  afterMs: number
-}
+// Schemas (not only types) so that docs/schemas/*.json describe them for apps in other languages.
+// Extra fields are allowed: a client must ignore the fields a newer gateway adds.
+const Seq = Type.Integer({ minimum: 1 })
+export const WelcomeFrame = Type.Object({
+  type: Type.Literal('welcome'),
+  sessionId: Type.String({ minLength: 1 }),
+  userId: UserId,
+  epoch: Epoch,
+  heartbeatMs: Type.Integer({ minimum: 1 }),
+  protocol: Type.Literal(PROTOCOL_VERSION),
+})
+/** Everything in (afterSeq, nextSeq) of `epoch` is gone: refetch state. */
+export const MissedFrame = Type.Object({
+  type: Type.Literal('missed'),
+  afterSeq: Type.Integer({ minimum: 0 }),
+  nextSeq: Seq,
+  epoch: Epoch,
+})
+export const NotificationFrame = Type.Composite([
+  Type.Object({ type: Type.Literal('notification'), seq: Seq }),
+  Notification,
+])
+export const BroadcastFrame = Type.Composite([
+  Type.Object({ type: Type.Literal('broadcast'), topic: TopicName }),
+  Type.Omit(Notification, ['kind']),
+])
+export const SubscribedFrame = Type.Object({
+  type: Type.Union([Type.Literal('subscribed'), Type.Literal('unsubscribed')]),
+  topic: TopicName,
+})
+export const ReauthFrame = Type.Object({ type: Type.Literal('reauth'), expiresAt: Timestamp })
+export const AuthenticatedFrame = Type.Object({ type: Type.Literal('authenticated'), expiresAt: Timestamp })
+export const PongFrame = Type.Object({ type: Type.Literal('pong') })
+export const ErrorFrame = Type.Object({
+  type: Type.Literal('error'),
+  code: Type.Union(Object.values(ErrorCode).map((c) => Type.Literal(c))) as TUnion<TLiteral<ErrorCode>[]>,
+  message: Type.String(),
+})
+export const ReconnectFrame = Type.Object({
+  type: Type.Literal('reconnect'),
+  afterMs: Type.Integer({ minimum: 0 }),
+})
+export const ServerFrame = Type.Union([
+  WelcomeFrame,
+  MissedFrame,
+  NotificationFrame,
+  BroadcastFrame,
+  SubscribedFrame,
+  ReauthFrame,
+  AuthenticatedFrame,
+  PongFrame,
+  ErrorFrame,
+  ReconnectFrame,
+])
+export type WelcomeFrame = Static<typeof WelcomeFrame>
+export type MissedFrame = Static<typeof MissedFrame>
+export type NotificationFrame = Static<typeof NotificationFrame>
+export type BroadcastFrame = Static<typeof BroadcastFrame>
+export type SubscribedFrame = Static<typeof SubscribedFrame>
+export type ReauthFrame = Static<typeof ReauthFrame>
+export type AuthenticatedFrame = Static<typeof AuthenticatedFrame>
+export type PongFrame = Static<typeof PongFrame>
+export type ErrorFrame = Static<typeof ErrorFrame>
+export type ReconnectFrame = Static<typeof ReconnectFrame>
+export type ServerFrame = Static<typeof ServerFrame>
 /**
  * SSE only: the last event of a stream the server ends (`event: close`), carrying what a
  * WebSocket close frame would (4003 revoked, 4001 expired, 1012 restart, 1013 slow reader…).
  */
-export interface SseCloseFrame {
-  type: 'close'
-  code: CloseCode
-  reason: string
-}
-export type ServerFrame =
-  | WelcomeFrame
-  | MissedFrame
-  | NotificationFrame
-  | BroadcastFrame
-  | SubscribedFrame
-  | ReauthFrame
-  | AuthenticatedFrame
-  | PongFrame
-  | ErrorFrame
-  | ReconnectFrame
+export const SseCloseFrame = Type.Object({
+  type: Type.Literal('close'),
+  code: Type.Union(Object.values(CloseCode).map((c) => Type.Literal(c))) as TUnion<TLiteral<CloseCode>[]>,
+  reason: Type.String(),
+})
+export type SseCloseFrame = Static<typeof SseCloseFrame>
 
 // ---- client → server (schemas: the gateway validates every frame with them) ----
 /** `epoch` (optional, an extension): the epoch `seq` belongs to; an ack of another epoch is ignored. */
@@ -130,13 +139,39 @@ export type AckFrame = Static<typeof AckFrame>
 export type TopicFrame = Static<typeof TopicFrame>
 export type AuthFrame = Static<typeof AuthFrame>
 export type PingFrame = Static<typeof PingFrame>
+export const ClientFrame = Type.Union([AckFrame, TopicFrame, AuthFrame, PingFrame])
 export type ClientFrame = AckFrame | TopicFrame | AuthFrame | PingFrame
 
-/** Body of `POST /v1/inbox/ack` and the reply of `GET /v1/inbox`. */
-export interface InboxResponse {
-  epoch: string
-  notifications: Array<Notification & { seq: number }>
-  missed?: { afterSeq: number; nextSeq: number; epoch: string }
+// ---- HTTP fallbacks ----
+/** Body of `POST /v1/inbox/ack` (as the WebSocket `ack`, without `type`). */
+export const InboxAckRequest = Type.Object(
+  { seq: Type.Integer({ minimum: 0 }), epoch: Type.Optional(Epoch) },
+  { additionalProperties: false },
+)
+export type InboxAckRequest = Static<typeof InboxAckRequest>
+/** Reply of `GET /v1/inbox`: the notifications after `afterSeq`, and `missed` as on the WebSocket. */
+export const InboxResponse = Type.Object({
+  epoch: Epoch,
+  notifications: Type.Array(Type.Composite([Type.Object({ seq: Seq }), Notification])),
+  missed: Type.Optional(Type.Omit(MissedFrame, ['type'])),
   /** More notifications follow this page: pass this as the next `afterSeq` (same epoch). */
-  nextAfterSeq?: number
-}
+  nextAfterSeq: Type.Optional(Type.Integer({ minimum: 0 })),
+})
+export type InboxResponse = Static<typeof InboxResponse>
+
+/** Every HTTP error of the gateway (and its 404): `code` is a stable `TDG_ERR_*`, `message` is for humans. */
+export const HttpErrorBody = Type.Object({
+  statusCode: Type.Integer({ minimum: 400, maximum: 599 }),
+  code: Type.String({ pattern: '^TDG_ERR_[A-Z0-9_]+$' }),
+  message: Type.String(),
+})
+export type HttpErrorBody = Static<typeof HttpErrorBody>
+/** Reply of `GET /v1/presence/:userId` (service credential): live WebSocket and SSE sessions on all pods. */
+export const PresenceResponse = Type.Object({
+  online: Type.Boolean(),
+  sessions: Type.Integer({ minimum: 0 }),
+})
+export type PresenceResponse = Static<typeof PresenceResponse>
+/** `GET /healthz` / `GET /readyz`: `ok`, `ready`, `draining`, `redis unavailable`. */
+export const HealthResponse = Type.Object({ status: Type.String() })
+export type HealthResponse = Static<typeof HealthResponse>

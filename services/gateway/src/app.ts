@@ -29,6 +29,7 @@ import { createDeadlineWheel } from './deadlines.ts'
 import { BAD_REQUEST, NOT_FOUND, NOT_WEBSOCKET, TRY_AGAIN_LATER } from './errors.ts'
 import { registerInboxRoutes } from './inbox-routes.ts'
 import { createGatewayMetrics } from './metrics.ts'
+import { registerOpenApi } from './openapi.ts'
 import { drainSessions, type PodContext, startHeartbeat } from './pod.ts'
 import { createRequestRateLimiter } from './rate-limit.ts'
 import { createRequestAuthenticator } from './request-auth.ts'
@@ -122,6 +123,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   // TCP connections, handshakes and closing sockets included: the pod's file descriptors stay
   // bounded whatever clients do; the headroom keeps probes and refusals answerable when full.
   app.server.maxConnections = config.MAX_CONNECTIONS + 1024
+  await registerOpenApi(app) // before any route: it collects them as they are added
   app.decorateRequest('tidings', null)
   // Every error body is {statusCode, code, message} with a code from errors.ts.
   app.setErrorHandler(
