@@ -1,6 +1,6 @@
 // The admin port of both services: liveness, readiness and metrics for the orchestrator and
 // Prometheus, on a port of its own so that neither probes nor /metrics are reachable through the
-// public listener (the gateway's WebSocket port). No framework: three GET routes do not need one.
+// public listener (the gateway's WebSocket port). No framework: a few GET routes do not need one.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
@@ -17,6 +17,8 @@ export interface HealthServerDeps {
   readiness: () => Promise<Readiness>
   /** Runs before each /metrics answer (bounded by the caller; must not reject). */
   beforeScrape?: () => Promise<void>
+  /** Further JSON documents by path (the gateway's `/openapi.json`): the admin side, not the public one. */
+  documents?: Record<string, () => unknown>
   logger: Logger
 }
 
@@ -53,6 +55,8 @@ export function createHealthServer(deps: HealthServerDeps): HealthServer {
       await deps.beforeScrape?.()
       return send(res, 200, deps.registry.contentType, await deps.registry.metrics())
     }
+    const document = path === undefined ? undefined : deps.documents?.[path]
+    if (document) return send(res, 200, 'application/json', `${JSON.stringify(document())}\n`)
     return send(res, 404, 'text/plain', 'not found\n')
   }
 

@@ -21,6 +21,11 @@ test('with ADMIN_PORT, /readyz and /metrics answer there and not on the public p
     assert.deepEqual(await ready.json(), { status: 'ready', draining: false, redis: true })
     const metrics = await (await fetch(`${base}/metrics`)).text()
     assert.match(metrics, /^tidings_ws_connections\{service="gateway"\} 0$/m)
+    // the HTTP API's OpenAPI document, generated from the route schemas, on the admin side only
+    const openapi = (await (await fetch(`${base}/openapi.json`)).json()) as { openapi: string; paths: object }
+    assert.equal(openapi.openapi, '3.1.0')
+    assert.ok('/v1/inbox' in openapi.paths && '/v1/inbox/ack' in openapi.paths && '/readyz' in openapi.paths)
+    assert.equal((await fetch(`${gw.url}/openapi.json`)).status, 404)
     const stopping = gw.stop()
     await waitFor(async () => (await fetch(`${base}/readyz`)).status === 503, {
       message: 'not ready while draining',

@@ -14,6 +14,7 @@
 import type { RedisClient } from '@tidings/delivery'
 import { createHealthServer, type HealthServer, type Logger, type Readiness } from '@tidings/runtime'
 import type { Gateway } from './app.ts'
+import { openApiDocument } from './openapi.ts'
 
 const PING_TIMEOUT_MS = 1000
 
@@ -50,6 +51,8 @@ export async function startAdminServer(
   const server = createHealthServer({
     registry: gateway.pod.metrics.registry,
     readiness: () => gateway.readiness(),
+    // the HTTP API's OpenAPI 3.1 document, generated from the route schemas (openapi.ts)
+    documents: { '/openapi.json': () => openApiDocument(gateway.app) },
     logger,
   })
   return { server, port: await server.listen(port, host) }
