@@ -1,7 +1,7 @@
 // Produces records exactly as given, with what only the Java client sends easily: header values that
 // are null (`new RecordHeader(name, null)`), repeated header names, and arbitrary bytes anywhere.
 // Run from source (JDK 11+ single-file programs) with the Kafka jars the test launcher caches:
-//   java -cp '<kafka libs>/*' RawProducer.java <bootstrap servers>
+//   java -cp '<kafka libs>/*' RawProducer.java <bootstrap servers> [<compression.type>]
 // stdin, one record per line, tab-separated, every field base64 (or `-` for null):
 //   <topic>\t<key>\t<value>[\t<header name>:<header value>]...
 // stdout: `ok <partition> <offset>` per record, in input order, once the broker acknowledged it.
@@ -28,6 +28,7 @@ public class RawProducer {
     Properties props = new Properties();
     props.put("bootstrap.servers", args[0]);
     props.put("acks", "all");
+    if (args.length > 1) props.put("compression.type", args[1]);
     props.put("enable.idempotence", "true");
     props.put("max.request.size", String.valueOf(16 * 1024 * 1024));
     props.put("key.serializer", ByteArraySerializer.class.getName());

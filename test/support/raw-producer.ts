@@ -21,8 +21,9 @@ const field = (b: Bytes): string => (b === null ? '-' : Buffer.from(b).toString(
 export async function produceRaw(
   brokers: string[],
   records: RawRecord[],
-  timeoutMs = 120_000,
+  opts: { timeoutMs?: number; compression?: 'none' | 'gzip' | 'snappy' | 'lz4' | 'zstd' } = {},
 ): Promise<Array<{ partition: number; offset: string }>> {
+  const timeoutMs = opts.timeoutMs ?? 120_000
   const libs = await ensureKafkaJars(kafkaVersion())
   const input = records
     .map((r) =>
@@ -42,6 +43,7 @@ export async function produceRaw(
       '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
       join(import.meta.dirname, 'RawProducer.java'),
       brokers.join(','),
+      ...(opts.compression ? [opts.compression] : []),
     ],
     { stdio: ['pipe', 'pipe', 'pipe'] },
   )

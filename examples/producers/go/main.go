@@ -92,8 +92,8 @@ func main() {
 		kgo.ClientID("loan-service"),
 		kgo.RequiredAcks(kgo.AllISRAcks()), // idempotent by default in franz-go: client retries never duplicate
 		kgo.RecordDeliveryTimeout(30*time.Second),
-		// franz-go compresses with snappy by default; the dispatcher (kafkajs) reads only gzip or none,
-		// and a batch it cannot decompress stops its consumer.
+		// the dispatcher (kafkajs) reads none, gzip and snappy (franz-go's default), not lz4 or zstd;
+		// gzip here works with every consumer.
 		kgo.ProducerBatchCompression(kgo.GzipCompression()),
 	)
 	if err != nil {

@@ -121,3 +121,20 @@ test('no poison record stops the dispatcher: null headers, deep data, a dead let
   assert.ok((big.value?.length ?? 0) < 32768, 'the truncated value fits the topic')
   assert.ok(big.value?.toString().startsWith('xyyy'), 'the truncated value is a prefix of the original')
 })
+
+test('a snappy-compressed batch (franz-go’s default, common in Java) is read like any other', async (t) => {
+  const config = testConfig({ TOPIC_PARTITIONS: '1' })
+  const { kafka, reader } = await dispatcherWorld(t, config, infraFromEnv().redisUrl)
+  void kafka
+  const users = [uniqueName('u-snappy'), uniqueName('u-snappy')]
+  await produceRaw(
+    config.kafka.brokers,
+    users.map((u) => ({
+      topic: config.topics.loanDecisions,
+      key: u,
+      value: JSON.stringify(loanEvent({ borrowerId: u })),
+    })),
+    { compression: 'snappy' },
+  )
+  for (const u of users) assert.equal((await waitForInbox(reader, u, 1)).frames[0]?.data.decision, 'APPROVED')
+})
