@@ -1,4 +1,5 @@
 // The kafkajs client, with its log lines routed into the service's pino logger.
+/// <reference path="./types/kafkajs-snappy.d.ts" />
 import type { Logger } from '@tidings/runtime'
 import kafkajs, { Kafka, type LogEntry, logLevel } from 'kafkajs'
 import SnappyCodec from 'kafkajs-snappy'
