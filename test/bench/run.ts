@@ -1,6 +1,6 @@
 // `pnpm bench [-- <bench>...] [--option value...]`: runs the benchmarks one after another, prints a
 // summary, writes test/bench/results/<timestamp>.json and appends the summary to test/bench/RESULTS.md.
-// Benches: memory, heap, fanout, dispatcher, dispatcher-latency (default: all, in that order).
+// Benches: memory, heap, fanout, dispatcher, dispatcher-latency, e2e (default: all, in that order).
 // Needs KAFKA_BROKERS / REDIS_URL (set by test/infra/cli.ts run, which `pnpm bench` goes through).
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,12 +11,15 @@ import { parseArgs } from 'node:util'
 import { startRedis } from '@tidings/test/infra'
 import { runDispatcher } from './dispatcher.ts'
 import { runDispatcherLatency } from './dispatcher-latency.ts'
+import { runE2e, type SystemResult, startProductionKafka } from './e2e.ts'
 import { type FanoutResult, runFanout } from './fanout.ts'
+import { e2eTable, writeE2ePlots } from './lib/e2e-report.ts'
+import { SYSTEMS, type SystemName } from './lib/e2e-systems.ts'
 import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
 import { SERVER_KINDS, type ServerKind } from './lib/servers.ts'
 import { runMemory, type ServerMemory } from './memory.ts'
 
-const BENCHES = ['memory', 'heap', 'fanout', 'dispatcher', 'dispatcher-latency'] as const
+const BENCHES = ['memory', 'heap', 'fanout', 'dispatcher', 'dispatcher-latency', 'e2e'] as const
 type Bench = (typeof BENCHES)[number]
 
 const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
@@ -31,6 +34,14 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --seconds N          fanout: length of each phase (default 10)
   --events N           dispatcher: events in the backlog (default 50000)
   --users N            dispatcher: distinct users (default 10000)
+  --e2e-users N        e2e: clients, one user each, half on each server process (default 10000)
+  --e2e-rates a,b      e2e: fixed rates, notifications/s (default 2000,5000,10000)
+  --e2e-seconds N      e2e: produce window per rate (default 30)
+  --ladder-step N      e2e: ladder step above the highest sustained fixed rate; 0 = no ladder (default 1000)
+  --ladder-max N       e2e: highest rate the ladder tries (default 30000)
+  --ref-rate N         e2e: rate of the CPU and p99-per-second plots (default 5000, or the nearest measured)
+  --systems a,b        e2e: ${SYSTEMS.join(',')} (default: all)
+  --plots DIR          e2e: where the SVG plots go (default docs/benchmarks; with --no-write: the log dir)
   --no-write           print only; do not write results/ and RESULTS.md`
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -50,6 +61,14 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '10' },
     events: { type: 'string', default: '50000' },
     users: { type: 'string', default: '10000' },
+    'e2e-users': { type: 'string', default: '10000' },
+    'e2e-rates': { type: 'string', default: '2000,5000,10000' },
+    'e2e-seconds': { type: 'string', default: '30' },
+    'ladder-step': { type: 'string', default: '1000' },
+    'ladder-max': { type: 'string', default: '30000' },
+    'ref-rate': { type: 'string', default: '5000' },
+    systems: { type: 'string', default: SYSTEMS.join(',') },
+    plots: { type: 'string' },
     'no-write': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -88,6 +107,23 @@ for (const p of positionals) {
     process.exit(2)
   }
 }
+function list<T extends string>(name: 'e2e-rates' | 'systems', allowed?: readonly T[]): T[] {
+  const items = String(values[name])
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+  for (const x of items) {
+    const bad = allowed
+      ? !allowed.includes(x as T)
+      : !(Number.isInteger(Number(x)) && Number(x) >= 1 && Number(x) <= 200_000)
+    if (bad) {
+      console.error(`--${name}: bad value ${x}\n${usage}`)
+      process.exit(2)
+    }
+  }
+  return items as T[]
+}
+
 const selected: Bench[] = positionals.length ? (positionals as Bench[]) : [...BENCHES]
 // ~19,000 sockets fit under the 20,000 open files a process may have here (server side)
 const opts = {
@@ -102,6 +138,13 @@ const opts = {
   seconds: int('seconds', 1, 300),
   events: int('events', 1, 10_000_000),
   users: int('users', 1, 10_000_000),
+  e2eUsers: int('e2e-users', 2, 100_000),
+  e2eRates: list<string>('e2e-rates').map(Number),
+  e2eSeconds: int('e2e-seconds', 2, 600),
+  ladderStep: int('ladder-step', 0, 100_000),
+  ladderMax: int('ladder-max', 1, 200_000),
+  refRate: int('ref-rate', 1, 200_000),
+  systems: list<SystemName>('systems', SYSTEMS),
 }
 
 const logDir = mkdtempSync(join(tmpdir(), 'tidings-bench-'))
@@ -271,6 +314,36 @@ try {
     () => runDispatcherLatency({ events: 500, perSecond: 200, logDir }),
     (r) =>
       `**dispatcher latency** (services/dispatcher/bench/latency.ts: Kafka produce acks=-1 → SMESSAGE on the user's channel, ${r.events} events at ${r.perSecond}/s): p50 ${r.p50ms} ms, p90 ${r.p90ms} ms, p99 ${r.p99ms} ms, max ${r.maxMs} ms.`,
+  )
+  await step(
+    'e2e',
+    async () => {
+      // its own broker, JVM configured like production (the run's broker has the fast-start settings)
+      const kafka = await startProductionKafka()
+      process.stderr.write(`Kafka ${kafka.brokers[0]} (pid ${kafka.pid}) with ${kafka.jvmOpts}\n`)
+      try {
+        const systems = await runE2e({
+          systems: opts.systems,
+          users: opts.e2eUsers,
+          rates: opts.e2eRates,
+          seconds: opts.e2eSeconds,
+          ladderStep: opts.ladderStep,
+          ladderMax: opts.ladderMax,
+          partitions: 6,
+          brokers: kafka.brokers,
+          kafkaPid: kafka.pid,
+          logDir,
+        })
+        const dir = values.plots ?? (values['no-write'] ? logDir : join(repoRoot, 'docs/benchmarks'))
+        const plots = writeE2ePlots(systems, dir, opts.refRate).map((f) => join(dir, f))
+        if (systems.some((r) => r.error)) failed = true
+        return { kafkaJvmOpts: kafka.jvmOpts, systems, plots }
+      } finally {
+        await kafka.stop()
+      }
+    },
+    (r: { systems: SystemResult[]; plots: string[]; kafkaJvmOpts: string }) =>
+      `${e2eTable(r.systems, { users: opts.e2eUsers, seconds: opts.e2eSeconds })}\n\nKafka JVM: \`${r.kafkaJvmOpts}\`. Plots: ${r.plots.map((p) => p.replace(repoRoot, '')).join(', ')}`,
   )
 } finally {
   await redis?.stop()

@@ -48,9 +48,9 @@ export function p99PerSecond(samples: Sample[], startMs: number): SecondBucket[]
   for (const x of samples) {
     const sec = Math.floor((x.sentMs - startMs) / 1000)
     if (sec < 0) continue
-    let b = buckets.get(sec)
-    if (!b) buckets.set(sec, (b = []))
-    b.push(x.latencyMs)
+    const b = buckets.get(sec)
+    if (b) b.push(x.latencyMs)
+    else buckets.set(sec, [x.latencyMs])
   }
   return [...buckets.entries()]
     .sort(([a], [b]) => a - b)

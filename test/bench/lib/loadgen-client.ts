@@ -71,6 +71,7 @@ export interface FleetOptions {
   secret: string
   logDir: string
   track?: boolean
+  protocol?: OpenRequest['protocol']
   /** Default 12 000 sockets per load generator process. */
   perProcess?: number
   /** Default 4 000 sockets per source address. */
@@ -121,6 +122,7 @@ export async function openFleet(o: FleetOptions): Promise<Fleet> {
         perAddress,
         concurrency: o.concurrency ?? 128,
         track: o.track ?? false,
+        protocol: o.protocol ?? 'tidings',
       }
       return g.request<OpenResult>({ op: 'open', req }, 'opened', 600_000)
     }),
@@ -148,7 +150,10 @@ export async function openFleet(o: FleetOptions): Promise<Fleet> {
         notifications: all.reduce((s, x) => s + x.notifications, 0),
         outOfOrder: all.reduce((s, x) => s + x.outOfOrder, 0),
       }
-      if (latencies) out.latenciesMs = all.flatMap((x) => x.latenciesMs ?? [])
+      if (latencies) {
+        out.latenciesMs = all.flatMap((x) => x.latenciesMs ?? [])
+        out.sentMs = all.flatMap((x) => x.sentMs ?? [])
+      }
       return out
     },
     async close() {

@@ -16,6 +16,8 @@ export interface OpenRequest {
   concurrency: number
   /** Parse frames and record latencies. */
   track: boolean
+  /** Which server this is: the Tidings gateway (default) or a peer of the end-to-end bench. */
+  protocol?: 'tidings' | 'socketio' | 'centrifugo'
 }
 
 export interface OpenResult {
@@ -35,6 +37,8 @@ export interface Stats {
   /** Sockets that received a notification seq not exactly previous + 1. */
   outOfOrder: number
   latenciesMs?: number[]
+  /** With latenciesMs: when each was produced (process.hrtime in ms), same order. */
+  sentMs?: number[]
 }
 
 export type LoadgenRequest =
@@ -50,4 +54,12 @@ export function signToken(userId: string, secret: string): string {
   const payload = b64url(JSON.stringify({ sub: userId, exp: Math.floor(Date.now() / 1000) + 7200 }))
   const sig = createHmac('sha256', secret).update(`${HEADER}.${payload}`).digest('base64url')
   return `${HEADER}.${payload}.${sig}`
+}
+
+/**
+ * The produce time the end-to-end bench puts in an event's loanId (`t<process.hrtime.bigint()>`): the
+ * one field every system under test delivers unchanged. Undefined for any other loanId.
+ */
+export function sentAtNs(loanId: unknown): bigint | undefined {
+  return typeof loanId === 'string' && /^t\d+$/.test(loanId) ? BigInt(loanId.slice(1)) : undefined
 }
