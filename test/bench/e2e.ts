@@ -40,7 +40,7 @@ export interface E2eOptions {
 
 export interface StepResult {
   rate: number
-  phase: 'fixed' | 'ladder'
+  phase: 'warm-up' | 'fixed' | 'ladder'
   produced: number
   received: number
   /** Produced in the window, not received by the end of the drain deadline. */
@@ -239,7 +239,7 @@ async function warmUp(run: Run, timeoutMs = 120_000): Promise<void> {
   }
   await Promise.all(inflight)
   // a few seconds of moderate traffic: JIT, pools and Kafka fetch sessions settled before measuring
-  await step(run, Math.min(500, Math.max(50, run.users)), 3, 'fixed', {})
+  await step(run, Math.min(500, Math.max(50, run.users)), 3, 'warm-up', {})
 }
 
 async function idleFloor(sys: RunningSystem, seconds: number): Promise<Record<string, number>> {

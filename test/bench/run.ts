@@ -41,7 +41,7 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --ladder-max N       e2e: highest rate the ladder tries (default 30000)
   --ref-rate N         e2e: rate of the CPU and p99-per-second plots (default 5000, or the nearest measured)
   --systems a,b        e2e: ${SYSTEMS.join(',')} (default: all)
-  --plots DIR          e2e: where the SVG plots go (default docs/benchmarks; with --no-write: the log dir)
+  --plots DIR          e2e: where the SVG plots go (default docs/benchmarks; with --no-write: a temp dir)
   --no-write           print only; do not write results/ and RESULTS.md`
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -334,7 +334,11 @@ try {
           kafkaPid: kafka.pid,
           logDir,
         })
-        const dir = values.plots ?? (values['no-write'] ? logDir : join(repoRoot, 'docs/benchmarks'))
+        const dir =
+          values.plots ??
+          (values['no-write']
+            ? mkdtempSync(join(tmpdir(), 'tidings-bench-plots-'))
+            : join(repoRoot, 'docs/benchmarks'))
         const plots = writeE2ePlots(systems, dir, opts.refRate).map((f) => join(dir, f))
         if (systems.some((r) => r.error)) failed = true
         return { kafkaJvmOpts: kafka.jvmOpts, systems, plots }
