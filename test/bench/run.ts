@@ -18,8 +18,11 @@ import { SYSTEMS, type SystemName } from './lib/e2e-systems.ts'
 import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
 import { SERVER_KINDS, type ServerKind } from './lib/servers.ts'
 import { runMemory, type ServerMemory } from './memory.ts'
+import { runScale } from './scale.ts'
 
-const BENCHES = ['memory', 'heap', 'fanout', 'dispatcher', 'dispatcher-latency', 'e2e'] as const
+const BENCHES = ['memory', 'heap', 'fanout', 'dispatcher', 'dispatcher-latency', 'e2e', 'scale'] as const
+// not in a plain `pnpm bench`: 100,000 sockets want the machine to themselves
+const OPT_IN: readonly Bench[] = ['scale']
 type Bench = (typeof BENCHES)[number]
 
 const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
@@ -42,6 +45,8 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --ref-rate N         e2e: rate of the CPU and p99-per-second plots (default 5000, or the nearest measured)
   --systems a,b        e2e: ${SYSTEMS.join(',')} (default: all)
   --plots DIR          e2e: where the SVG plots go (default docs/benchmarks; with --no-write: a temp dir)
+  --scale-sockets N    scale: idle sockets in all (default 100000; not part of a plain \`pnpm bench\`)
+  --gateways N         scale: gateway processes (default 6)
   --no-write           print only; do not write results/ and RESULTS.md`
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -69,6 +74,8 @@ const { values, positionals } = parseArgs({
     'ref-rate': { type: 'string', default: '5000' },
     systems: { type: 'string', default: SYSTEMS.join(',') },
     plots: { type: 'string' },
+    'scale-sockets': { type: 'string', default: '100000' },
+    gateways: { type: 'string', default: '6' },
     'no-write': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -124,7 +131,9 @@ function list<T extends string>(name: 'e2e-rates' | 'systems', allowed?: readonl
   return items as T[]
 }
 
-const selected: Bench[] = positionals.length ? (positionals as Bench[]) : [...BENCHES]
+const selected: Bench[] = positionals.length
+  ? (positionals as Bench[])
+  : BENCHES.filter((b) => !OPT_IN.includes(b))
 // ~19,000 sockets fit under the 20,000 open files a process may have here (server side)
 const opts = {
   sockets: int('sockets', 100, 100_000),
@@ -145,6 +154,8 @@ const opts = {
   ladderMax: int('ladder-max', 1, 200_000),
   refRate: int('ref-rate', 1, 200_000),
   systems: list<SystemName>('systems', SYSTEMS),
+  scaleSockets: int('scale-sockets', 10, 200_000),
+  gateways: int('gateways', 1, 32),
 }
 
 const logDir = mkdtempSync(join(tmpdir(), 'tidings-bench-'))
@@ -257,7 +268,7 @@ async function step<T>(name: Bench, fn: () => Promise<T>, render: (r: T) => stri
   }
 }
 
-const needsRedis = selected.some((b) => b === 'memory' || b === 'heap' || b === 'fanout')
+const needsRedis = selected.some((b) => b === 'memory' || b === 'heap' || b === 'fanout' || b === 'scale')
 // A private redis-server for the gateway benches: the numbers must not depend on what else uses the
 // run's Redis (and 18k SSUBSCRIBEs should not land on someone else's server).
 const redis = needsRedis ? await startRedis() : undefined
@@ -348,6 +359,20 @@ try {
     },
     (r: { systems: SystemResult[]; plots: string[]; kafkaJvmOpts: string }) =>
       `${e2eTable(r.systems, { users: opts.e2eUsers, seconds: opts.e2eSeconds })}\n\nKafka JVM: \`${r.kafkaJvmOpts}\`. Plots: ${r.plots.map((p) => p.replace(repoRoot, '')).join(', ')}`,
+  )
+  await step(
+    'scale',
+    () => runScale({ sockets: opts.scaleSockets, gateways: opts.gateways, redisUrl: redis!.url, logDir }),
+    (r) =>
+      [
+        `**scale**: ${r.opened} of ${r.sockets} idle authenticated sockets open on ${r.gateways} gateways in ${r.connectSeconds} s (${r.failed} failed, ${r.retries} retried handshakes, ${r.unexpectedCloses} closed by a gateway while held)${r.errors.length ? `; errors: ${r.errors.join('; ')}` : ''}.`,
+        '',
+        '| gateway | tidings_ws_connections | RSS KiB/socket (no forced GC) |',
+        '| --- | ---: | ---: |',
+        ...r.perGateway.map((g) => `| ${g.name} | ${g.connections} | ${g.rssKiBPerSocket} |`),
+        '',
+        'Reconnect storm (SIGKILL a gateway holding ~18,000 SDK clients): not implemented yet.',
+      ].join('\n'),
   )
 } finally {
   await redis?.stop()

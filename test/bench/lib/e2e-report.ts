@@ -61,6 +61,8 @@ export function writeE2ePlots(results: SystemResult[], dir: string, refRate: num
   mkdirSync(dir, { recursive: true })
   const ok = results.filter((r) => r.steps.length > 0)
   const names = ok.map((r) => r.label)
+  // the rate each system's step nearest to refRate was measured at (one figure when they agree)
+  const at = `${[...new Set(ok.map((r) => stepAt(r, refRate)?.rate))].join(' / ')}/s`
   const files: Record<string, string> = {
     'e2e-latency-vs-rate.svg': renderLineChart({
       title: 'p99 latency, Kafka produce → client receipt',
@@ -75,7 +77,7 @@ export function writeE2ePlots(results: SystemResult[], dir: string, refRate: num
       })),
     }),
     'e2e-cpu-per-notification.svg': renderBarChart({
-      title: `CPU per notification at ${refRate}/s (or nearest rate measured)`,
+      title: `CPU per notification at ${at}`,
       yLabel: 'µs of CPU per notification',
       categories: names,
       stacked: true,
@@ -99,7 +101,7 @@ export function writeE2ePlots(results: SystemResult[], dir: string, refRate: num
       series: [{ name: 'RSS KiB/socket', values: ok.map((r) => r.rssPerSocketKiB) }],
     }),
     'e2e-p99-per-second.svg': renderLineChart({
-      title: `p99 per second over the run at ${refRate}/s (flat = no periodic stall)`,
+      title: `p99 per second over the run at ${at} (flat = no periodic stall)`,
       xLabel: 'second of the run',
       yLabel: 'p99 latency, ms (log scale)',
       logY: true,

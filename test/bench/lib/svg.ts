@@ -28,9 +28,9 @@ export interface BarChart {
   stacked?: boolean
 }
 
-const W = 720
+const W = 800
 const H = 400
-const M = { top: 40, right: 170, bottom: 50, left: 70 }
+const M = { top: 40, right: 230, bottom: 50, left: 70 }
 const PW = W - M.left - M.right
 const PH = H - M.top - M.bottom
 // Okabe–Ito: distinguishable with the common colour-vision deficiencies
