@@ -43,7 +43,7 @@ test('line chart: one circle per finite point, a gap for NaN, log axis in decade
   assertWellFormed(svg)
   assert.equal(svg.match(/<circle /g)?.length, 4)
   assert.equal(svg.match(/<path /g)?.length, 2)
-  assert.ok(svg.includes('p99 &#60;latency&#62; &#38; rate'))
+  assert.ok(svg.includes('<title>p99 &#60;latency&#62; &#38; rate</title>'))
   for (const decade of ['>1<', '>10<', '>100<', '>1000<']) assert.ok(svg.includes(decade), decade)
 })
 

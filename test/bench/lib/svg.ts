@@ -73,7 +73,9 @@ function frame(title: string, body: string[], legend: string[]): string {
       `<text x="${W - M.right + 34}" y="${M.top + i * 20 + 10}">${escapeXml(name)}</text>`,
   )
   return [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12" role="img">`,
+    // the accessible name of the image (screen readers; biome's noSvgWithoutTitle)
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${W}" height="${H}" fill="#fff"/>`,
     `<text x="${W / 2}" y="22" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
     ...body,
