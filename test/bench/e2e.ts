@@ -6,7 +6,6 @@
 // of every process (servers, Redis, Kafka; /proc/<pid>/stat above each one's idle floor). Per system:
 // RSS per socket of the servers (no forced GC: Centrifugo has no inspector).
 import { setTimeout as delay } from 'node:timers/promises'
-import { startKafka } from '@tidings/test/infra'
 import { Kafka, logLevel, type Message, type Producer } from 'kafkajs'
 import {
   cpuMicrosPerNotification,
@@ -19,7 +18,7 @@ import {
   summarize,
   sustained,
 } from './lib/e2e-stats.ts'
-import { childPid, type RunningSystem, START, SYSTEM_LABELS, type SystemName } from './lib/e2e-systems.ts'
+import { type RunningSystem, START, SYSTEM_LABELS, type SystemName } from './lib/e2e-systems.ts'
 import { type Fleet, openFleet } from './lib/loadgen-client.ts'
 import { cpuMs, fileLimitFor, rssKiB } from './lib/proc.ts'
 import { BENCH_JWT_SECRET } from './lib/servers.ts'
@@ -109,6 +108,30 @@ class Run {
     this.userPrefix = userPrefix
   }
 
+  /** Notifications the clients held before this run produced anything. */
+  base = 0
+
+  /**
+   * Before a step: waits until what earlier steps produced has arrived (an unsustained rate leaves a
+   * backlog in Kafka that would otherwise land in the next step), or nothing moved for 5 s; ≤ 120 s.
+   */
+  async settle(): Promise<void> {
+    const deadline = performance.now() + 120_000
+    let last = -1
+    let lastMove = performance.now()
+    for (;;) {
+      const got = (await this.received()) - this.base
+      if (got >= this.produced || performance.now() > deadline) return
+      if (got !== last) {
+        if (last >= 0)
+          log(`  ${this.sys.name}: waiting for the previous backlog (${this.produced - got} on their way)`)
+        last = got
+        lastMove = performance.now()
+      } else if (performance.now() - lastMove > 5000) return
+      await delay(1000) // polling the load generators' counters
+    }
+  }
+
   async received(): Promise<number> {
     let n = 0
     for (const f of this.fleets) n += (await f.stats()).notifications
@@ -156,6 +179,7 @@ async function step(
   idle: Record<string, number>,
 ): Promise<StepResult> {
   const total = Math.round(rate * seconds)
+  await run.settle()
   await run.pull()
   run.samples = []
   const receivedBefore = await run.received()
@@ -317,6 +341,7 @@ async function runSystem(
       o.users
     ).toFixed(2)
     const run = new Run(sys, producer, fleets, o.users, prefix)
+    run.base = await run.received()
     await warmUp(run)
     result.idleCpuMsPerSecond = await idleFloor(sys, Math.min(5, o.seconds))
     const record = (r: StepResult) => {
@@ -363,31 +388,4 @@ export async function runE2e(o: E2eOptions): Promise<SystemResult[]> {
     await producer.disconnect()
   }
   return out
-}
-
-/**
- * Kafka's own production JVM settings (kafka-server-start.sh's KAFKA_HEAP_OPTS and
- * KAFKA_JVM_PERFORMANCE_OPTS: G1, full tiered JIT), not the launcher's fast-start test settings
- * (SerialGC, C1 only). TIDINGS_KAFKA_JVM_OPTS set by the caller wins.
- */
-export const PRODUCTION_KAFKA_JVM_OPTS =
-  '-Xms1g -Xmx1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true'
-
-/** A private broker for the e2e bench, JVM configured like production; its pid for the CPU figures. */
-export async function startProductionKafka(): Promise<{
-  brokers: string[]
-  pid: number
-  jvmOpts: string
-  stop(): Promise<void>
-}> {
-  const before = process.env.TIDINGS_KAFKA_JVM_OPTS
-  const jvmOpts = before || PRODUCTION_KAFKA_JVM_OPTS
-  process.env.TIDINGS_KAFKA_JVM_OPTS = jvmOpts
-  try {
-    const kafka = await startKafka()
-    return { brokers: kafka.brokers, pid: childPid('java'), jvmOpts, stop: () => kafka.stop() }
-  } finally {
-    if (before === undefined) delete process.env.TIDINGS_KAFKA_JVM_OPTS
-    else process.env.TIDINGS_KAFKA_JVM_OPTS = before
-  }
 }

@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { createTopics, startRedis } from '@tidings/test/infra'
+import { createTopics, startKafka, startRedis } from '@tidings/test/infra'
 import { freePort, type NodeProcess, repoRoot, spawnNode, waitHttpOk } from './proc.ts'
 import { BENCH_JWT_SECRET, startServer } from './servers.ts'
 
@@ -285,4 +285,31 @@ export const START: Record<SystemName, (o: SystemOptions) => Promise<RunningSyst
   tidings: startTidings,
   socketio: startSocketIo,
   centrifugo: startCentrifugo,
+}
+
+/**
+ * Kafka's own production JVM settings (kafka-server-start.sh's KAFKA_HEAP_OPTS and
+ * KAFKA_JVM_PERFORMANCE_OPTS: G1, full tiered JIT), not the launcher's fast-start test settings
+ * (SerialGC, C1 only). TIDINGS_KAFKA_JVM_OPTS set by the caller wins.
+ */
+export const PRODUCTION_KAFKA_JVM_OPTS =
+  '-Xms1g -Xmx1g -server -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -XX:InitiatingHeapOccupancyPercent=35 -XX:+ExplicitGCInvokesConcurrent -XX:MaxInlineLevel=15 -Djava.awt.headless=true'
+
+/** A private broker for the e2e bench, JVM configured like production; its pid for the CPU figures. */
+export async function startProductionKafka(): Promise<{
+  brokers: string[]
+  pid: number
+  jvmOpts: string
+  stop(): Promise<void>
+}> {
+  const before = process.env.TIDINGS_KAFKA_JVM_OPTS
+  const jvmOpts = before || PRODUCTION_KAFKA_JVM_OPTS
+  process.env.TIDINGS_KAFKA_JVM_OPTS = jvmOpts
+  try {
+    const kafka = await startKafka()
+    return { brokers: kafka.brokers, pid: childPid('java'), jvmOpts, stop: () => kafka.stop() }
+  } finally {
+    if (before === undefined) delete process.env.TIDINGS_KAFKA_JVM_OPTS
+    else process.env.TIDINGS_KAFKA_JVM_OPTS = before
+  }
 }
