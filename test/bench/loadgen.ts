@@ -17,6 +17,7 @@ import {
   sentAtNs,
   signToken,
 } from './lib/protocol.ts'
+import { openSdkClient } from './lib/sdk-clients.ts'
 
 const sockets = new Set<WebSocket>()
 const peers = new Set<PeerConnection>()
@@ -35,7 +36,24 @@ function record(t: bigint | undefined): void {
   sentMs.push(Number(t) / 1e6)
 }
 
+let sdkOpen = 0
+const sdkSeen = new Set<string>()
+
 function openPeer(req: OpenRequest, user: string, localAddress: string): Promise<PeerConnection> {
+  if (req.protocol === 'sdk') {
+    return openSdkClient({
+      urls: [req.url, ...(req.fallbackUrls ?? [])],
+      token: signToken(user, req.secret),
+      localAddress,
+      onNotification(id) {
+        notifications++
+        sdkSeen.add(id)
+      },
+      onOpen(open) {
+        sdkOpen += open ? 1 : -1
+      },
+    })
+  }
   const open = req.protocol === 'socketio' ? openSocketIo : openCentrifugo
   return open({
     url: req.url,
@@ -113,7 +131,7 @@ async function open(req: OpenRequest): Promise<OpenResult> {
       const address = req.addresses[Math.floor(i / req.perAddress) % req.addresses.length]!
       for (let attempt = 1; ; attempt++) {
         try {
-          if (req.protocol === 'socketio' || req.protocol === 'centrifugo') {
+          if (req.protocol === 'socketio' || req.protocol === 'centrifugo' || req.protocol === 'sdk') {
             peers.add(await openPeer(req, user, address))
           } else sockets.add(await openOne(req, user, address))
           opened++
@@ -161,6 +179,8 @@ process.on('message', (m: LoadgenRequest) => {
         frames: { ...frames },
         notifications,
         outOfOrder,
+        sdkOpen,
+        sdkDistinct: sdkSeen.size,
       }
       if (m.latencies) {
         stats.latenciesMs = latencies

@@ -18,7 +18,7 @@ import { SYSTEMS, type SystemName, startProductionKafka } from './lib/e2e-system
 import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
 import { SERVER_KINDS, type ServerKind } from './lib/servers.ts'
 import { runMemory, type ServerMemory } from './memory.ts'
-import { runScale } from './scale.ts'
+import { runScale, runStorm } from './scale.ts'
 
 const BENCHES = ['memory', 'heap', 'fanout', 'dispatcher', 'dispatcher-latency', 'e2e', 'scale'] as const
 // not in a plain `pnpm bench`: 100,000 sockets want the machine to themselves
@@ -47,6 +47,7 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --plots DIR          e2e: where the SVG plots go (default docs/benchmarks; with --no-write: a temp dir)
   --scale-sockets N    scale: idle sockets in all (default 100000; not part of a plain \`pnpm bench\`)
   --gateways N         scale: gateway processes (default 6)
+  --storm-clients N    scale: SDK clients on the gateway that is SIGKILLed (default 18000; 0 = no storm)
   --no-write           print only; do not write results/ and RESULTS.md`
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -76,6 +77,7 @@ const { values, positionals } = parseArgs({
     plots: { type: 'string' },
     'scale-sockets': { type: 'string', default: '100000' },
     gateways: { type: 'string', default: '6' },
+    'storm-clients': { type: 'string', default: '18000' },
     'no-write': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -156,6 +158,7 @@ const opts = {
   systems: list<SystemName>('systems', SYSTEMS),
   scaleSockets: int('scale-sockets', 10, 200_000),
   gateways: int('gateways', 1, 32),
+  stormClients: int('storm-clients', 0, 19_000),
 }
 
 const logDir = mkdtempSync(join(tmpdir(), 'tidings-bench-'))
@@ -362,7 +365,25 @@ try {
   )
   await step(
     'scale',
-    () => runScale({ sockets: opts.scaleSockets, gateways: opts.gateways, redisUrl: redis!.url, logDir }),
+    async () => {
+      const idle = await runScale({
+        sockets: opts.scaleSockets,
+        gateways: opts.gateways,
+        redisUrl: redis!.url,
+        logDir,
+      })
+      const storm =
+        opts.stormClients > 0
+          ? await runStorm({
+              clients: opts.stormClients,
+              gateways: opts.gateways,
+              rate: 1000,
+              redisUrl: redis!.url,
+              logDir,
+            })
+          : undefined
+      return { ...idle, storm }
+    },
     (r) =>
       [
         `**scale**: ${r.opened} of ${r.sockets} idle authenticated sockets open on ${r.gateways} gateways in ${r.connectSeconds} s (${r.failed} failed, ${r.retries} retried handshakes, ${r.unexpectedCloses} closed by a gateway while held)${r.errors.length ? `; errors: ${r.errors.join('; ')}` : ''}.`,
@@ -371,7 +392,9 @@ try {
         '| --- | ---: | ---: |',
         ...r.perGateway.map((g) => `| ${g.name} | ${g.connections} | ${g.rssKiBPerSocket} |`),
         '',
-        'Reconnect storm (SIGKILL a gateway holding ~18,000 SDK clients): not implemented yet.',
+        r.storm
+          ? `**reconnect storm**: ${r.storm.clients} SDK clients (@tidings/client) on one of ${r.storm.gateways} gateways, notifications published to them at 1,000/s through the dispatcher's script; SIGKILL → all open again on the others in **${r.storm.resumeSeconds} s**; ${r.storm.published} published, ${r.storm.distinctShown} shown, **${r.storm.lost} lost** (${r.storm.publishErrors} publish errors).`
+          : 'reconnect storm: skipped (--storm-clients 0)',
       ].join('\n'),
   )
 } finally {

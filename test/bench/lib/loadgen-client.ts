@@ -72,6 +72,7 @@ export interface FleetOptions {
   logDir: string
   track?: boolean
   protocol?: OpenRequest['protocol']
+  fallbackUrls?: string[]
   /** Default 12 000 sockets per load generator process. */
   perProcess?: number
   /** Default 4 000 sockets per source address. */
@@ -123,6 +124,7 @@ export async function openFleet(o: FleetOptions): Promise<Fleet> {
         concurrency: o.concurrency ?? 128,
         track: o.track ?? false,
         protocol: o.protocol ?? 'tidings',
+        fallbackUrls: o.fallbackUrls,
       }
       return g.request<OpenResult>({ op: 'open', req }, 'opened', 600_000)
     }),
@@ -149,6 +151,8 @@ export async function openFleet(o: FleetOptions): Promise<Fleet> {
         frames,
         notifications: all.reduce((s, x) => s + x.notifications, 0),
         outOfOrder: all.reduce((s, x) => s + x.outOfOrder, 0),
+        sdkOpen: all.reduce((s, x) => s + (x.sdkOpen ?? 0), 0),
+        sdkDistinct: all.reduce((s, x) => s + (x.sdkDistinct ?? 0), 0),
       }
       if (latencies) {
         out.latenciesMs = all.flatMap((x) => x.latenciesMs ?? [])

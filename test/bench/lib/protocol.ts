@@ -17,7 +17,9 @@ export interface OpenRequest {
   /** Parse frames and record latencies. */
   track: boolean
   /** Which server this is: the Tidings gateway (default) or a peer of the end-to-end bench. */
-  protocol?: 'tidings' | 'socketio' | 'centrifugo'
+  protocol?: 'tidings' | 'socketio' | 'centrifugo' | 'sdk'
+  /** sdk: the other gateways, tried in turn after `url` fails (the reconnect storm). */
+  fallbackUrls?: string[]
 }
 
 export interface OpenResult {
@@ -37,6 +39,9 @@ export interface Stats {
   /** Sockets that received a notification seq not exactly previous + 1. */
   outOfOrder: number
   latenciesMs?: number[]
+  /** sdk: clients whose connection is open now, and distinct notification ids shown. */
+  sdkOpen?: number
+  sdkDistinct?: number
   /** With latenciesMs: when each was produced (process.hrtime in ms), same order. */
   sentMs?: number[]
 }
