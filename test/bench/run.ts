@@ -1,6 +1,6 @@
 // `pnpm bench [-- <bench>...] [--option value...]`: runs the benchmarks one after another, prints a
 // summary, writes test/bench/results/<timestamp>.json and appends the summary to test/bench/RESULTS.md.
-// Benches: memory, heap, fanout, dispatcher, dispatcher-latency, e2e (default: all, in that order).
+// Benches: memory, heap, fanout, dispatcher, dispatcher-latency, e2e, scale (default: all but scale, in that order).
 // Needs KAFKA_BROKERS / REDIS_URL (set by test/infra/cli.ts run, which `pnpm bench` goes through).
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
