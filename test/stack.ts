@@ -247,6 +247,8 @@ async function main(): Promise<void> {
       POD_NAME: `gateway-${i + 1}`,
       JWT_ALGORITHMS: 'HS256',
       JWT_SECRET: TEST_JWT_SECRET,
+      // the README's public secret and no issuer/audience: development only (issue 8)
+      DEV_MODE: 'true',
       ALLOWED_ORIGINS: allowedOrigins,
       // quick Ctrl-C for a developer; production keeps the 10 s default
       DRAIN_MS: '1000',

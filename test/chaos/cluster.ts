@@ -24,6 +24,8 @@ export interface ChaosCluster {
   dispatchers: ServiceProcess[]
   topic: string
   logDir: string
+  /** Processes that exited without being asked to, and were restarted as their pod would be. */
+  crashes: string[]
   gatewayUrls(): string[]
   killGateway(index: number): Promise<void>
   killDispatcher(index: number): Promise<void>
@@ -46,6 +48,19 @@ export async function startChaosCluster(opts: {
     deadLetter: uniqueName('chaos.notifications.dlq'),
   }
   const groupId = uniqueName('chaos-dispatcher')
+  // Kubernetes' part: a container that exits by itself is started again (restartPolicy: Always).
+  // SIGKILLs the run injects are expected exits and are left to the run; anything else is recorded.
+  const crashes: string[] = []
+  let stopping = false
+  const supervise =
+    (name: string, proc: () => ServiceProcess | undefined) =>
+    (info: { code: number | null; signal: string | null }, expected: boolean) => {
+      if (expected || stopping) return
+      crashes.push(`${name} exited by itself (code ${info.code}, signal ${info.signal}); restarted`)
+      void proc()
+        ?.start()
+        .catch((err: unknown) => crashes.push(`${name} did not restart: ${(err as Error).message}`))
+    }
   await createTopics(kafka.brokers, [topics.loanDecisions, topics.notificationsRequested], opts.partitions)
   await createTopics(kafka.brokers, [topics.deadLetter], 1)
 
@@ -56,7 +71,7 @@ export async function startChaosCluster(opts: {
       env: { ...testGatewayEnv(redis.url, `chaos-gw-${i + 1}`), LOG_LEVEL: 'warn' },
       logDir,
       portEnv: 'PORT',
-      onExit: () => {}, // SIGKILLs are the point here
+      onExit: supervise(`gateway-${i + 1}`, () => gateways[i]),
     }),
   )
   const dispatchers = Array.from({ length: opts.dispatchers }, (_, i) =>
@@ -71,7 +86,7 @@ export async function startChaosCluster(opts: {
       logDir,
       portEnv: 'HTTP_PORT',
       readyTimeoutMs: 60_000,
-      onExit: () => {},
+      onExit: supervise(`dispatcher-${i + 1}`, () => dispatchers[i]),
     }),
   )
   const all = () => [...gateways, ...dispatchers]
@@ -82,6 +97,7 @@ export async function startChaosCluster(opts: {
     dispatchers,
     topic: topics.notificationsRequested,
     logDir,
+    crashes,
     gatewayUrls: () => gateways.map((g) => g.baseUrl),
     async killGateway(index) {
       const g = gateways[index] as ServiceProcess
@@ -95,6 +111,7 @@ export async function startChaosCluster(opts: {
     restartRedis: () => redis.restart(),
     restartKafka: () => kafka.restart(),
     async stop(keepLogs) {
+      stopping = true
       await Promise.allSettled(gateways.map((g) => (g.running ? g.stop() : undefined)))
       await Promise.allSettled(dispatchers.map((d) => (d.running ? d.stop() : undefined)))
       await Promise.allSettled([kafka.stop(), redis.stop()])

@@ -34,6 +34,10 @@ row('out of order', result.outOfOrder)
 row('raw duplicate frames on the wire', result.rawDuplicates)
 row('`missed` signals', result.missedSignals)
 row(
+  'processes that exited by themselves (restarted as a pod would be)',
+  result.crashes.length === 0 ? 'none' : result.crashes.join('; '),
+)
+row(
   'produce → shown p50 / p99 / max',
   `${result.latencyMs.p50} / ${result.latencyMs.p99} / ${result.latencyMs.max} ms`,
 )

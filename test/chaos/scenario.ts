@@ -27,6 +27,8 @@ export interface ChaosOptions {
 
 export interface ChaosResult extends LedgerReport {
   options: Omit<ChaosOptions, 'log'>
+  /** Processes that exited by themselves (and were restarted, as a pod's container would be). */
+  crashes: string[]
   durationMs: number
   logDir: string
 }
@@ -113,7 +115,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosResult> {
     const report = ledger.report(users.length)
     failed = report.lost + report.shownTwice + report.outOfOrder + report.missedSignals > 0
     const { log: _log, ...options } = opts
-    return { ...report, options, durationMs: now(), logDir: cluster.logDir }
+    return { ...report, options, crashes: cluster.crashes, durationMs: now(), logDir: cluster.logDir }
   } finally {
     await Promise.allSettled(clients.map((c) => c.close()))
     await producer?.disconnect().catch(() => {})

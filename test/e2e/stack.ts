@@ -60,6 +60,11 @@ export function testGatewayEnv(redisUrl: string, podName: string): Record<string
     POD_NAME: podName,
     JWT_ALGORITHMS: 'HS256',
     JWT_SECRET: TEST_JWT_SECRET,
+    // the test secret is the README's: development mode (no issuer/audience required)
+    DEV_MODE: 'true',
+    // every test client connects from 127.0.0.1: per-IP limits would count the whole suite
+    CONNECT_RATE_PER_IP: '1000000',
+    HTTP_RATE_PER_IP: '1000000',
     ALLOWED_ORIGINS: 'https://app.tidings.test',
     HEARTBEAT_MS: '5000',
     DRAIN_MS: '1000',

@@ -25,6 +25,8 @@ export interface OpenOptions {
   query?: Record<string, string | number>
   autoPong?: boolean
   maxPayload?: number
+  /** Extra request headers (e.g. X-Forwarded-For). */
+  headers?: Record<string, string>
 }
 
 export function wsUrl(base: string, query: OpenOptions['query'] = {}): string {
@@ -35,7 +37,7 @@ export function wsUrl(base: string, query: OpenOptions['query'] = {}): string {
 
 /** Opens a socket; rejects with `{ status, body }` when the server refuses the upgrade. */
 export function openSocket(base: string, opts: OpenOptions = {}): Promise<TestSocket> {
-  const headers: Record<string, string> = {}
+  const headers: Record<string, string> = { ...opts.headers }
   let protocols: string[] | undefined
   if (opts.token && (opts.via ?? 'header') === 'header') headers.authorization = `Bearer ${opts.token}`
   if (opts.token && opts.via === 'subprotocol') protocols = ['tidings.v1', `bearer.${opts.token}`]

@@ -58,6 +58,8 @@ export type ClosePolicy =
   | 'reauth'
   /** 1003/1007/1008/1009: surface an error, reconnect with the slow backoff (never spin) */
   | 'client_bug'
+  /** 4003: the user's sessions were revoked; never reconnect with this token: stop */
+  | 'revoked'
 
 export function closePolicy(code: number): ClosePolicy {
   switch (code) {
@@ -69,6 +71,8 @@ export function closePolicy(code: number): ClosePolicy {
       return 'slow'
     case CloseCode.Unauthorized:
       return 'reauth'
+    case CloseCode.Revoked:
+      return 'revoked'
     case CloseCode.UnsupportedData:
     case CloseCode.InvalidPayload:
     case CloseCode.PolicyViolation:

@@ -111,6 +111,12 @@ export interface TidingsEvents {
   missed: MissedEvent
   state: StateEvent
   error: TidingsError
+  /**
+   * The server revoked the user's sessions (logout elsewhere, account locked; close 4003). The
+   * client has stopped (state `closed`, reason `revoked`) and forgot its token: sign the user in
+   * again, then call `connect()`.
+   */
+  revoked: TidingsError
 }
 
 export interface TidingsClient {
@@ -385,6 +391,10 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
     teardown(info.reason || `closed ${info.code}`)
     if (lived >= backoff.resetAfterMs) attempt = 0
     const policy = closePolicy(info.code)
+    if (policy === 'revoked') {
+      stopRevoked(info)
+      return
+    }
     if (policy === 'client_bug') {
       report(
         new TidingsError(
@@ -412,6 +422,26 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
       switchTo('websocket')
     }
     retry(info, kind, policy)
+  }
+
+  // Reconnecting would only present the revoked token again (refused): stop, and let the app
+  // sign the user in again.
+  const stopRevoked = (info: CloseInfo): void => {
+    running = false
+    retryTimer = clear(retryTimer)
+    wsRetryTimer = clear(wsRetryTimer)
+    token = undefined
+    presetToken = undefined
+    tokenReason = 'rejected'
+    const error = new TidingsError('revoked', 'the server revoked this user’s sessions: sign in again', {
+      closeCode: info.code,
+    })
+    const waiters = connectWaiters
+    connectWaiters = []
+    for (const w of waiters) w.reject(error)
+    setState({ state: 'closed', reason: 'revoked' })
+    void emitter.emit('revoked', error)
+    report(error)
   }
 
   const retry = (info: CloseInfo, kind: TransportKind, policy = closePolicy(info.code)): void => {

@@ -10,6 +10,8 @@ export type TidingsErrorKind =
   | 'storage'
   /** An `onNotification` / event listener threw (the notification still counts as handled). */
   | 'handler'
+  /** The server revoked the user's sessions (close 4003): the client stopped; sign in again, then connect(). */
+  | 'revoked'
   /** The transport misbehaved: unparsable frame, failed ack POST, refused HTTP status. */
   | 'transport'
 

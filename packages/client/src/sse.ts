@@ -61,6 +61,16 @@ export function statusToCloseCode(status: number): number {
   return 1006
 }
 
+/** `event: close` — the gateway's close code for a stream it ends (what a WebSocket close frame says). */
+function parseClose(data: string): { code: number; reason: string } | undefined {
+  try {
+    const f = JSON.parse(data) as { code?: unknown; reason?: unknown }
+    if (typeof f.code === 'number')
+      return { code: f.code, reason: typeof f.reason === 'string' ? f.reason : '' }
+  } catch {}
+  return undefined
+}
+
 function dispatch(e: SseEvent, ev: TransportEvents): void {
   const frame = parseFrame(e.data, e.event === 'message' ? undefined : e.event)
   if (frame instanceof TidingsError) ev.error(frame)
@@ -118,7 +128,12 @@ export function openFetchSse(
     const reader = res.body.getReader()
     const decoder = new TextDecoder()
     const parser = new SseParser((e) => {
-      if (!done) dispatch(e, ev)
+      if (done) return
+      const close = e.event === 'close' ? parseClose(e.data) : undefined
+      if (close) {
+        finish({ ...close, opened: true })
+        abort?.abort()
+      } else dispatch(e, ev)
     })
     for (;;) {
       const { done: end, value } = await reader.read()
@@ -180,6 +195,13 @@ export function openEventSource(Ctor: EventSourceConstructor, url: string, ev: T
     dispatch({ event: type, data: e.data, id: e.lastEventId ?? '' }, ev)
   }
   for (const type of SERVER_EVENTS) es.addEventListener(type, onEvent(type))
+  es.addEventListener('close', (e) => {
+    const close = !done && typeof e.data === 'string' ? parseClose(e.data) : undefined
+    if (!close) return
+    done = true
+    es.close()
+    ev.close({ ...close, opened })
+  })
   es.onmessage = onEvent('message')
   es.onopen = () => {
     if (done) return

@@ -33,6 +33,8 @@ export const CloseCode = {
   TryAgainLater: 1013,
   /** token expired or invalid, or `auth` with a different `sub` */
   Unauthorized: 4001,
+  /** the user's sessions were revoked (logout, account locked): the client stops */
+  Revoked: 4003,
   RateLimited: 4008,
   TooManySessions: 4029,
 } as const

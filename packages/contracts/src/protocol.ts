@@ -26,6 +26,9 @@ export const CloseCode = {
   TryAgainLater: 1013,
   /** token expired (30 s after `exp` without a fresh `auth`) or invalid, or a different `sub` */
   Unauthorized: 4001,
+  /** the user's sessions were revoked (logout, account locked): do not reconnect with this token */
+  Revoked: 4003,
+  /** frames (pings included) faster than the rate limit, or too many queued behind a handler */
   RateLimited: 4008,
   TooManySessions: 4029,
 } as const
@@ -86,6 +89,15 @@ export interface ReconnectFrame {
   type: 'reconnect'
   afterMs: number
 }
+/**
+ * SSE only: the last event of a stream the server ends (`event: close`), carrying what a
+ * WebSocket close frame would (4003 revoked, 4001 expired, 1012 restart, 1013 slow reader…).
+ */
+export interface SseCloseFrame {
+  type: 'close'
+  code: CloseCode
+  reason: string
+}
 export type ServerFrame =
   | WelcomeFrame
   | MissedFrame
@@ -125,4 +137,6 @@ export interface InboxResponse {
   epoch: string
   notifications: Array<Notification & { seq: number }>
   missed?: { afterSeq: number; nextSeq: number; epoch: string }
+  /** More notifications follow this page: pass this as the next `afterSeq` (same epoch). */
+  nextAfterSeq?: number
 }

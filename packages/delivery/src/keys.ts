@@ -22,6 +22,15 @@ export const topicChannel = (topic: string): string => `${PREFIX}:t:{${topic}}:c
 /** Presence of one user's sessions: hash sessionId → pod, with a TTL refreshed by heartbeats. */
 export const userPresenceKey = (userId: string): string => `${PREFIX}:u:{${userId}}:presence`
 
+/** When the user's sessions were revoked (ms since the epoch): tokens issued until then are refused. */
+export const userRevokedKey = (userId: string): string => `${PREFIX}:u:{${userId}}:revoked`
+
+/**
+ * Prefix of the gateway's rate-limit counters (rate-limiter-flexible appends `:<key>`, e.g.
+ * `u:{b-1042}:connect` or `ip:203.0.113.7:http`). One counter per key: fine in Redis Cluster.
+ */
+export const RATE_LIMIT_KEY_PREFIX = `${PREFIX}:rl`
+
 // The push hand-off queue (push.ts): one per push topic (`queue`; two deployments or tests sharing a
 // Redis never mix), sharded by user, each shard under its own hash tag.
 /** Due push entries of one shard: sorted set, score = due time (ms, Redis clock). */

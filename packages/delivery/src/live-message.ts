@@ -12,11 +12,26 @@ export interface LiveNotification {
   seq: number
   /** The notification frame, ready for `ws.send(frame, { binary: false })`. */
   frame: Buffer
+  /**
+   * Set on a revocation message instead of a notification (`!revoked\n<ms>`, published by the
+   * revoke script on the same channel, so it reaches exactly the pods that hold the user):
+   * sessions whose token was issued at or before this time (ms) must end.
+   */
+  revokedBefore?: number
 }
+
+export const REVOKED_HEAD = '!revoked'
+
+/** The revocation message; an epoch never starts with `!`, so it cannot be taken for a notification. */
 
 export function decodeLiveNotification(message: Buffer): LiveNotification | null {
   const nl = message.indexOf(NEWLINE)
   if (nl <= 0) return null
+  if (message[0] === 0x21 /* ! */) {
+    const at = Number(message.toString('latin1', nl + 1))
+    if (message.toString('latin1', 0, nl) !== REVOKED_HEAD || !Number.isSafeInteger(at)) return null
+    return { epoch: '', seq: -1, frame: message, revokedBefore: at }
+  }
   const frame = message.subarray(nl + 1)
   const seq = readSeq(frame)
   if (seq === null) return null

@@ -120,3 +120,20 @@ return 0
 export const PRESENCE_COUNT = `${NOW_MS}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 `
+
+/**
+ * KEYS: revoked.  ARGV: ttlSeconds, channel, messageHead.  Records the revocation time, now on
+ * Redis's clock (never moving it back), and tells every pod holding the user's sessions with
+ * `<messageHead>\n<time>`, in one step. Returns the time in force (ms).
+ */
+export const REVOKE_USER = `
+-- Redis's clock, not the pod's: a pod whose clock runs ahead would otherwise refuse every fresh
+-- login for that long, and max() would keep its time.
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local prev = tonumber(redis.call('GET', KEYS[1]) or '0')
+local at = math.max(prev, now)
+redis.call('SET', KEYS[1], at, 'EX', ARGV[1])
+redis.call('SPUBLISH', ARGV[2], ARGV[3] .. '\\n' .. at)
+return at
+`

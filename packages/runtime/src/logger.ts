@@ -13,9 +13,37 @@ const REDACT = [
   'accessToken',
 ]
 
+// Redis keys carry the user id as a hash tag (`tdg:u:{b-1042}:inbox`): a log line must not.
+const HASH_TAG = /\{[^{}\s"]+\}(?=:)/g
+const scrub = (v: unknown): unknown => (typeof v === 'string' ? v.replace(HASH_TAG, '{…}') : v)
+
+/**
+ * pino's error serializer, minus what ioredis attaches: `command` (`{ name, args }`: the args are
+ * key names and values, i.e. user ids and notification bodies) is reduced to its name, and
+ * key names in the message and stack lose their user id. Causes are serialized the same way.
+ */
+export function serializeError(err: unknown): unknown {
+  if (!(err instanceof Error)) return scrub(err)
+  const out = pino.stdSerializers.err(err) as unknown as Record<string, unknown>
+  return scrubError(out)
+}
+function scrubError(e: Record<string, unknown>): Record<string, unknown> {
+  const command = e.command as { name?: unknown } | undefined
+  if (command && typeof command === 'object') e.command = { name: command.name }
+  for (const k of ['message', 'stack', 'raw']) if (k in e) e[k] = scrub(e[k])
+  for (const k of ['previousErrors', 'lastNodeError']) delete e[k]
+  if (e.cause && typeof e.cause === 'object') e.cause = scrubError(e.cause as Record<string, unknown>)
+  return e
+}
+
 /** JSON lines on stdout (or `destination`), one logger per process, children per concern. */
 export function createLogger(service: string, level: string, destination?: DestinationStream): Logger {
-  const options = { name: service, level, redact: { paths: REDACT, censor: '[redacted]' } }
+  const options = {
+    name: service,
+    level,
+    redact: { paths: REDACT, censor: '[redacted]' },
+    serializers: { err: serializeError },
+  }
   return destination ? pino(options, destination) : pino(options)
 }
 

@@ -11,11 +11,18 @@ function kafkaLevel(level: LogLevel): logLevel {
   return logLevel.WARN
 }
 
+// kafkajs's default (5 retries, ~9 s in all) gives up while a broker restarts or a controller fails
+// over, and its consumer then crashes for good ("Failed to find group coordinator" is not retriable
+// for its restart logic): the process would exit for its supervisor to restart. ~40 s rides that out
+// in-process; longer outages still end in the supervisor's restart, never in an endless retry.
+const CLIENT_RETRY = { initialRetryTime: 300, retries: 8, maxRetryTime: 10_000 }
+
 export function createKafka(config: DispatcherConfig, logger: Logger): Kafka {
   const log = logger.child({ component: 'kafkajs' })
   return new Kafka({
     clientId: config.kafka.clientId,
     brokers: config.kafka.brokers,
+    retry: CLIENT_RETRY,
     logLevel: kafkaLevel(config.logLevel),
     logCreator:
       () =>

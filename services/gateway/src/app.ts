@@ -7,6 +7,7 @@ import {
   createChannelRouter,
   createDeliveryStore,
   createPresenceStore,
+  createRevocationStore,
   type RedisClient,
   type ResumePoint,
 } from '@tidings/delivery'
@@ -14,6 +15,7 @@ import { type Logger, redactUrl } from '@tidings/runtime'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
+  type FastifyReply,
   type FastifyRequest,
   LogController,
 } from 'fastify'
@@ -22,13 +24,16 @@ import { selectSubprotocol } from './auth/handshake.ts'
 import { createTokenVerifier, type Principal } from './auth/token-verifier.ts'
 import type { GatewayConfig } from './config.ts'
 import { createDeadlineWheel } from './deadlines.ts'
-import { BAD_REQUEST, NOT_FOUND, NOT_WEBSOCKET } from './errors.ts'
+import { BAD_REQUEST, NOT_FOUND, NOT_WEBSOCKET, TRY_AGAIN_LATER } from './errors.ts'
 import { registerInboxRoutes } from './inbox-routes.ts'
 import { createGatewayMetrics } from './metrics.ts'
 import { drainSessions, type PodContext, startHeartbeat } from './pod.ts'
+import { createRequestRateLimiter } from './rate-limit.ts'
 import { createRequestAuthenticator } from './request-auth.ts'
 import { parseResumeQuery } from './resume.ts'
+import { registerRevocationRoute } from './revocation.ts'
 import { registerSseRoute } from './sse.ts'
+import { registerUpgradeGuard } from './upgrade-guard.ts'
 import { releaseUpgradeRequest, startWebSocketSession } from './ws-transport.ts'
 
 export interface GatewayDeps {
@@ -68,6 +73,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     }),
     router,
     presence: createPresenceStore(redis, { ttlMs: Math.ceil(config.HEARTBEAT_MS * 2.5) }),
+    // a revocation outlives every token it revokes (they are expired by then)
+    revocations: createRevocationStore(redis, {
+      ttlSeconds: config.auth.maxLifetimeS + config.auth.clockToleranceS + 60,
+    }),
+    rateLimiter: createRequestRateLimiter(redis, config, log),
+    openSockets: 0,
     verifier: createTokenVerifier(config.auth),
     log,
     metrics,
@@ -84,7 +95,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     // per-request lines at 20k sockets are noise; refusals are counted in /metrics instead
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: true,
+    // a user id may be 128 characters (contracts); Fastify's default 100 answered 414
+    routerOptions: { maxParamLength: 256 },
+    // the client IP (per-IP rate limits) comes from X-Forwarded-For only through trusted hops
+    trustProxy: (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS,
   })
+  // TCP connections, handshakes and closing sockets included: the pod's file descriptors stay
+  // bounded whatever clients do; the headroom keeps probes and refusals answerable when full.
+  app.server.maxConnections = config.MAX_CONNECTIONS + 1024
   app.decorateRequest('tidings', null)
   // Every error body is {statusCode, code, message} with a code from errors.ts.
   app.setErrorHandler(
@@ -111,6 +129,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     options: {
       maxPayload: config.MAX_FRAME_BYTES,
       perMessageDeflate: false,
+      ...closeAndPongLimits(config),
       handleProtocols: (protocols) => selectSubprotocol(protocols),
       // we track sockets ourselves (pod.sessions); ws's own Set would be a second copy
       clientTracking: false,
@@ -122,6 +141,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     },
     preClose: (done) => done(),
   })
+  // after the plugin: its onRequest hook marks upgrades (req.ws), its onResponse hook destroys them
+  registerUpgradeGuard(app)
 
   app.get('/healthz', async () => ({ status: 'ok' }))
   app.get('/readyz', async (_req, reply) => {
@@ -142,8 +163,8 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
 
   // For the WebSocket everything is checked before the upgrade: a refusal is an HTTP response,
   // never a socket.
-  async function admit(req: FastifyRequest): Promise<void> {
-    const principal = await authenticate(req)
+  async function admit(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const principal = await authenticate(req, reply, { limit: 'connect' })
     req.tidings = {
       principal,
       resume: parseResumeQuery(req.query as Record<string, unknown>, 'lastSeq', { requireEpoch: true }),
@@ -159,13 +180,19 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   })
   registerSseRoute(app, pod, authenticate)
   registerInboxRoutes(app, pod, authenticate)
+  registerRevocationRoute(app, pod)
 
   app.route({
     method: 'GET',
     url: WS_PATH,
-    preValidation: async (req) => {
+    preValidation: async (req, reply) => {
       if (!req.ws) throw new NOT_WEBSOCKET()
-      await admit(req)
+      await admit(req, reply)
+      // closing sockets count too: refused before the upgrade allocates anything
+      if (pod.openSockets >= config.MAX_CONNECTIONS) {
+        metrics.refused.inc({ reason: 'pod_full' })
+        throw new TRY_AGAIN_LATER('pod full')
+      }
     },
     handler: async () => {
       throw new NOT_WEBSOCKET()
@@ -178,9 +205,16 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
       socket.removeAllListeners('error')
       releaseUpgradeRequest(req.raw)
       req.tidings = null
-      if (draining || pod.sessions.size >= config.MAX_CONNECTIONS) socket.on('error', () => {})
+      // counted until the TCP socket is gone (a session's close listener, or this one)
+      pod.openSockets++
+      // several upgrades may have passed preValidation at once
+      const full = pod.openSockets > config.MAX_CONNECTIONS
+      if (draining || full) {
+        socket.on('error', () => {})
+        socket.once('close', () => pod.openSockets--)
+      }
       if (draining) return void socket.close(CloseCode.ServiceRestart, 'server restart')
-      if (pod.sessions.size >= config.MAX_CONNECTIONS) {
+      if (full) {
         metrics.closes.inc({ code: String(CloseCode.TryAgainLater) })
         return void socket.close(CloseCode.TryAgainLater, 'pod full')
       }
@@ -198,6 +232,16 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   }
 
   return { app, pod, close }
+}
+
+// Options of ws 8.23 that @types/ws does not know yet.
+function closeAndPongLimits(config: GatewayConfig): object {
+  return {
+    // A client that never answers our close frame is dropped this soon (ws waits 30 s).
+    closeTimeout: config.CLOSE_TIMEOUT_MS,
+    // Pongs queued for a client that does not read: ws terminates the socket past this.
+    maxPendingAutoPongs: 8,
+  }
 }
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {

@@ -21,7 +21,30 @@ export const GatewayEnv = Type.Object({
   HEARTBEAT_MS: Int(1000, 300_000, 25_000, 'WebSocket ping interval; a socket that missed a pong is closed'),
   MAX_FRAME_BYTES: Int(256, 1_048_576, 16_384, 'largest inbound frame; bigger → close 1009'),
   MAX_SESSIONS_PER_USER: Int(1, 1000, 5, 'open sessions of one user across all pods; the next gets 4029'),
-  MAX_CONNECTIONS: Int(1, 1_000_000, 18_000, 'sockets per pod; the next gets 1013'),
+  MAX_CONNECTIONS: Int(
+    1,
+    1_000_000,
+    18_000,
+    'sockets per pod, closing ones included; the next upgrade gets 503, the next SSE stream 503',
+  ),
+  CLOSE_TIMEOUT_MS: Int(
+    100,
+    30_000,
+    2_000,
+    'a socket the server closed is terminated when the client has not answered the close by then',
+  ),
+  SSE_MAX_STREAM_MS: Int(
+    1000,
+    3_600_000,
+    300_000,
+    'an SSE stream ends (reconnect + 1012) after this long ±20 %: a vanished idle phone frees its slot',
+  ),
+  MAX_QUEUED_FRAMES: Int(
+    1,
+    10_000,
+    64,
+    'inbound frames waiting while a handler awaits (an ack on a slow Redis); beyond → 4008',
+  ),
   MAX_BUFFERED_BYTES: Int(
     16_384,
     64 * 1_048_576,
@@ -30,6 +53,36 @@ export const GatewayEnv = Type.Object({
   ),
   RATE_LIMIT_PER_SECOND: Int(1, 10_000, 20, 'inbound frames per second per socket (sustained)'),
   RATE_LIMIT_BURST: Int(1, 10_000, 40, 'inbound frames allowed in a burst; beyond the limit → 4008'),
+  HTTP_RATE_PER_USER: Int(
+    1,
+    1_000_000,
+    600,
+    '`/v1/inbox` + `/v1/inbox/ack` requests per user per minute, all pods; beyond → 429',
+  ),
+  HTTP_RATE_PER_IP: Int(
+    1,
+    1_000_000,
+    6000,
+    '`/v1/inbox` + `/v1/inbox/ack` requests per client IP per minute, all pods',
+  ),
+  CONNECT_RATE_PER_USER: Int(
+    1,
+    1_000_000,
+    30,
+    'WebSocket upgrades + SSE streams per user per minute, all pods; beyond → 429',
+  ),
+  CONNECT_RATE_PER_IP: Int(
+    1,
+    1_000_000,
+    3000,
+    'WebSocket upgrades + SSE streams per client IP per minute, all pods',
+  ),
+  TRUST_PROXY_HOPS: Int(
+    0,
+    10,
+    0,
+    'proxies in front of the pod whose X-Forwarded-For is trusted for the client IP',
+  ),
   MAX_VIOLATIONS: Int(1, 1000, 5, 'bad frames (unknown type, bad request) tolerated before close 1008'),
   REAUTH_WARNING_MS: Int(1000, 3_600_000, 60_000, 'send `reauth` this long before the token expires'),
   EXPIRY_GRACE_MS: Int(
@@ -83,6 +136,12 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     c.RATE_LIMIT_BURST >= c.RATE_LIMIT_PER_SECOND,
     'RATE_LIMIT_BURST',
     'must be at least RATE_LIMIT_PER_SECOND',
+  )
+  // a legitimate burst waits behind a slow handler: it must fit in the queue, or it is closed 4008
+  requireThat(
+    c.MAX_QUEUED_FRAMES >= c.RATE_LIMIT_BURST,
+    'MAX_QUEUED_FRAMES',
+    'must be at least RATE_LIMIT_BURST',
   )
   requireThat(
     c.SHUTDOWN_GRACE_MS > c.DRAIN_MS + 1000,

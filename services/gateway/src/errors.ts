@@ -44,3 +44,13 @@ export const TOO_MANY_SESSIONS = createError(
 )
 export const RATE_LIMITED = createError('TDG_ERR_RATE_LIMITED', 'Rate limited', 429)
 export const TRY_AGAIN_LATER = createError('TDG_ERR_TRY_AGAIN_LATER', 'Try again later: %s', 503)
+export const UPGRADE_REFUSED = createError(
+  'TDG_ERR_UPGRADE_REFUSED',
+  'WebSocket upgrades are only accepted on %s',
+  400,
+)
+export const TOKEN_REVOKED = createError(
+  'TDG_ERR_TOKEN_REVOKED',
+  'The sessions of this user were revoked; sign in again',
+  401,
+)

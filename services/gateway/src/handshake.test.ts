@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
-import { uniqueName } from '@tidings/test/infra'
+import { freePorts, type RedisServer, startRedis, uniqueName } from '@tidings/test/infra'
 import { signUserToken, TEST_JWT_SECRET } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
-import { SignJWT } from 'jose'
+import { generateKeyPair, SignJWT } from 'jose'
 import { startTestGateway, type TestGateway } from './test-support.ts'
 
 // Every refusal happens before the upgrade: the client sees an HTTP status, never an open socket.
@@ -96,6 +96,26 @@ describe('checks before the upgrade', () => {
     assert.equal((await refused(openSocket(gw.url, { token }))).status, 401)
   })
 
+  test('an absurd exp (after year 275760) or a lifetime over JWT_MAX_LIFETIME_S → 401, never a crash', async () => {
+    for (const exp of [8.64e12 + 1, 1e20, Math.floor(Date.now() / 1000) + 2 * 86_400]) {
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'HS256' })
+        .setSubject(uniqueName('u'))
+        .setIssuer('https://id.tidings.test')
+        .setAudience('tidings')
+        .setIssuedAt()
+        .setExpirationTime(exp)
+        .sign(new TextEncoder().encode(TEST_JWT_SECRET))
+      const r = await refused(openSocket(gw.url, { token }))
+      assert.equal(r.status, 401, String(exp))
+      assert.equal(r.body.code, 'TDG_ERR_TOKEN_INVALID')
+    }
+    // the pod is fine
+    const s = await openSocket(gw.url, { token: await good(uniqueName('u')) })
+    await s.next('welcome')
+    await s.close()
+  })
+
   test('a foreign Origin → 403, checked before the token', async () => {
     const r = await refused(openSocket(gw.url, { origin: 'https://evil.example' }))
     assert.equal(r.status, 403)
@@ -112,5 +132,77 @@ describe('checks before the upgrade', () => {
     assert.equal((await fetch(`${gw.url}/readyz`)).status, 200)
     const metrics = await (await fetch(`${gw.url}/metrics`)).text()
     assert.match(metrics, /tidings_ws_refused_total\{reason="origin",service="gateway"\} [1-9]/)
+  })
+})
+
+describe('a JWKS outage', () => {
+  const logs: string[] = []
+  let gw: TestGateway
+  before(async () => {
+    const [closedPort] = await freePorts(1)
+    gw = await startTestGateway(
+      {
+        JWT_ALGORITHMS: 'ES256',
+        JWT_SECRET: '',
+        JWT_JWKS_URL: `http://127.0.0.1:${closedPort}/jwks`,
+        LOG_LEVEL: 'info',
+      },
+      { logs },
+    )
+  })
+  after(() => gw.stop())
+
+  test('answers 503 TDG_ERR_AUTH_UNAVAILABLE (not 401), with one throttled log line', async () => {
+    const es = await generateKeyPair('ES256')
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+      .setSubject('u-jwks')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(es.privateKey)
+    for (let i = 0; i < 5; i++) {
+      const err = (await openSocket(gw.url, { token }).then(
+        () => assert.fail('the socket opened'),
+        (e: unknown) => e,
+      )) as { status: number; body: string }
+      assert.equal(err.status, 503)
+      assert.equal(JSON.parse(err.body).code, 'TDG_ERR_AUTH_UNAVAILABLE')
+    }
+    const lines = logs.filter((l) => l.includes('signing keys unavailable'))
+    assert.equal(lines.length, 1, lines.join('\n'))
+  })
+})
+
+describe('a Redis outage at the handshake', () => {
+  const logs: string[] = []
+  let gw: TestGateway
+  let redis: RedisServer
+  before(async () => {
+    redis = await startRedis()
+    gw = await startTestGateway({ REDIS_URL: redis.url, LOG_LEVEL: 'info' }, { logs })
+  })
+  after(async () => {
+    await gw.stop()
+    await redis.stop()
+  })
+
+  test('answers 503 TDG_ERR_TRY_AGAIN_LATER (the revocation cannot be checked), with one throttled log line', async () => {
+    await redis.stop()
+    const token = await signUserToken('u-redis-down')
+    // several at once, as an outage brings them (each waits out ioredis's reconnect attempts)
+    const refusals = await Promise.all(
+      [1, 2, 3].map(() =>
+        openSocket(gw.url, { token }).then(
+          () => assert.fail('the socket opened'),
+          (e: unknown) => e as { status: number; body: string },
+        ),
+      ),
+    )
+    for (const err of refusals) {
+      assert.equal(err.status, 503)
+      assert.equal(JSON.parse(err.body).code, 'TDG_ERR_TRY_AGAIN_LATER')
+    }
+    const lines = logs.filter((l) => l.includes('Redis unavailable: refusing handshakes'))
+    assert.equal(lines.length, 1, lines.join('\n'))
   })
 })

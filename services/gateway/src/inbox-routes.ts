@@ -2,7 +2,7 @@ import { type Static, Type } from '@sinclair/typebox'
 import { Epoch, isUserId } from '@tidings/contracts'
 import type { FastifyInstance } from 'fastify'
 import { extractServiceToken, verifyServiceToken } from './auth/handshake.ts'
-import { BAD_USER_ID, SERVICE_TOKEN_INVALID } from './errors.ts'
+import { BAD_REQUEST, BAD_USER_ID, SERVICE_TOKEN_INVALID } from './errors.ts'
 import type { PodContext } from './pod.ts'
 import type { RequestAuthenticator } from './request-auth.ts'
 import { parseResumeQuery } from './resume.ts'
@@ -15,6 +15,19 @@ const AckBody = Type.Object(
   { additionalProperties: false },
 )
 
+/** `GET /v1/inbox?limit=`: at most this many notifications per page (documented in docs/protocol.md). */
+export const INBOX_PAGE_MAX = 500
+const INBOX_PAGE_DEFAULT = 100
+
+function pageLimit(v: unknown): number {
+  if (v === undefined) return INBOX_PAGE_DEFAULT
+  const n = Number(v)
+  if (typeof v !== 'string' || !Number.isSafeInteger(n) || n < 1 || n > INBOX_PAGE_MAX) {
+    throw new BAD_REQUEST(`limit must be an integer from 1 to ${INBOX_PAGE_MAX}`)
+  }
+  return n
+}
+
 /**
  * For apps that cannot hold a connection: the buffered notifications as JSON, and acks over
  * HTTP (also what an SSE client uses to ack). Same inbox, same semantics as the WebSocket.
@@ -24,19 +37,23 @@ export function registerInboxRoutes(
   pod: PodContext,
   authenticate: RequestAuthenticator,
 ): void {
-  app.get('/v1/inbox', async (req) => {
-    const { userId } = await authenticate(req)
-    const read = await pod.store.readInbox(
-      userId,
-      parseResumeQuery(req.query as Record<string, unknown>, 'afterSeq'),
-    )
-    const notifications = read.frames.map((f) => {
+  // One page after `afterSeq`; `nextAfterSeq` is there when more follow (pass it as the next
+  // `afterSeq`, with the same epoch).
+  app.get('/v1/inbox', async (req, reply) => {
+    const { userId } = await authenticate(req, reply, { limit: 'http' })
+    const query = req.query as Record<string, unknown>
+    const limit = pageLimit(query.limit)
+    const resume = parseResumeQuery(query, 'afterSeq')
+    const read = await pod.store.readInbox(userId, resume)
+    const page = read.frames.slice(0, limit)
+    const notifications = page.map((f) => {
       const { type: _type, ...n } = JSON.parse(f) as Record<string, unknown>
       return n
     })
-    return read.missed
-      ? { epoch: read.epoch, notifications, missed: read.missed }
-      : { epoch: read.epoch, notifications }
+    const body: Record<string, unknown> = { epoch: read.epoch, notifications }
+    if (read.missed) body.missed = read.missed
+    if (read.frames.length > limit) body.nextAfterSeq = read.firstSeq + limit - 1
+    return body
   })
 
   app.post<{ Body: Static<typeof AckBody> }>(
@@ -44,8 +61,8 @@ export function registerInboxRoutes(
     {
       schema: { body: AckBody },
       // authenticated before the body is parsed: no token → 401, never a validation error
-      onRequest: async (req) => {
-        req.tidings = { principal: await authenticate(req), resume: {} }
+      onRequest: async (req, reply) => {
+        req.tidings = { principal: await authenticate(req, reply, { limit: 'http' }), resume: {} }
       },
     },
     async (req, reply) => {

@@ -28,6 +28,27 @@ function run(env: Record<string, string>) {
 
 const bad: Array<[string, Record<string, string>, RegExp]> = [
   [
+    'the README’s public secret without DEV_MODE',
+    {
+      REDIS_URL: 'redis://r:6379',
+      JWT_ALGORITHMS: 'HS256',
+      JWT_SECRET: TEST_JWT_SECRET,
+      JWT_ISSUER: 'https://id.example.com',
+      JWT_AUDIENCE: 'tidings',
+    },
+    /^gateway: configuration error: JWT_SECRET is the public development secret .*DEV_MODE=true/m,
+  ],
+  [
+    'no audience outside development',
+    {
+      REDIS_URL: 'redis://r:6379',
+      JWT_ALGORITHMS: 'HS256',
+      JWT_SECRET: 's'.repeat(32),
+      JWT_ISSUER: 'https://id.example.com',
+    },
+    /^gateway: configuration error: JWT_AUDIENCE is required \(DEV_MODE=true skips it\)$/m,
+  ],
+  [
     'no algorithm allow-list',
     { REDIS_URL: 'redis://r:6379' },
     /^gateway: configuration error: JWT_ALGORITHMS is required but not set$/m,
@@ -71,6 +92,7 @@ test('starts, answers its probes, logs JSON, and drains on SIGTERM with exit cod
     PORT: String(port),
     JWT_ALGORITHMS: 'HS256',
     JWT_SECRET: TEST_JWT_SECRET,
+    DEV_MODE: 'true',
     DRAIN_MS: '100',
   })
   const base = `http://127.0.0.1:${port}`

@@ -39,6 +39,12 @@ export function createGatewayMetrics(channelCount: () => number): GatewayMetrics
     'token_expired',
     'draining',
     'bad_request',
+    'auth_unavailable',
+    'revoked',
+    'redis_unavailable',
+    'rate_limited',
+    'pod_full',
+    'wrong_route',
   ])
     refused.inc({ reason }, 0)
   return {

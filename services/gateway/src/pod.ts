@@ -1,9 +1,10 @@
-import type { ChannelRouter, DeliveryStore, PresenceStore } from '@tidings/delivery'
+import type { ChannelRouter, DeliveryStore, PresenceStore, RevocationStore } from '@tidings/delivery'
 import type { Logger } from '@tidings/runtime'
 import type { TokenVerifier } from './auth/token-verifier.ts'
 import type { GatewayConfig } from './config.ts'
 import type { DeadlineWheel } from './deadlines.ts'
 import type { GatewayMetrics } from './metrics.ts'
+import type { RequestRateLimiter } from './rate-limit.ts'
 import type { Session } from './session.ts'
 
 /** What every session of a pod shares: one instance per process. */
@@ -12,6 +13,10 @@ export interface PodContext {
   store: DeliveryStore
   router: ChannelRouter
   presence: PresenceStore
+  revocations: RevocationStore
+  rateLimiter: RequestRateLimiter
+  /** Upgraded WebSockets until their TCP socket closes, the closing ones included. */
+  openSockets: number
   verifier: TokenVerifier
   log: Logger
   metrics: GatewayMetrics

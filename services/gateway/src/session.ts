@@ -1,8 +1,7 @@
 import { CloseCode, ErrorCode, type ServerFrame } from '@tidings/contracts'
-import type { LiveNotification, ResumePoint } from '@tidings/delivery'
-import { AuthError, type Principal } from './auth/token-verifier.ts'
+import { isRevoked, type LiveNotification, type ResumePoint } from '@tidings/delivery'
+import type { Principal } from './auth/token-verifier.ts'
 import {
-  authenticatedFrame,
   errorFrame,
   missedFrame,
   PONG,
@@ -13,6 +12,7 @@ import {
   welcomeFrame,
 } from './frames.ts'
 import type { PodContext } from './pod.ts'
+import { reauthenticate } from './reauth.ts'
 import type { Transport } from './transport.ts'
 
 const Phase = { Starting: 0, Live: 1, Resyncing: 2, Closed: 3 } as const
@@ -36,6 +36,8 @@ export class Session {
   readonly userId: string
   readonly pod: PodContext
   expiresAt: number
+  /** The token's `iat` (ms): a revocation at or after it ends the session. */
+  issuedAt: number | undefined
   allowedTopics: readonly string[]
   topics: Set<string> | null = null
   epoch = ''
@@ -52,6 +54,8 @@ export class Session {
   fruitlessResyncs = 0
   tokens: number
   refilledAt: number
+  /** Inbound frames received and not yet handled (bounded by MAX_QUEUED_FRAMES). */
+  queued = 0
   /** Inbound frames are handled one after another: an ack is done before the next frame. */
   inbound: Promise<void>
   readonly onLive = (m: LiveNotification): void => this.live(m)
@@ -75,6 +79,7 @@ export class Session {
     this.id = id
     this.userId = principal.userId
     this.expiresAt = principal.expiresAt
+    this.issuedAt = principal.issuedAt
     this.allowedTopics = principal.topics
     this.pod = pod
     this.tokens = pod.config.RATE_LIMIT_BURST
@@ -99,8 +104,14 @@ export class Session {
     this.joined = true
     await pod.router.joinUser(this.userId, this.onLive)
     if (this.closed) return
-    const read = await pod.store.readInbox(this.userId, resume)
+    // Checked again now that the channel is subscribed: a revocation published between the
+    // handshake's check and the subscription would otherwise be missed.
+    const [read, revokedAt] = await Promise.all([
+      pod.store.readInbox(this.userId, resume),
+      pod.revocations.revokedAt(this.userId),
+    ])
     if (this.closed) return
+    if (isRevoked(this.issuedAt, revokedAt)) return this.close(CloseCode.Revoked, 'sessions revoked')
     this.epoch = read.epoch
     this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
     this.replay(read.frames, read.firstSeq, read.missed)
@@ -133,6 +144,10 @@ export class Session {
   }
 
   private live(m: LiveNotification): void {
+    if (m.revokedBefore !== undefined) {
+      if (isRevoked(this.issuedAt, m.revokedBefore)) this.close(CloseCode.Revoked, 'sessions revoked')
+      return
+    }
     if (this.phase === Phase.Live) {
       if (m.epoch === this.epoch) {
         if (m.seq <= this.cursor) return
@@ -189,8 +204,14 @@ export class Session {
   /** Always runs on the `inbound` chain (enqueue): a failure there ends the session via fail(). */
   private async resync(): Promise<void> {
     const before = this.cursor
-    const read = await this.pod.store.readInbox(this.userId, { lastSeq: this.cursor, epoch: this.epoch })
+    // Also after a pub/sub reconnect (refresh): a revocation published while this pod's subscriber
+    // was down is gone (pub/sub is at-most-once), its record in Redis is not.
+    const [read, revokedAt] = await Promise.all([
+      this.pod.store.readInbox(this.userId, { lastSeq: this.cursor, epoch: this.epoch }),
+      this.pod.revocations.revokedAt(this.userId),
+    ])
     if (this.closed) return
+    if (isRevoked(this.issuedAt, revokedAt)) return this.close(CloseCode.Revoked, 'sessions revoked')
     this.epoch = read.epoch
     this.replay(read.frames, read.firstSeq, read.missed)
     this.fruitlessResyncs = read.missed || this.cursor > before ? 0 : this.fruitlessResyncs + 1
@@ -204,7 +225,20 @@ export class Session {
       this.close(CloseCode.RateLimited, 'rate limited')
       return
     }
-    this.enqueue(() => this.handleRaw(data, isBinary))
+    // a handler awaiting a slow Redis must not let frames pile up behind it without bound
+    if (++this.queued > this.pod.config.MAX_QUEUED_FRAMES) {
+      this.close(CloseCode.RateLimited, 'too many frames queued')
+      return
+    }
+    this.enqueue(() => {
+      this.queued--
+      return this.handleRaw(data, isBinary)
+    })
+  }
+
+  /** An inbound ping control frame (ws answers it): it costs a token like any frame. */
+  receivePing(): void {
+    if (!this.closed && !this.takeToken()) this.close(CloseCode.RateLimited, 'rate limited')
   }
 
   private handleRaw(data: Buffer, isBinary: boolean): Promise<void> | undefined {
@@ -243,7 +277,7 @@ export class Session {
       case 'unsubscribe':
         return this.topic(f.type, f.topic)
       case 'auth':
-        return this.reauthenticate(f.token)
+        return reauthenticate(this, f.token)
     }
   }
 
@@ -272,36 +306,6 @@ export class Session {
       }
     }
     if (!this.closed) this.control('subscribed', topicReplyFrame('subscribed', topic))
-  }
-
-  private async reauthenticate(token: string): Promise<void> {
-    let p: Principal
-    try {
-      p = await this.pod.verifier.verify(token)
-    } catch (err) {
-      // a key server outage says nothing about the token: the app should retry, not log out
-      if (err instanceof AuthError && err.code === 'auth_unavailable') {
-        return this.close(CloseCode.TryAgainLater, 'token could not be checked now')
-      }
-      return this.close(CloseCode.Unauthorized, 'invalid token')
-    }
-    if (p.userId !== this.userId) return this.close(CloseCode.Unauthorized, 'token is for another user')
-    this.expiresAt = p.expiresAt
-    this.allowedTopics = p.topics
-    this.warned = false
-    // topics the new token no longer allows are left
-    if (this.topics) {
-      for (const t of this.topics) {
-        if (!p.topics.includes(t)) {
-          this.topics.delete(t)
-          this.pod.router.leaveTopic(t, this.onBroadcast)
-          this.control('unsubscribed', topicReplyFrame('unsubscribed', t))
-        }
-      }
-    }
-    if (this.closed) return
-    this.pod.deadlines.schedule(this)
-    this.control('authenticated', authenticatedFrame(p.expiresAt))
   }
 
   /** Called by the pod's deadline wheel at the token's warning and expiry times. */

@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
-import { CloseCode } from '@tidings/contracts'
+import { CloseCode, type SseCloseFrame } from '@tidings/contracts'
 import type { FastifyInstance } from 'fastify'
-import { RATE_LIMITED, TOKEN_EXPIRED, TOO_MANY_SESSIONS, TRY_AGAIN_LATER } from './errors.ts'
+import { RATE_LIMITED, TOKEN_EXPIRED, TOKEN_REVOKED, TOO_MANY_SESSIONS, TRY_AGAIN_LATER } from './errors.ts'
 import type { PodContext } from './pod.ts'
 import type { RequestAuthenticator } from './request-auth.ts'
 import { parseLastEventId, parseResumeQuery } from './resume.ts'
 import { Session } from './session.ts'
 import type { Transport } from './transport.ts'
 
-// How long EventSource waits before reconnecting on its own after the stream ends. A draining
-// pod also sends `reconnect{afterMs}`; EventSource cannot honour that, our SDK does.
-const RETRY_MS = 2000
+// How long EventSource waits before reconnecting on its own after the stream ends (the `retry:`
+// line sent first). A draining pod also sends `reconnect{afterMs}`; EventSource cannot honour
+// that, our SDK does.
+export const SSE_RETRY_MS = 2000
 
 // What a WebSocket close code means for a stream whose headers have not been sent yet.
 function refusalFor(code: number, reason: string): Error & { statusCode: number; code: string } {
@@ -22,6 +23,8 @@ function refusalFor(code: number, reason: string): Error & { statusCode: number;
       return new RATE_LIMITED()
     case CloseCode.Unauthorized:
       return new TOKEN_EXPIRED()
+    case CloseCode.Revoked:
+      return new TOKEN_REVOKED()
     default:
       return new TRY_AGAIN_LATER(reason)
   }
@@ -35,6 +38,7 @@ function refusalFor(code: number, reason: string): Error & { statusCode: number;
  */
 function sseTransport(res: ServerResponse, origin: string | undefined): Transport {
   let started = false
+  let flushed = true
   const start = () => {
     if (started) return
     started = true
@@ -50,7 +54,7 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
       headers.vary = 'Origin'
     }
     res.writeHead(200, headers)
-    res.write(`retry: ${RETRY_MS}\n\n`)
+    res.write(`retry: ${SSE_RETRY_MS}\n\n`)
   }
   // One chunk per event: a frame written just before close() must not sit in a cork buffer
   // that end() throws away. SSE is the fallback path, so the per-session string is fine.
@@ -71,7 +75,10 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
         res.end(JSON.stringify({ statusCode: err.statusCode, code: err.code, message: err.message }))
         return
       }
-      res.end()
+      // What a WebSocket close frame would say (4003 revoked, 4001 expired, 1013, 1012…): the
+      // SDK acts on the code; EventSource ignores an event type it does not listen to.
+      const frame: SseCloseFrame = { type: 'close', code: code as CloseCode, reason }
+      res.end(`event: close\ndata: ${JSON.stringify(frame)}\n\n`)
     },
     get backlog() {
       return res.writableLength
@@ -79,10 +86,18 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
     get gone() {
       return res.destroyed || res.writableEnded
     },
-    // no pong in SSE: a dead peer shows up as a failed write or a closed socket
+    // No pong in SSE. A phone that vanished without a FIN never acknowledges: once the kernel
+    // buffer is full, the previous heartbeat is still not written out when the next one is
+    // due, and the stream is dropped then (a write timeout of one heartbeat) instead of
+    // holding a session slot until TCP gives up.
     answersPings: false,
     heartbeat: () => {
-      if (started && !res.writableEnded) res.write(': keep-alive\n\n')
+      if (!started || res.writableEnded || res.destroyed) return
+      if (!flushed) return void res.destroy()
+      flushed = false
+      res.write(': keep-alive\n\n', () => {
+        flushed = true
+      })
     },
     terminate: () => res.destroy(),
   }
@@ -94,16 +109,37 @@ export function registerSseRoute(
   authenticate: RequestAuthenticator,
 ): void {
   app.get('/v1/sse', async (req, reply) => {
-    const principal = await authenticate(req, { queryToken: true })
+    const principal = await authenticate(req, reply, { queryToken: true, limit: 'connect' })
     const query = req.query as Record<string, unknown>
     const resume = parseLastEventId(req.headers['last-event-id']) ?? parseResumeQuery(query, 'lastSeq')
-    if (pod.sessions.size >= pod.config.MAX_CONNECTIONS) throw new TRY_AGAIN_LATER('pod full')
+    if (pod.openSockets >= pod.config.MAX_CONNECTIONS) {
+      pod.metrics.refused.inc({ reason: 'pod_full' })
+      throw new TRY_AGAIN_LATER('pod full')
+    }
     reply.hijack()
     const res = reply.raw
     // the client may have left while the token was being checked: its 'close' event is gone
     if (req.raw.destroyed || res.destroyed) return
+    pod.openSockets++
     const session = new Session(sseTransport(res, req.headers.origin), randomUUID(), principal, pod, resume)
-    res.on('close', () => session.cleanup())
+    // A phone that vanishes while its stream is idle leaves nothing to detect: each keep-alive fits
+    // in the kernel's buffer and TCP retransmits for ~15 min before it gives up, holding a session
+    // slot. So a stream lives at most SSE_MAX_STREAM_MS (±20 %: streams opened together do not end
+    // together) and ends with `reconnect` + 1012; the SDK (or EventSource, with Last-Event-ID)
+    // resumes on a new one at once. A live phone pays one reconnect per ~5 min.
+    const maxAge = setTimeout(
+      () => {
+        session.reconnect(0)
+        session.close(CloseCode.ServiceRestart, 'stream age limit')
+      },
+      pod.config.SSE_MAX_STREAM_MS * (0.8 + 0.4 * Math.random()),
+    )
+    maxAge.unref()
+    res.once('close', () => {
+      clearTimeout(maxAge)
+      pod.openSockets--
+      session.cleanup()
+    })
     res.on('error', () => session.cleanup())
   })
 }

@@ -4,6 +4,7 @@ import {
   createRedisConnection,
   DEFAULT_RETENTION,
   type DeliveryStore,
+  type RedisClient,
 } from '@tidings/delivery'
 import { createLogger } from '@tidings/runtime'
 import { infraFromEnv } from '@tidings/test/infra'
@@ -14,26 +15,43 @@ import { loadGatewayConfig } from './config.ts'
 export interface TestGateway {
   gateway: Gateway
   url: string
+  /** The pod's pub/sub connection (a test may drop it: `disconnect(true)` reconnects). */
+  subscriber: RedisClient
   /** Writes notifications exactly as the dispatcher does (same Lua script). */
   store: DeliveryStore
   stop(): Promise<void>
 }
 
-export async function startTestGateway(env: Record<string, string> = {}): Promise<TestGateway> {
+export async function startTestGateway(
+  env: Record<string, string> = {},
+  opts: { logs?: string[] } = {},
+): Promise<TestGateway> {
   const { redisUrl } = infraFromEnv()
-  const config = loadGatewayConfig({
-    ...(env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: redisUrl }),
-    PORT: '0',
-    HOST: '127.0.0.1',
-    JWT_ALGORITHMS: 'HS256',
-    JWT_SECRET: TEST_JWT_SECRET,
-    ALLOWED_ORIGINS: 'https://app.tidings.test',
-    DRAIN_MS: '200',
-    RECONNECT_JITTER_MS: '1000',
-    LOG_LEVEL: 'silent',
-    ...env,
-  })
-  const logger = createLogger('gateway-test', config.LOG_LEVEL)
+  // an empty value removes a default (e.g. JWT_SECRET for a JWKS-only gateway)
+  const config = loadGatewayConfig(
+    withoutEmpty({
+      ...(env.REDIS_CLUSTER_NODES ? {} : { REDIS_URL: redisUrl }),
+      PORT: '0',
+      HOST: '127.0.0.1',
+      JWT_ALGORITHMS: 'HS256',
+      JWT_SECRET: TEST_JWT_SECRET,
+      // the test secret is the README's: development mode (no issuer/audience required)
+      DEV_MODE: 'true',
+      // every test connects from 127.0.0.1, concurrently with other test files: per-IP limits
+      // are tested with their own addresses (limits.test.ts)
+      CONNECT_RATE_PER_IP: '1000000',
+      HTTP_RATE_PER_IP: '1000000',
+      ALLOWED_ORIGINS: 'https://app.tidings.test',
+      DRAIN_MS: '200',
+      RECONNECT_JITTER_MS: '1000',
+      LOG_LEVEL: 'silent',
+      ...env,
+    }),
+  )
+  const logs = opts.logs
+  const logger = logs
+    ? createLogger('gateway-test', config.LOG_LEVEL, { write: (line: string) => void logs.push(line) })
+    : createLogger('gateway-test', config.LOG_LEVEL)
   const redis = createRedisConnection(config.redis, { name: 'gateway-test' })
   const subscriber = createRedisConnection(config.redis, { name: 'gateway-test-sub', subscriber: true })
   const writer = createRedisConnection(config.redis, { name: 'gateway-test-writer' })
@@ -42,6 +60,7 @@ export async function startTestGateway(env: Record<string, string> = {}): Promis
   return {
     gateway,
     url,
+    subscriber,
     store: createDeliveryStore(writer, DEFAULT_RETENTION),
     async stop() {
       await gateway.close()
@@ -59,3 +78,6 @@ export const notification = (label: string) => ({
   body: `body ${label}`,
   data: { label },
 })
+
+const withoutEmpty = (env: Record<string, string>) =>
+  Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''))

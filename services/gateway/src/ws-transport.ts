@@ -59,7 +59,15 @@ function onPong(this: SocketWithSession): void {
   if (s) s.alive = true
 }
 function onClose(this: SocketWithSession): void {
-  this[SESSION]?.cleanup()
+  const s = this[SESSION]
+  if (!s) return
+  s.pod.openSockets--
+  s.cleanup()
+}
+// Ping control frames count against the session's frame rate limit like any frame; ws answers
+// them itself (autoPong) and terminates a client that lets pongs pile up (maxPendingAutoPongs).
+function onPing(this: SocketWithSession): void {
+  this[SESSION]?.receivePing()
 }
 
 /**
@@ -86,6 +94,7 @@ export function startWebSocketSession(
   s[SESSION] = session
   ws.on('message', onMessage)
   ws.on('pong', onPong)
+  ws.on('ping', onPing)
   ws.on('close', onClose)
   ws.on('error', pod.onSocketError)
   return session

@@ -54,9 +54,11 @@ export type LoadgenRequest =
 const b64url = (s: string | Buffer) => Buffer.from(s).toString('base64url')
 const HEADER = b64url(JSON.stringify({ alg: 'HS256', typ: 'JWT' }))
 
-/** An HS256 JWT (`sub`, `exp` two hours ahead), signed the way an identity provider would. */
+/** An HS256 JWT (`sub`, `iat`, `exp` two hours ahead), signed the way an identity provider would. */
 export function signToken(userId: string, secret: string): string {
-  const payload = b64url(JSON.stringify({ sub: userId, exp: Math.floor(Date.now() / 1000) + 7200 }))
+  const now = Math.floor(Date.now() / 1000)
+  // iat: the gateway requires it (and never in the future)
+  const payload = b64url(JSON.stringify({ sub: userId, iat: now, exp: now + 7200 }))
   const sig = createHmac('sha256', secret).update(`${HEADER}.${payload}`).digest('base64url')
   return `${HEADER}.${payload}.${sig}`
 }

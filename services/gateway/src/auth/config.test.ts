@@ -6,11 +6,13 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { Type } from '@sinclair/typebox'
 import { ConfigError, loadConfig } from '@tidings/runtime'
-import { type AuthEnv, authEnvProperties, authOptionsFromEnv } from './config.ts'
+import { type AuthEnv, authEnvProperties, authOptionsFromEnv, DEV_JWT_SECRET } from './config.ts'
 
 const schema = Type.Object(authEnvProperties)
 // The path the gateway takes: schema (types, defaults) and then the cross-field rules.
-const fromEnv = (env: Record<string, string>) => authOptionsFromEnv(loadConfig(schema, env))
+// DEV_MODE by default: most tests here are about other variables than issuer and audience.
+const fromEnv = (env: Record<string, string>) =>
+  authOptionsFromEnv(loadConfig(schema, { DEV_MODE: 'true', ...env }))
 
 const pem = (type: 'rsa' | 'ec' | 'ed25519', part: 'publicKey' | 'privateKey' = 'publicKey') => {
   const pair =
@@ -150,7 +152,13 @@ test('JWT_CLOCK_TOLERANCE_S is capped at 30, by the schema and by authOptionsFro
     fromEnv({ JWT_ALGORITHMS: 'HS256', JWT_SECRET: SECRET, JWT_CLOCK_TOLERANCE_S: '30' }).clockToleranceS,
     30,
   )
-  const env: AuthEnv = { JWT_ALGORITHMS: 'HS256', JWT_SECRET: SECRET, JWT_CLOCK_TOLERANCE_S: 31 }
+  const env: AuthEnv = {
+    JWT_ALGORITHMS: 'HS256',
+    JWT_SECRET: SECRET,
+    JWT_CLOCK_TOLERANCE_S: 31,
+    JWT_MAX_LIFETIME_S: 86_400,
+    DEV_MODE: true,
+  }
   assert.throws(
     () => authOptionsFromEnv(env),
     (e: unknown) => e instanceof ConfigError && e.variable === 'JWT_CLOCK_TOLERANCE_S',
@@ -171,4 +179,20 @@ test('SERVICE_TOKENS: long opaque values, kept only as digests, never echoed in 
       /entry 2/.test(e.message) &&
       !e.message.includes(short),
   )
+})
+
+test('JWT_ISSUER and JWT_AUDIENCE are required unless DEV_MODE; the README secret only with DEV_MODE', () => {
+  const base = { JWT_ALGORITHMS: 'HS256', JWT_SECRET: SECRET, DEV_MODE: 'false' }
+  throwsFor('JWT_ISSUER', { ...base, JWT_AUDIENCE: 'tidings' }, /required/)
+  throwsFor('JWT_AUDIENCE', { ...base, JWT_ISSUER: 'https://id.example.com' }, /required/)
+  throwsFor('JWT_AUDIENCE', { ...base, JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: ' , ' })
+  const scoped = { ...base, JWT_ISSUER: 'https://id.example.com', JWT_AUDIENCE: 'tidings' }
+  assert.equal(fromEnv(scoped).issuer, 'https://id.example.com')
+  throwsFor('JWT_SECRET', { ...scoped, JWT_SECRET: DEV_JWT_SECRET }, /DEV_MODE/)
+  throwsFor('JWT_SECRET', { ...scoped, JWT_SECRET: `${DEV_JWT_SECRET}\n` }, /DEV_MODE/)
+  // DEV_MODE: both may be left out, and the README's secret is accepted
+  const dev = fromEnv({ JWT_ALGORITHMS: 'HS256', JWT_SECRET: DEV_JWT_SECRET, DEV_MODE: 'true' })
+  assert.equal(dev.issuer, undefined)
+  assert.equal(dev.audience, undefined)
+  assert.equal(dev.maxLifetimeS, 86_400)
 })

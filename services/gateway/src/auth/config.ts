@@ -17,6 +17,9 @@ export const JWT_ALGORITHMS = [
 ] as const
 export type JwtAlgorithm = (typeof JWT_ALGORITHMS)[number]
 
+/** The secret the README and the local stack use: refused unless DEV_MODE. */
+export const DEV_JWT_SECRET = 'tidings-local-development-secret-0123456789'
+
 /** The protocol caps the tolerance: a larger skew would let an expired token live too long. */
 export const MAX_CLOCK_TOLERANCE_S = 30
 
@@ -40,10 +43,26 @@ export const authEnvProperties = {
   ),
   JWT_PUBLIC_KEY_FILE: Type.Optional(Type.String({ description: 'path to that PEM instead' })),
   JWT_JWKS_URL: Type.Optional(Type.String({ description: 'JWKS endpoint (https; http only on localhost)' })),
-  JWT_ISSUER: Type.Optional(Type.String({ description: '`iss` required to equal this when set' })),
-  JWT_AUDIENCE: Type.Optional(
-    Type.String({ description: '`aud` must contain one of these (comma list) when set' }),
+  JWT_ISSUER: Type.Optional(
+    Type.String({ minLength: 1, description: '`iss` must equal this; required unless DEV_MODE' }),
   ),
+  JWT_AUDIENCE: Type.Optional(
+    Type.String({
+      minLength: 1,
+      description: '`aud` must contain one of these (comma list); required unless DEV_MODE',
+    }),
+  ),
+  JWT_MAX_LIFETIME_S: Type.Integer({
+    minimum: 60,
+    maximum: 30 * 86_400,
+    default: 86_400,
+    description: 'longest token lifetime accepted (`exp` − `iat`, or `exp` − now without `iat`)',
+  }),
+  DEV_MODE: Type.Boolean({
+    default: false,
+    description:
+      'development only: accept the README’s demo secret and tokens without JWT_ISSUER/JWT_AUDIENCE',
+  }),
   JWT_CLOCK_TOLERANCE_S: Type.Integer({
     minimum: 0,
     maximum: MAX_CLOCK_TOLERANCE_S,
@@ -74,6 +93,8 @@ export interface AuthOptions {
   issuer?: string
   audience?: readonly string[]
   clockToleranceS: number
+  /** Longest `exp` − `iat` accepted, in seconds. */
+  maxLifetimeS: number
   /** Exact browser origins (`https://app.example.com`). Requests without `Origin` are not browsers and pass. */
   allowedOrigins: ReadonlySet<string>
   /** SHA-256 of each service credential: compared in constant time and never kept in clear. */
@@ -208,6 +229,7 @@ export function authOptionsFromEnv(env: AuthEnv): AuthOptions {
   const options: AuthOptions = {
     algorithms,
     clockToleranceS: env.JWT_CLOCK_TOLERANCE_S ?? 5,
+    maxLifetimeS: env.JWT_MAX_LIFETIME_S ?? 86_400,
     allowedOrigins: parseOrigins(env.ALLOWED_ORIGINS),
     serviceTokenDigests: parseServiceTokens(env.SERVICE_TOKENS),
   }
@@ -227,6 +249,12 @@ export function authOptionsFromEnv(env: AuthEnv): AuthOptions {
       Buffer.byteLength(env.JWT_SECRET) >= min,
       'JWT_SECRET',
       `must be at least ${min} bytes for ${hmac.join(', ')}`,
+    )
+    // The README's secret is public: a pod that accepts it accepts tokens anyone can sign.
+    requireThat(
+      env.JWT_SECRET.trim() !== DEV_JWT_SECRET || env.DEV_MODE === true,
+      'JWT_SECRET',
+      'is the public development secret from the README; set DEV_MODE=true only on a development machine',
     )
     options.secret = createSecretKey(Buffer.from(env.JWT_SECRET, 'utf8'))
   } else {
@@ -263,8 +291,12 @@ export function authOptionsFromEnv(env: AuthEnv): AuthOptions {
     requireThat(sources.length === 0, sources[0]!, 'is set but JWT_ALGORITHMS has only HS* algorithms')
   }
 
-  if (env.JWT_ISSUER !== undefined) options.issuer = env.JWT_ISSUER
+  // Without both, any token of the same identity provider for another service is accepted.
+  const dev = env.DEV_MODE === true
+  requireThat(env.JWT_ISSUER !== undefined || dev, 'JWT_ISSUER', 'is required (DEV_MODE=true skips it)')
   const audience = list(env.JWT_AUDIENCE)
+  requireThat(audience.length > 0 || dev, 'JWT_AUDIENCE', 'is required (DEV_MODE=true skips it)')
+  if (env.JWT_ISSUER !== undefined) options.issuer = env.JWT_ISSUER
   if (audience.length > 0) options.audience = audience
   return options
 }

@@ -10,7 +10,15 @@ import { AuthError, type AuthErrorCode, authErrorStatus, createTokenVerifier } f
 const SECRET = 'a-secret-of-at-least-32-bytes-long!!'
 const now = () => Math.floor(Date.now() / 1000)
 const verifierFor = (env: Record<string, string>) =>
-  createTokenVerifier(authOptionsFromEnv({ JWT_CLOCK_TOLERANCE_S: 5, JWT_ALGORITHMS: '', ...env }))
+  createTokenVerifier(
+    authOptionsFromEnv({
+      JWT_CLOCK_TOLERANCE_S: 5,
+      JWT_MAX_LIFETIME_S: 86_400,
+      DEV_MODE: true,
+      JWT_ALGORITHMS: '',
+      ...env,
+    }),
+  )
 
 interface SignOpts {
   alg: string
@@ -51,7 +59,13 @@ test('valid HS256: principal with user id, expiry in ms and topics', async () =>
   const p = await v.verify(
     await hs({ exp, claims: { topics: ['announcements', 'promo.bn', 'announcements'] } }),
   )
-  assert.deepEqual(p, { userId: 'b-1042', expiresAt: exp * 1000, topics: ['announcements', 'promo.bn'] })
+  assert.equal(typeof p.issuedAt, 'number')
+  assert.deepEqual(p, {
+    userId: 'b-1042',
+    expiresAt: exp * 1000,
+    issuedAt: p.issuedAt,
+    topics: ['announcements', 'promo.bn'],
+  })
   assert.deepEqual((await v.verify(await hs())).topics, [])
 })
 
@@ -194,4 +208,54 @@ test('empty, oversized and malformed tokens', async () => {
   await rejects(v.verify('x'.repeat(8193)), 'token_invalid')
   for (const token of ['abc', 'a.b.c', 'eyJ.eyJ.', `${await hs()}x`])
     await rejects(v.verify(token), 'token_invalid', token)
+})
+
+test('lifetime: exp − iat over JWT_MAX_LIFETIME_S is refused; an absurd exp is refused, not thrown', async () => {
+  const v = verifierFor({ JWT_ALGORITHMS: 'HS256', JWT_SECRET: SECRET, JWT_MAX_LIFETIME_S: 3600 } as never)
+  assert.equal((await v.verify(await hs({ exp: now() + 3600 }))).userId, 'b-1042')
+  const long = await hs({ exp: now() + 3601 + 60 })
+  await rejects(v.verify(long), 'token_invalid', long)
+  // year 275760 and beyond: new Date(exp * 1000).toISOString() would throw
+  for (const exp of [8.64e12, 8.64e12 + 1, 1e300]) {
+    const absurd = await hs({ exp })
+    await rejects(v.verify(absurd), 'token_invalid', absurd)
+  }
+  // iat is required: it is what the lifetime and revocations are measured from
+  const noIat = await new SignJWT({})
+    .setProtectedHeader({ alg: 'HS256' })
+    .setSubject('b-1042')
+    .setExpirationTime(now() + 7200)
+    .sign(new TextEncoder().encode(SECRET))
+  await rejects(v.verify(noIat), 'token_invalid', noIat)
+  // an iat in the future (here a year ahead, or ms by mistake) would outlive every revocation
+  for (const iat of [now() + 365 * 86_400, now() * 1000]) {
+    const future = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('b-1042')
+      .setIssuedAt(iat)
+      .setExpirationTime(iat + 600)
+      .sign(new TextEncoder().encode(SECRET))
+    await rejects(v.verify(future), 'token_invalid', future)
+  }
+})
+
+test('JWKS: a token without kid is checked against every key that fits (key rotation)', async (t) => {
+  const oldKey = await generateKeyPair('ES256', { extractable: true })
+  const newKey = await generateKeyPair('ES256', { extractable: true })
+  const stranger = await generateKeyPair('ES256', { extractable: true })
+  const keys = await Promise.all(
+    [oldKey, newKey].map(async (k, i) => ({ ...(await exportJWK(k.publicKey)), kid: `k${i}`, alg: 'ES256' })),
+  )
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }))
+  })
+  server.listen(0, '127.0.0.1')
+  t.after(() => server.close())
+  await new Promise((r) => server.once('listening', r))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks`
+  const v = verifierFor({ JWT_ALGORITHMS: 'ES256', JWT_JWKS_URL: url })
+  assert.equal((await v.verify(await sign({ alg: 'ES256', key: newKey.privateKey }))).userId, 'b-1042')
+  assert.equal((await v.verify(await sign({ alg: 'ES256', key: oldKey.privateKey }))).userId, 'b-1042')
+  const forged = await sign({ alg: 'ES256', key: stranger.privateKey })
+  await rejects(v.verify(forged), 'token_invalid', forged)
 })

@@ -13,6 +13,8 @@ export interface Principal {
   userId: string
   /** `exp` in ms since the epoch. */
   expiresAt: number
+  /** `iat` in ms since the epoch (required: lifetime and revocations are measured from it). */
+  issuedAt: number
   /** Broadcast topics the token allows (the `topics` claim), deduplicated; empty when absent. */
   topics: readonly string[]
 }
@@ -51,12 +53,27 @@ const JWKS_OPTIONS = { cooldownDuration: 30_000, cacheMaxAge: 600_000, timeoutDu
 
 // Marks a failure to obtain keys, as opposed to a token that does not match them.
 class KeysUnavailable extends Error {}
+// Several JWKS keys fit a token without `kid`; jose's error iterates over them.
+class SeveralKeys extends Error {
+  readonly candidates: errors.JWKSMultipleMatchingKeys
+  constructor(candidates: errors.JWKSMultipleMatchingKeys) {
+    super('several keys match')
+    this.candidates = candidates
+  }
+}
+
+/** Later than this, `exp` is no date (year 275760 is JavaScript's last): the token is refused. */
+const MAX_DATE_MS = 8.64e15
 
 export function createTokenVerifier(options: AuthOptions): TokenVerifier {
   const jwks = options.jwksUrl ? createRemoteJWKSet(options.jwksUrl, JWKS_OPTIONS) : undefined
   const verifyOptions: JWTVerifyOptions = {
     algorithms: [...options.algorithms],
-    requiredClaims: ['sub', 'exp'],
+    // `iat` is what the lifetime rule and revocation are measured from: required, and with
+    // maxTokenAge jose refuses an `iat` in the future (a token minted "next year" — or in ms by
+    // mistake — would otherwise outlive every revocation).
+    requiredClaims: ['sub', 'exp', 'iat'],
+    maxTokenAge: options.maxLifetimeS,
     clockTolerance: options.clockToleranceS,
   }
   if (options.issuer !== undefined) verifyOptions.issuer = options.issuer
@@ -73,10 +90,11 @@ export function createTokenVerifier(options: AuthOptions): TokenVerifier {
       try {
         return await jwks(header, token)
       } catch (err) {
+        // A token without `kid` that several keys fit (a key rotation): the caller tries each.
+        if (err instanceof errors.JWKSMultipleMatchingKeys) throw new SeveralKeys(err)
         // No key for this kid/alg is the token's problem; anything else (network, timeout,
         // non-200, malformed set) is ours.
-        if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys)
-          throw err
+        if (err instanceof errors.JWKSNoMatchingKey) throw err
         throw new KeysUnavailable('JWKS unavailable', { cause: err })
       }
     }
@@ -91,24 +109,51 @@ export function createTokenVerifier(options: AuthOptions): TokenVerifier {
       try {
         ;({ payload } = await jwtVerify(token, getKey, verifyOptions))
       } catch (err) {
-        throw toAuthError(err)
+        if (!(err instanceof SeveralKeys)) throw toAuthError(err)
+        payload = await verifyWithEach(token, err.candidates, verifyOptions)
       }
-      return principalFrom(payload)
+      return principalFrom(payload, options.maxLifetimeS)
     },
   }
 }
 
-function principalFrom(payload: Record<string, unknown>): Principal {
-  const { sub, exp, topics } = payload
+// jose's documented way: each key that fits is tried; only a signature mismatch moves on.
+async function verifyWithEach(
+  token: string,
+  candidates: errors.JWKSMultipleMatchingKeys,
+  verifyOptions: JWTVerifyOptions,
+): Promise<Record<string, unknown>> {
+  for await (const key of candidates) {
+    try {
+      return (await jwtVerify(token, key, verifyOptions)).payload
+    } catch (err) {
+      if (err instanceof errors.JWSSignatureVerificationFailed) continue
+      throw toAuthError(err)
+    }
+  }
+  throw new AuthError('token_invalid', 'token signature invalid')
+}
+
+function principalFrom(payload: Record<string, unknown>, maxLifetimeS: number): Principal {
+  const { sub, exp, iat, topics } = payload
   // The user id becomes part of Redis keys, so it is held to the same pattern as everywhere else.
   if (!isUserId(sub)) throw new AuthError('token_invalid', 'token "sub" is not a valid user id')
   if (typeof exp !== 'number') throw new AuthError('token_invalid', 'token "exp" is not a number')
+  if (!(exp * 1000 < MAX_DATE_MS)) throw new AuthError('token_invalid', 'token "exp" is not a date')
+  if (typeof iat !== 'number') throw new AuthError('token_invalid', 'token "iat" is not a number')
+  // A token that lives longer than policy allows cannot be refused in time when it leaks.
+  if (exp - iat > maxLifetimeS) throw new AuthError('token_invalid', 'token lifetime too long')
   // A malformed `topics` claim refuses the whole token rather than dropping entries: it is an
   // authorization claim from the issuer, and a silently narrowed grant would hide an issuer bug.
   if (topics !== undefined && !(Array.isArray(topics) && topics.every(isTopicName))) {
     throw new AuthError('token_invalid', 'token "topics" must be an array of topic names')
   }
-  return { userId: sub, expiresAt: exp * 1000, topics: [...new Set<string>(topics ?? [])] }
+  return {
+    userId: sub,
+    expiresAt: exp * 1000,
+    issuedAt: iat * 1000,
+    topics: [...new Set<string>(topics ?? [])],
+  }
 }
 
 function toAuthError(err: unknown): AuthError {
@@ -122,7 +167,7 @@ function toAuthError(err: unknown): AuthError {
     return new AuthError('token_invalid', 'token signature invalid')
   if (err instanceof errors.JOSEAlgNotAllowed)
     return new AuthError('token_invalid', 'token algorithm not allowed')
-  if (err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JWKSMultipleMatchingKeys) {
+  if (err instanceof errors.JWKSNoMatchingKey) {
     return new AuthError('token_invalid', 'no signing key matches the token')
   }
   // Malformed tokens (JWSInvalid, JWTInvalid, JOSENotSupported, a key of the wrong type…).

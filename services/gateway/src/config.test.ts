@@ -1,0 +1,38 @@
+import assert from 'node:assert/strict'
+import { test } from 'node:test'
+import { ConfigError } from '@tidings/runtime'
+import { loadGatewayConfig } from './config.ts'
+
+const base = {
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  JWT_ALGORITHMS: 'HS256',
+  JWT_SECRET: 'a-secret-of-at-least-thirty-two-bytes-0123',
+  JWT_ISSUER: 'https://id.example.com',
+  JWT_AUDIENCE: 'tidings',
+}
+
+function failsOn(env: Record<string, string>, variable: string, message: RegExp): void {
+  assert.throws(
+    () => loadGatewayConfig({ ...base, ...env }),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, String(err))
+      assert.equal(err.variable, variable)
+      assert.match(err.message, message)
+      return true
+    },
+  )
+}
+
+test('defaults load; cross-field rules name the variable', () => {
+  const c = loadGatewayConfig(base)
+  assert.equal(c.SSE_MAX_STREAM_MS, 300_000)
+  assert.ok(c.MAX_QUEUED_FRAMES >= c.RATE_LIMIT_BURST)
+  failsOn(
+    { RATE_LIMIT_PER_SECOND: '50', RATE_LIMIT_BURST: '40' },
+    'RATE_LIMIT_BURST',
+    /RATE_LIMIT_PER_SECOND/,
+  )
+  failsOn({ MAX_QUEUED_FRAMES: '10' }, 'MAX_QUEUED_FRAMES', /at least RATE_LIMIT_BURST/)
+  failsOn({ DRAIN_MS: '30000' }, 'SHUTDOWN_GRACE_MS', /DRAIN_MS/)
+  failsOn({ SSE_MAX_STREAM_MS: '10' }, 'SSE_MAX_STREAM_MS', /1000/)
+})

@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import { createRedisConnection, userStateKey } from '@tidings/delivery'
+import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
+import { clientFrame, closeCodeIn, Opcode, rawUpgrade } from '@tidings/test/support/raw-ws'
+import { signUserToken } from '@tidings/test/support/tokens'
+import { openSocket } from '@tidings/test/support/ws-client'
+import { startTestGateway, type TestGateway } from './test-support.ts'
+
+const SERVICE_TOKEN = 'svc_edge_0123456789abcdefghij'
+const bearer = async (userId = uniqueName('u')) => ({
+  authorization: `Bearer ${await signUserToken(userId)}`,
+})
+
+describe('the edge: upgrades, closing sockets, control frames, queues', () => {
+  let gw: TestGateway
+  before(async () => {
+    gw = await startTestGateway({
+      SERVICE_TOKENS: SERVICE_TOKEN,
+      CLOSE_TIMEOUT_MS: '300',
+      RATE_LIMIT_PER_SECOND: '5',
+      RATE_LIMIT_BURST: '10',
+      MAX_QUEUED_FRAMES: '3',
+    })
+  })
+  after(() => gw.stop())
+
+  test('Upgrade: websocket on any route but /v1/ws is refused with an HTTP error, never upgraded', async () => {
+    const user = uniqueName('u')
+    for (const path of [
+      '/healthz',
+      '/readyz',
+      '/metrics',
+      '/v1/sse',
+      '/v1/inbox',
+      `/v1/presence/${user}`,
+      '/nope',
+    ]) {
+      const r = await rawUpgrade(gw.url, path, await bearer(user))
+      assert.notEqual(r.status, 101, `${path} was upgraded`)
+      assert.equal(r.status, 400, `${path}: ${r.response}`)
+      assert.match(r.response, /TDG_ERR_UPGRADE_REFUSED/)
+      await r.ended
+    }
+    // and /v1/ws still upgrades
+    const ok = await rawUpgrade(gw.url, '/v1/ws', await bearer())
+    assert.equal(ok.status, 101)
+    ok.socket.destroy()
+  })
+
+  test('a socket the server closed is terminated when the client never answers the close', async () => {
+    const r = await rawUpgrade(gw.url, '/v1/ws', await bearer())
+    assert.equal(r.status, 101)
+    r.send(Opcode.Binary, Buffer.from([1, 2, 3]))
+    // the server sent close 1003 and waits CLOSE_TIMEOUT_MS (300 ms) for our close frame, which
+    // never comes; ws's own default would keep the socket 30 s
+    await waitFor(() => closeCodeIn(r.received()) === 1003, { message: 'close 1003' })
+    await waitFor(() => r.socket.destroyed || r.socket.readableEnded, {
+      timeoutMs: 20_000,
+      message: 'server dropped the TCP connection',
+    })
+  })
+
+  test('ping control frames count against the frame rate limit → 4008', async () => {
+    const s = await openSocket(gw.url, { token: await signUserToken(uniqueName('u')) })
+    await s.next('welcome')
+    // one ping at a time, each after the previous pong: only the rate limit can stop this
+    let pongs = 0
+    s.ws.on('pong', () => {
+      pongs++
+      if (s.ws.readyState === s.ws.OPEN) s.ws.ping()
+    })
+    s.ws.ping()
+    assert.equal((await s.closed).code, 4008)
+    assert.ok(pongs >= 5, `pongs: ${pongs}`)
+  })
+
+  test('a ping flood from a client that does not read its pongs is dropped', async () => {
+    const r = await rawUpgrade(gw.url, '/v1/ws', await bearer())
+    assert.equal(r.status, 101)
+    r.socket.pause()
+    const flood = []
+    for (let i = 0; i < 200; i++) flood.push(clientFrame(Opcode.Ping, Buffer.alloc(125, 1)))
+    r.socket.write(Buffer.concat(flood))
+    await waitFor(() => gw.gateway.pod.openSockets === 0, { message: 'the socket was dropped' })
+    r.socket.resume()
+    await r.ended
+  })
+
+  test('frames queued behind an awaiting handler are bounded → 4008', async () => {
+    const s = await openSocket(gw.url, { token: await signUserToken(uniqueName('u')) })
+    const w = await s.next('welcome')
+    // acks await Redis; sent in one burst they all arrive before the first one is done
+    const burst = Array.from({ length: 8 }, () => JSON.stringify({ type: 'ack', seq: 0, epoch: w.epoch }))
+    for (const f of burst) s.ws.send(f)
+    assert.equal((await s.closed).code, 4008)
+  })
+
+  test('presence answers for a valid 128-character user id (was 414)', async () => {
+    const user = `u${'x'.repeat(127)}`
+    const res = await fetch(`${gw.url}/v1/presence/${user}`, {
+      headers: { authorization: `Bearer ${SERVICE_TOKEN}` },
+    })
+    assert.equal(res.status, 200)
+    assert.deepEqual(await res.json(), { online: false, sessions: 0 })
+  })
+})
+
+describe('the pod caps its connections, closing ones included', () => {
+  let gw: TestGateway
+  before(async () => {
+    // closing sockets linger (a long close timeout): they must still count
+    gw = await startTestGateway({ MAX_CONNECTIONS: '2', CLOSE_TIMEOUT_MS: '30000' })
+  })
+  after(() => gw.stop())
+
+  test('sockets closed by the server but not answered hold their slot; the next upgrade gets 503', async () => {
+    const lingering = []
+    for (let i = 0; i < 2; i++) {
+      const r = await rawUpgrade(gw.url, '/v1/ws', await bearer())
+      assert.equal(r.status, 101)
+      r.send(Opcode.Binary, Buffer.from([0]))
+      await waitFor(() => closeCodeIn(r.received()) === 1003, { message: 'close 1003' })
+      lingering.push(r)
+    }
+    await waitFor(() => gw.gateway.pod.sessions.size === 0, { message: 'sessions released' })
+    const third = await rawUpgrade(gw.url, '/v1/ws', await bearer())
+    assert.equal(third.status, 503, third.response)
+    assert.match(third.response, /TDG_ERR_TRY_AGAIN_LATER/)
+    for (const r of lingering) r.socket.destroy()
+    await waitFor(() => gw.gateway.pod.openSockets === 0, { message: 'slots released' })
+    const s = await openSocket(gw.url, { token: await signUserToken(uniqueName('u')) })
+    await s.next('welcome')
+    await s.close()
+  })
+})
+
+describe('logs', () => {
+  const logs: string[] = []
+  let gw: TestGateway
+  before(async () => {
+    gw = await startTestGateway({ LOG_LEVEL: 'info' }, { logs })
+  })
+  after(() => gw.stop())
+
+  test('a Redis error about a user’s keys reaches the log without the user id', async () => {
+    const user = uniqueName('u-private')
+    // the user's state key holds the wrong type: the read script fails with WRONGTYPE, and
+    // ioredis attaches the command (key names) to the error
+    const redis = createRedisConnection({ url: infraFromEnv().redisUrl }, { name: 'edge-test' })
+    await redis.set(userStateKey(user), 'not a hash')
+    const s = await openSocket(gw.url, { token: await signUserToken(user) })
+    assert.equal((await s.closed).code, 1013)
+    await waitFor(() => logs.some((l) => l.includes('session failed')), { message: 'the failure is logged' })
+    const line = logs.find((l) => l.includes('session failed'))!
+    assert.match(line, /WRONGTYPE|wrong kind/i)
+    assert.ok(!logs.some((l) => l.includes(user)), line)
+    await redis.del(userStateKey(user))
+    redis.disconnect()
+  })
+})
