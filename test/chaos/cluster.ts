@@ -71,6 +71,7 @@ export async function startChaosCluster(opts: {
       env: { ...testGatewayEnv(redis.url, `chaos-gw-${i + 1}`), LOG_LEVEL: 'warn' },
       logDir,
       portEnv: 'PORT',
+      readyTimeoutMs: 60_000,
       onExit: supervise(`gateway-${i + 1}`, () => gateways[i]),
     }),
   )

@@ -2,18 +2,6 @@
 // (docs/protocol.md §4, §9): the oracle is the contracts' frame schemas, never the gateway's code.
 import { AckFrame, AuthFrame, compileValidator, PingFrame, TopicFrame } from '@tidings/contracts'
 
-/** A seeded PRNG (mulberry32): a failing run is replayed with TIDINGS_FUZZ_SEED. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 export interface FuzzFrame {
   bytes: Buffer
   binary: boolean

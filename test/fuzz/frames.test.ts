@@ -15,7 +15,8 @@ import { type Stack, startStack } from '../e2e/stack.ts'
 import { connectUser, newUserId, type UserSocket } from '../e2e/users.ts'
 import { infraFromEnv, waitFor } from '../infra/index.ts'
 import { signUserToken } from '../support/tokens.ts'
-import { ALLOWED_TOPIC, expectedOutcome, type FuzzFrame, nextFrame, type Outcome, prng } from './frame-gen.ts'
+import { ALLOWED_TOPIC, expectedOutcome, type FuzzFrame, nextFrame, type Outcome } from './frame-gen.ts'
+import { prng } from './prng.ts'
 
 const FULL = process.env.TIDINGS_FUZZ === 'full'
 const FRAMES = FULL ? 10_000 : 1_000

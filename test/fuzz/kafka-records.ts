@@ -2,6 +2,7 @@
 // huge strings, null / repeated / binary headers, broken CloudEvents headers. Deterministic for a seed,
 // so a failure can be replayed. Each record says what must become of it.
 import type { RawRecord } from '../support/raw-producer.ts'
+import { prng } from './prng.ts'
 
 export type Outcome =
   /** a dead letter keyed like the record, whose tidings-error is one of `reasons` */
@@ -14,18 +15,6 @@ export interface FuzzRecord extends RawRecord {
   /** The generator that made it, for failure messages and the report. */
   category: string
   outcome: Outcome
-}
-
-/** mulberry32: small, fast, good enough to make inputs; seeded for replay. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 const ANY = [

@@ -11,10 +11,9 @@ import {
 } from '@tidings/delivery'
 import { createLogger } from '@tidings/runtime'
 import { infraFromEnv, uniqueName } from '@tidings/test/infra'
-import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { createBatchHandler } from './batch.ts'
 import { createDispatcherMetrics } from './metrics.ts'
-import { loanEvent } from './testing.ts'
+import { batchOf, loanEvent } from './testing.ts'
 
 const TOPIC = 'loan.decisions'
 
@@ -55,27 +54,7 @@ test('a transient failure of an earlier write never lets a later event of the sa
     loanEvent({ borrowerId: other, decision: 'REJECTED' }),
     loanEvent({ borrowerId: user, decision: 'DISBURSED' }),
   ]
-  const messages = events.map(
-    (e, i) =>
-      ({
-        key: Buffer.from(String(e.borrowerId)),
-        value: Buffer.from(JSON.stringify(e)),
-        offset: String(i),
-        headers: {},
-        timestamp: String(Date.now()),
-        attributes: 0,
-      }) as KafkaMessage,
-  )
-  const resolved: string[] = []
-  // the consumer's side of eachBatch, as kafkajs hands it over
-  const payload = {
-    batch: { topic: TOPIC, partition: 0, messages },
-    resolveOffset: (o: string) => resolved.push(o),
-    heartbeat: async () => {},
-    commitOffsetsIfNecessary: async () => {},
-    isRunning: () => true,
-    isStale: () => false,
-  } as unknown as EachBatchPayload
+  const { payload, resolved } = batchOf(TOPIC, events)
   await handler(payload)
 
   const read = await real.readInbox(user, {})

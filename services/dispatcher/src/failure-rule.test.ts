@@ -11,11 +11,10 @@ import {
 import { createLogger } from '@tidings/runtime'
 import { freePorts, infraFromEnv, uniqueName } from '@tidings/test/infra'
 import { Redis } from 'ioredis'
-import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { createBatchHandler, isRedisUnavailable } from './batch.ts'
 import type { DeadLetter } from './dead-letter.ts'
 import { createDispatcherMetrics } from './metrics.ts'
-import { loanEvent } from './testing.ts'
+import { batchOf, loanEvent } from './testing.ts'
 
 const TOPIC = 'loan.decisions'
 
@@ -89,26 +88,8 @@ test('an event whose write fails for good becomes a dead letter instead of stall
   })
   // three events of the poisoned user: each refused for good, none held back behind another
   const events = [poisoned, other, poisoned, poisoned].map((borrowerId) => loanEvent({ borrowerId }))
-  const messages = events.map(
-    (e, i) =>
-      ({
-        key: Buffer.from(String(e.borrowerId)),
-        value: Buffer.from(JSON.stringify(e)),
-        offset: String(i),
-        headers: {},
-        timestamp: String(Date.now()),
-        attributes: 0,
-      }) as KafkaMessage,
-  )
-  const resolved: string[] = []
-  await handler({
-    batch: { topic: TOPIC, partition: 0, messages },
-    resolveOffset: (o: string) => resolved.push(o),
-    heartbeat: async () => {},
-    commitOffsetsIfNecessary: async () => {},
-    isRunning: () => true,
-    isStale: () => false,
-  } as unknown as EachBatchPayload)
+  const { payload, resolved } = batchOf(TOPIC, events)
+  await handler(payload)
 
   assert.equal(poisonedWrites, 3, 'each tried once, not retried')
   assert.deepEqual(

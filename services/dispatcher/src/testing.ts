@@ -6,7 +6,15 @@ import { createDeliveryStore, DEFAULT_RETENTION, type DeliveryStore } from '@tid
 import { createLogger } from '@tidings/runtime'
 import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
 import { Redis } from 'ioredis'
-import { type Admin, Kafka, type KafkaMessage, logLevel, Partitioners, type Producer } from 'kafkajs'
+import {
+  type Admin,
+  type EachBatchPayload,
+  Kafka,
+  type KafkaMessage,
+  logLevel,
+  Partitioners,
+  type Producer,
+} from 'kafkajs'
 import { type DispatcherConfig, loadDispatcherConfig } from './config.ts'
 import { createDispatcher, type Dispatcher } from './service.ts'
 
@@ -181,4 +189,32 @@ export async function dispatcherWorld(t: TestContext, config: DispatcherConfig, 
   const reader = redisReader(redisUrl)
   t.after(() => reader.close())
   return { dispatcher, kafka, producer, admin, reader }
+}
+
+/**
+ * One kafkajs batch of these events (keyed by borrower) as the consumer hands it to eachBatch, for
+ * tests that run the batch handler directly against a real Redis; `resolved` collects the offsets.
+ */
+export function batchOf(topic: string, events: Array<Record<string, unknown>>) {
+  const messages = events.map(
+    (e, i) =>
+      ({
+        key: Buffer.from(String(e.borrowerId)),
+        value: Buffer.from(JSON.stringify(e)),
+        offset: String(i),
+        headers: {},
+        timestamp: String(Date.now()),
+        attributes: 0,
+      }) as KafkaMessage,
+  )
+  const resolved: string[] = []
+  const payload = {
+    batch: { topic, partition: 0, messages },
+    resolveOffset: (o: string) => resolved.push(o),
+    heartbeat: async () => {},
+    commitOffsetsIfNecessary: async () => {},
+    isRunning: () => true,
+    isStale: () => false,
+  } as unknown as EachBatchPayload
+  return { payload, resolved }
 }

@@ -26,13 +26,12 @@ function failsOn(env: Record<string, string>, variable: string, message: RegExp)
 test('defaults load; cross-field rules name the variable', () => {
   const c = loadGatewayConfig(base)
   assert.equal(c.SSE_MAX_STREAM_MS, 300_000)
-  assert.ok(c.MAX_QUEUED_FRAMES >= c.RATE_LIMIT_BURST)
+  assert.ok(c.MAX_QUEUED_FRAMES >= c.RATE_LIMIT_BURST, 'a whole burst fits behind a slow handler')
   failsOn(
     { RATE_LIMIT_PER_SECOND: '50', RATE_LIMIT_BURST: '40' },
     'RATE_LIMIT_BURST',
     /RATE_LIMIT_PER_SECOND/,
   )
-  failsOn({ MAX_QUEUED_FRAMES: '10' }, 'MAX_QUEUED_FRAMES', /at least RATE_LIMIT_BURST/)
   failsOn({ DRAIN_MS: '30000' }, 'SHUTDOWN_GRACE_MS', /DRAIN_MS/)
   failsOn({ SSE_MAX_STREAM_MS: '10' }, 'SSE_MAX_STREAM_MS', /1000/)
 })
