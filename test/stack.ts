@@ -13,6 +13,10 @@
 //   TIDINGS_ALLOWED_ORIGINS  browser origins allowed by the gateways (default: the demo page's origins)
 //   TIDINGS_LOG              pretty (default) | json (the services' raw pino lines, prefixed)
 //   LOG_LEVEL                the services' log level (default info)
+//   TIDINGS_TRACING=1        OpenTelemetry traces into a local Jaeger started here (its UI URL is in the
+//                            banner); also when OTEL_TRACES_EXPORTER=otlp is set without an endpoint.
+//                            With OTEL_EXPORTER_OTLP_ENDPOINT set, the OTEL_* variables go to the services
+//                            as they are (your own collector) and no Jaeger is started.
 //   KAFKA_BROKERS, REDIS_URL existing servers to use instead of starting them
 //   PUSH_*                   the dispatcher's push hand-off settings, e.g. PUSH_TOPIC=notifications.push
 import { mkdtempSync, rmSync } from 'node:fs'
@@ -24,9 +28,10 @@ import { TOPICS } from '@tidings/contracts'
 import { startDemoServer } from '../examples/borrower-demo/src/server.ts'
 import { dispatcherEntry, gatewayEntry, type ServiceProcess, serviceProcess } from './e2e/processes.ts'
 import { liveEnvFile, removeEnvFile, writeEnvFile } from './infra/env-file.ts'
-import { type Infra, startInfra } from './infra/index.ts'
+import { type Infra, type JaegerServer, startInfra } from './infra/index.ts'
 import { defaultEnvFile, stackEnvFile } from './infra/paths.ts'
 import { signUserToken, TEST_JWT_SECRET } from './support/tokens.ts'
+import { startTracingBackend } from './tracing-backend.ts'
 
 const DEMO_USER = 'b-1042'
 /** Where the borrower demo page will be served (see `startExtras`); its origin is allowed by default. */
@@ -99,6 +104,9 @@ function printer(service: string, index: number): (line: string) => void {
 // ---------- life cycle ----------
 
 let infra: Infra | undefined
+let jaeger: JaegerServer | undefined
+/** OTEL_* settings of every service (empty: tracing off). */
+let otelEnv: Record<string, string> = {}
 let logDir: string | undefined
 const services: ServiceProcess[] = []
 const extras: Array<{ name: string; stop(): Promise<void> }> = []
@@ -126,6 +134,7 @@ async function shutdown(reason: string, code: number): Promise<never> {
   await Promise.allSettled(gateways.map((g) => g.stop(15_000)))
   await Promise.allSettled(dispatcher.map((d) => d.stop(15_000)))
   removeEnvFile(stackEnvFile)
+  await jaeger?.stop()
   if (infra) {
     say('stopping Kafka and Redis')
     await infra.stop()
@@ -176,7 +185,11 @@ function service(
   const proc = serviceProcess({
     name,
     entry,
-    env: { ...serviceEnv, [portEnv]: String(portEnv === 'PORT' ? gatewayPorts[index] : dispatcherPort) },
+    env: {
+      ...otelEnv,
+      ...serviceEnv,
+      [portEnv]: String(portEnv === 'PORT' ? gatewayPorts[index] : dispatcherPort),
+    },
     logDir: logDir!,
     portEnv,
     detached: true,
@@ -227,6 +240,8 @@ async function main(): Promise<void> {
     }
   }
   const { kafkaBrokers, redisUrl, source } = await resolveInfra()
+  if (shuttingDown) return
+  ;({ jaeger, otelEnv } = await startTracingBackend(env, say))
   if (shuttingDown) return
   // `pnpm demo:emit` in another terminal reads it (a stale one is ignored: its servers do not answer)
   writeEnvFile(stackEnvFile, { KAFKA_BROKERS: kafkaBrokers.join(','), REDIS_URL: redisUrl })
@@ -289,6 +304,8 @@ async function main(): Promise<void> {
     `  Kafka     ${kafkaBrokers.join(',')}   topics ${TOPICS.loanDecisions}, ${TOPICS.notificationsRequested}, dead letters ${TOPICS.deadLetter}`,
   )
   say(`  Redis     ${redisUrl}`)
+  if (jaeger) say(`  Jaeger    ${jaeger.queryUrl}   traces of services tidings-dispatcher, tidings-gateway`)
+  else if (otelEnv.OTEL_TRACES_EXPORTER) say(`  traces    → ${otelEnv.OTEL_EXPORTER_OTLP_ENDPOINT ?? 'OTLP'}`)
   for (const url of gatewayUrls)
     say(`  gateway   ${url.replace(/^http/, 'ws')}/v1/ws   (health ${url}/readyz, ${url}/metrics)`)
   say(
@@ -313,6 +330,10 @@ async function main(): Promise<void> {
     ),
   )
   for (const line of produce) say(`  ${line}`)
+  if (jaeger) {
+    say(`  traced from the producer on (its span is the trace's root; without it the dispatcher's is):`)
+    say(`    OTEL_TRACES_EXPORTER=otlp OTEL_EXPORTER_OTLP_ENDPOINT=${jaeger.otlpHttpUrl} ${produce[0]}`)
+  }
   say(
     `  or with Kafka's CLI: kafka-console-producer.sh --bootstrap-server ${kafkaBrokers[0]} --topic ${TOPICS.loanDecisions} \\`,
   )

@@ -1,6 +1,7 @@
 // `pnpm bench [-- <bench>...] [--option value...]`: runs the benchmarks one after another, prints a
 // summary, writes test/bench/results/<timestamp>.json and appends the summary to test/bench/RESULTS.md.
-// Benches: memory, heap, fanout, dispatcher, dispatcher-latency, e2e, scale (default: all but scale, in that order).
+// Benches: memory, heap, fanout, dispatcher, dispatcher-latency, tracing, e2e, scale (default: all but
+// scale, in that order).
 // Needs KAFKA_BROKERS / REDIS_URL (set by test/infra/cli.ts run, which `pnpm bench` goes through).
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -19,8 +20,18 @@ import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
 import { SERVER_KINDS, type ServerKind } from './lib/servers.ts'
 import { runMemory, type ServerMemory } from './memory.ts'
 import { runScale, runStorm } from './scale.ts'
+import { runTracing, type TracingResult } from './tracing.ts'
 
-const BENCHES = ['memory', 'heap', 'fanout', 'dispatcher', 'dispatcher-latency', 'e2e', 'scale'] as const
+const BENCHES = [
+  'memory',
+  'heap',
+  'fanout',
+  'dispatcher',
+  'dispatcher-latency',
+  'tracing',
+  'e2e',
+  'scale',
+] as const
 // not in a plain `pnpm bench`: 100,000 sockets want the machine to themselves
 const OPT_IN: readonly Bench[] = ['scale']
 type Bench = (typeof BENCHES)[number]
@@ -37,6 +48,11 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --seconds N          fanout: length of each phase (default 10)
   --events N           dispatcher: events in the backlog (default 50000)
   --users N            dispatcher: distinct users (default 10000)
+  --trace-users N      tracing: connected users, each acking every notification (default 200)
+  --trace-rate N       tracing: events per second in the steady phase (default 500)
+  --trace-seconds N    tracing: length of the steady phase (default 10)
+  --trace-burst N      tracing: events sent at once in the burst phase (default 5000)
+  --trace-rounds N     tracing: the three modes run in turn this many times (default 2)
   --e2e-users N        e2e: clients, one user each, half on each server process (default 10000)
   --e2e-rates a,b      e2e: fixed rates, notifications/s (default 2000,5000,10000)
   --e2e-seconds N      e2e: produce window per rate (default 30)
@@ -67,6 +83,11 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '10' },
     events: { type: 'string', default: '50000' },
     users: { type: 'string', default: '10000' },
+    'trace-users': { type: 'string', default: '200' },
+    'trace-rate': { type: 'string', default: '500' },
+    'trace-seconds': { type: 'string', default: '10' },
+    'trace-burst': { type: 'string', default: '5000' },
+    'trace-rounds': { type: 'string', default: '2' },
     'e2e-users': { type: 'string', default: '10000' },
     'e2e-rates': { type: 'string', default: '2000,5000,10000' },
     'e2e-seconds': { type: 'string', default: '30' },
@@ -149,6 +170,11 @@ const opts = {
   seconds: int('seconds', 1, 300),
   events: int('events', 1, 10_000_000),
   users: int('users', 1, 10_000_000),
+  traceUsers: int('trace-users', 1, 5000),
+  traceRate: int('trace-rate', 1, 100_000),
+  traceSeconds: int('trace-seconds', 1, 300),
+  traceBurst: int('trace-burst', 1, 1_000_000),
+  traceRounds: int('trace-rounds', 1, 10),
   e2eUsers: int('e2e-users', 2, 100_000),
   e2eRates: list<string>('e2e-rates').map(Number),
   e2eSeconds: int('e2e-seconds', 2, 600),
@@ -254,6 +280,23 @@ function fanoutTable(r: FanoutResult): string {
   return lines.join('\n')
 }
 
+function tracingTable(r: TracingResult): string {
+  const lines = [
+    `**tracing cost** (Kafka → dispatcher → Redis → gateway → ${r.users} WebSocket clients acking every notification; 1 dispatcher, 1 gateway, exporting OTLP http/protobuf to a local Jaeger; steady: ${r.rate} events/s for ${r.seconds} s, latency = event occurredAt → frame at the client; burst: ${r.burst} events at once; CPU = process user+sys time per notification)`,
+    '',
+    '| tracing (round) | steady p50 ms | p90 ms | p99 ms | max ms | dispatcher µs CPU/notif. | gateway µs CPU/notif. | burst notifications/s | burst p99 ms | burst dispatcher µs/notif. | burst gateway µs/notif. |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const m of r.modes) {
+    const s = m.steady
+    const b = m.burst
+    lines.push(
+      `| ${m.mode} (${m.round}) | ${s.latencyMs.p50} | ${s.latencyMs.p90} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.cpuMsPerNotification.dispatcher} | ${s.cpuMsPerNotification.gateway} | ${b.perSecond} | ${b.latencyMs.p99} | ${b.cpuMsPerNotification.dispatcher} | ${b.cpuMsPerNotification.gateway} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
 async function step<T>(name: Bench, fn: () => Promise<T>, render: (r: T) => string): Promise<void> {
   if (!selected.includes(name)) return
   const t0 = performance.now()
@@ -328,6 +371,19 @@ try {
     () => runDispatcherLatency({ events: 500, perSecond: 200, logDir }),
     (r) =>
       `**dispatcher latency** (services/dispatcher/bench/latency.ts: Kafka produce acks=-1 → SMESSAGE on the user's channel, ${r.events} events at ${r.perSecond}/s): p50 ${r.p50ms} ms, p90 ${r.p90ms} ms, p99 ${r.p99ms} ms, max ${r.maxMs} ms.`,
+  )
+  await step(
+    'tracing',
+    () =>
+      runTracing({
+        users: opts.traceUsers,
+        rate: opts.traceRate,
+        seconds: opts.traceSeconds,
+        burst: opts.traceBurst,
+        rounds: opts.traceRounds,
+        logDir,
+      }),
+    tracingTable,
   )
   await step(
     'e2e',

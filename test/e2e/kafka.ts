@@ -147,3 +147,43 @@ export async function groupLag(brokers: string[], groupId: string, topics: strin
     await admin.disconnect()
   }
 }
+
+export interface TopicCollector<T> {
+  records: T[]
+  stop(): Promise<void>
+}
+
+/** Reads a topic from the beginning, for as long as the test runs, parsing each value with `parse`. */
+export async function collectTopic<T>(
+  brokers: string[],
+  topic: string,
+  parse: (record: ConsumedRecord) => T,
+): Promise<TopicCollector<T>> {
+  const consumer = kafkaClient(brokers, 'tidings-e2e-collector').consumer({
+    groupId: uniqueName('e2e-collector'),
+    sessionTimeout: 6000,
+    heartbeatInterval: 500,
+    maxWaitTimeInMs: 100,
+  })
+  const records: T[] = []
+  await consumer.connect()
+  await consumer.subscribe({ topic, fromBeginning: true })
+  await consumer.run({
+    eachMessage: async ({ partition, message }) => {
+      const headers: Record<string, string> = {}
+      for (const [k, v] of Object.entries(message.headers ?? {})) {
+        if (v !== undefined && v !== null) headers[k] = Array.isArray(v) ? String(v[0]) : String(v)
+      }
+      records.push(
+        parse({
+          partition,
+          offset: message.offset,
+          key: message.key ? message.key.toString('utf8') : null,
+          value: message.value,
+          headers,
+        }),
+      )
+    },
+  })
+  return { records, stop: () => consumer.disconnect() }
+}

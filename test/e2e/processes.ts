@@ -19,6 +19,8 @@ export const repoRoot = fileURLToPath(new URL('../../', import.meta.url))
 export const gatewayEntry = join(repoRoot, 'services/gateway/src/main.ts')
 export const dispatcherEntry = join(repoRoot, 'services/dispatcher/src/main.ts')
 const guard = fileURLToPath(new URL('../support/parent-guard.ts', import.meta.url))
+// What the Dockerfile runs too: OpenTelemetry, started only when the child's env has OTEL_TRACES_EXPORTER=otlp.
+const otel = join(repoRoot, 'packages/runtime/src/otel.ts')
 
 export interface ExitInfo {
   code: number | null
@@ -135,7 +137,7 @@ export function serviceProcess(spec: ProcessSpec): ServiceProcess {
       [spec.portEnv]: String(port),
       TIDINGS_PARENT_PID: String(process.pid),
     }
-    const args = [...(spec.nodeOptions ?? []), '--import', guard, spec.entry]
+    const args = [...(spec.nodeOptions ?? []), '--import', guard, '--import', otel, spec.entry]
     let c: ChildProcess
     if (spec.onLine) {
       c = spawn(process.execPath, args, { cwd: repoRoot, env, stdio: ['ignore', 'pipe', 'pipe'], detached })

@@ -7,9 +7,9 @@ import { after, afterEach, before, test } from 'node:test'
 import type { PushRequest } from '@tidings/contracts'
 import { pushClaimedKey, pushDoneKey, pushDueKey, pushShard } from '@tidings/delivery'
 import { Redis } from 'ioredis'
-import type { Consumer, Producer } from 'kafkajs'
+import type { Producer } from 'kafkajs'
 import { infraFromEnv, uniqueName, waitFor } from '../infra/index.ts'
-import { groupLag, kafkaClient, loanDecision, produce } from './kafka.ts'
+import { collectTopic, groupLag, loanDecision, produce, type TopicCollector } from './kafka.ts'
 import { type Stack, startStackAndProducer } from './stack.ts'
 import { connectUser, newUserId } from './users.ts'
 
@@ -19,8 +19,8 @@ const pushTopic = uniqueName('e2e.notifications.push')
 let stack: Stack
 let producer: Producer
 let redis: Redis
-let reader: Consumer
-const pushes: PushRequest[] = []
+let reader: TopicCollector<PushRequest>
+const pushes = (): PushRequest[] => reader.records
 
 before(async () => {
   const { kafkaBrokers, redisUrl } = infraFromEnv()
@@ -39,37 +39,23 @@ before(async () => {
   }))
   redis = new Redis(redisUrl, { maxRetriesPerRequest: 1 })
   // the dispatcher created the push topic when it started
-  reader = kafkaClient(kafkaBrokers, 'e2e-push-reader').consumer({
-    groupId: uniqueName('e2e-push-reader'),
-    sessionTimeout: 6000,
-    heartbeatInterval: 500,
-    maxWaitTimeInMs: 100,
-  })
-  await reader.connect()
-  await reader.subscribe({ topic: pushTopic, fromBeginning: true })
-  await reader.run({
-    eachMessage: async ({ message }) => {
-      const req = JSON.parse(String(message.value)) as PushRequest
-      assert.equal(
-        message.key?.toString(),
-        req.userId ?? req.topic,
-        'keyed by user id (topic for a broadcast)',
-      )
-      pushes.push(req)
-    },
+  reader = await collectTopic(kafkaBrokers, pushTopic, (r) => {
+    const req = JSON.parse(String(r.value)) as PushRequest
+    assert.equal(r.key, req.userId ?? req.topic, 'keyed by user id (topic for a broadcast)')
+    return req
   })
 })
 
 afterEach((t) => stack?.check(t))
 
 after(async () => {
-  await reader?.disconnect()
+  await reader?.stop()
   await producer?.disconnect()
   redis?.disconnect()
   await stack?.stop()
 })
 
-const pushesFor = (userId: string) => pushes.filter((p) => p.userId === userId)
+const pushesFor = (userId: string) => pushes().filter((p) => p.userId === userId)
 const waitForPush = (userId: string) =>
   waitFor(() => pushesFor(userId)[0], { timeoutMs: 30_000, message: `a push request for ${userId}` })
 
@@ -198,11 +184,11 @@ test('broadcasts are pushed only for the topics in PUSH_BROADCAST_TOPICS, at onc
     'bc',
     request({ topic: 'alerts', kind: 'note' }),
   )
-  const push = await waitFor(() => pushes.find((p) => p.topic === 'alerts'), { timeoutMs: 30_000 })
+  const push = await waitFor(() => pushes().find((p) => p.topic === 'alerts'), { timeoutMs: 30_000 })
   assert.equal(push.reason, 'broadcast')
   assert.equal(push.userId, undefined)
   assert.deepEqual(
-    pushes.filter((p) => p.topic === 'news'),
+    pushes().filter((p) => p.topic === 'news'),
     [],
   )
 })

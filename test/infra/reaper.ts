@@ -5,7 +5,7 @@ import type { ProcIdentity } from './procfs.ts'
 import { type Entry, isStale, listEntries, removeEntry } from './registry.ts'
 
 /** Kafka needs a moment for a clean shutdown; Redis (no persistence) exits at once. */
-const graceMs: Record<Entry['kind'], number> = { kafka: 10_000, redis: 5000 }
+const graceMs: Record<Entry['kind'], number> = { kafka: 10_000, redis: 5000, jaeger: 5000 }
 
 /** Stops the process (if it is still the one we started), removes its temp dir and its registry entry. */
 export async function stopEntry(entry: Entry): Promise<boolean> {

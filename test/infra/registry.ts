@@ -10,7 +10,7 @@ import { isRunning, type ProcIdentity } from './procfs.ts'
 export interface Entry {
   /** Basename of the server's temp dir; also the registry file name. */
   id: string
-  kind: 'redis' | 'kafka'
+  kind: 'redis' | 'kafka' | 'jaeger'
   /** 0 until the process is spawned (the entry is written first so a crash in between leaks no temp dir). */
   pid: number
   startTime: number

@@ -19,6 +19,8 @@ import {
   type Locale,
   TOPICS,
 } from '@tidings/contracts'
+// the tracing switch only, not the whole runtime (logger, metrics…): a CLI starts fast
+import { shutdownTracing } from '@tidings/runtime/tracing'
 import { liveEnvFile } from '@tidings/test/infra/env-file'
 import { defaultEnvFile, stackEnvFile } from '@tidings/test/infra/paths'
 import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs'
@@ -323,6 +325,8 @@ export async function main(argv: string[]): Promise<number> {
     return 0
   } finally {
     await emitter.disconnect()
+    // spans of the producer helper (when run with OTEL_TRACES_EXPORTER=otlp): exported before exit
+    await shutdownTracing()
   }
 }
 

@@ -4,6 +4,7 @@
 //
 // kafkajs is imported for its TYPES only: the caller brings (and connects) its own producer, so this
 // package has no runtime kafkajs dependency (it is an optional peer dependency).
+import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api'
 import type { TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import type { Producer, TopicMessages } from 'kafkajs'
@@ -334,10 +335,18 @@ export interface EventProducer {
   sendMany(events: readonly BuiltEvent[]): Promise<string[]>
 }
 
+// Only the OpenTelemetry API (no SDK): without a registered SDK in the caller's process every call
+// below is a no-op, and nothing is added to the headers.
+const tracer = trace.getTracer('@tidings/contracts')
+
 /**
  * Wraps a connected kafkajs producer (the caller owns its life cycle: connect, disconnect). Every send
  * uses `acks: -1` (all in-sync replicas). The builders validate, so an invalid input rejects with
  * InvalidEventError and nothing is sent.
+ *
+ * Tracing: when the caller's process runs an OpenTelemetry SDK, each event gets a `send <topic>`
+ * producer span (a child of the caller's active span) and its W3C `traceparent` (and `tracestate`)
+ * in the record's headers; the dispatcher continues that trace.
  */
 export function createEventProducer(producer: EventSender, opts: EventProducerOptions = {}): EventProducer {
   const loanTopic = opts.topics?.loanDecisions ?? TOPICS.loanDecisions
@@ -350,6 +359,7 @@ export function createEventProducer(producer: EventSender, opts: EventProducerOp
   const sendMany = async (events: readonly BuiltEvent[]): Promise<string[]> => {
     if (events.length === 0) return []
     const byTopic = new Map<string, TopicMessages>()
+    const spans = []
     for (const e of events) {
       const out = ce !== undefined && !('ce_specversion' in e.headers) ? toCloudEvent(e, ce) : e
       let entry = byTopic.get(out.topic)
@@ -357,9 +367,32 @@ export function createEventProducer(producer: EventSender, opts: EventProducerOp
         entry = { topic: out.topic, messages: [] }
         byTopic.set(out.topic, entry)
       }
-      entry.messages.push({ key: out.key, value: out.value, headers: { ...out.headers } })
+      const span = tracer.startSpan(`send ${out.topic}`, {
+        kind: SpanKind.PRODUCER,
+        attributes: {
+          'messaging.system': 'kafka',
+          'messaging.operation.type': 'send',
+          'messaging.destination.name': out.topic,
+          'messaging.message.id': out.eventId,
+          'tidings.event.type': out.type,
+        },
+      })
+      spans.push(span)
+      const headers: Record<string, string> = { ...out.headers }
+      propagation.inject(trace.setSpan(context.active(), span), headers)
+      entry.messages.push({ key: out.key, value: out.value, headers })
     }
-    await producer.sendBatch({ acks: -1, topicMessages: [...byTopic.values()] })
+    try {
+      await producer.sendBatch({ acks: -1, topicMessages: [...byTopic.values()] })
+    } catch (err) {
+      for (const span of spans) {
+        span.recordException(err as Error)
+        span.setStatus({ code: SpanStatusCode.ERROR, message: (err as Error).message })
+      }
+      throw err
+    } finally {
+      for (const span of spans) span.end()
+    }
     return events.map((e) => e.eventId)
   }
   const send = async (event: BuiltEvent): Promise<string> => {

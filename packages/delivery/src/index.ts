@@ -1,6 +1,7 @@
 export * from './connection.ts'
 export * from './keys.ts'
 export * from './live-message.ts'
+export * from './meta.ts'
 export * from './options.ts'
 export * from './presence.ts'
 export * from './push.ts'

@@ -1,6 +1,8 @@
-// What travels on a user's channel: `<epoch>\n<notification frame JSON>`. The epoch rides along
-// so a gateway can tell a new life of the user's sequence from a duplicate; the frame is sent
-// to sockets byte for byte, so a pod decodes each message once, never per socket.
+// What travels on a user's channel: `<epoch>\n[<meta line>\n]<notification frame JSON>`. The epoch
+// rides along so a gateway can tell a new life of the user's sequence from a duplicate; the frame
+// is sent to sockets byte for byte, so a pod decodes each message once, never per socket. The meta
+// line (meta.ts) is for the gateway only.
+import { type DeliveryMeta, splitMessage } from './meta.ts'
 
 const NEWLINE = 0x0a
 const COMMA = 0x2c
@@ -12,6 +14,8 @@ export interface LiveNotification {
   seq: number
   /** The notification frame, ready for `ws.send(frame, { binary: false })`. */
   frame: Buffer
+  /** Kafka timestamp and trace context: never sent to the app. */
+  meta: DeliveryMeta | undefined
   /**
    * Set on a revocation message instead of a notification (`!revoked\n<ms>`, published by the
    * revoke script on the same channel, so it reaches exactly the pods that hold the user):
@@ -30,12 +34,12 @@ export function decodeLiveNotification(message: Buffer): LiveNotification | null
   if (message[0] === 0x21 /* ! */) {
     const at = Number(message.toString('latin1', nl + 1))
     if (message.toString('latin1', 0, nl) !== REVOKED_HEAD || !Number.isSafeInteger(at)) return null
-    return { epoch: '', seq: -1, frame: message, revokedBefore: at }
+    return { epoch: '', seq: -1, frame: message, meta: undefined, revokedBefore: at }
   }
-  const frame = message.subarray(nl + 1)
+  const { frame, meta } = splitMessage(message.subarray(nl + 1))
   const seq = readSeq(frame)
   if (seq === null) return null
-  return { epoch: message.toString('latin1', 0, nl), seq, frame }
+  return { epoch: message.toString('latin1', 0, nl), seq, frame, meta }
 }
 
 /** The seq of a notification frame built by the deliver script, without parsing the JSON. */

@@ -1,9 +1,21 @@
 import { topicChannel, userChannel } from './keys.ts'
 import { decodeLiveNotification, type LiveNotification } from './live-message.ts'
+import { type DeliveryMeta, splitMessage } from './meta.ts'
 import type { RedisClient } from './store.ts'
 
 export type UserListener = (message: LiveNotification) => void
 export type TopicListener = (frame: Buffer) => void
+
+/**
+ * Runs a pod's fan-out of one message to its listeners (all synchronous), e.g. inside a span: one
+ * per message per pod, whatever the number of sockets it reaches. Default: just runs it.
+ */
+export type FanOut = (
+  kind: 'user' | 'topic',
+  meta: DeliveryMeta | undefined,
+  listeners: number,
+  deliver: () => void,
+) => void
 
 /**
  * Routes Redis sharded pub/sub to in-process listeners. A pod subscribes to a user's (or a
@@ -25,19 +37,35 @@ type Channel =
   | { kind: 'topic'; listeners: Set<TopicListener>; ready: Promise<void> }
 
 /** `subscriber` must be a connection dedicated to pub/sub (it cannot run other commands). */
-export function createChannelRouter(subscriber: RedisClient, onError: (err: Error) => void): ChannelRouter {
+export function createChannelRouter(
+  subscriber: RedisClient,
+  onError: (err: Error) => void,
+  fanOut?: FanOut,
+): ChannelRouter {
   const channels = new Map<string, Channel>()
 
   subscriber.on('smessageBuffer', (channelBuf: Buffer, message: Buffer) => {
     const ch = channels.get(channelBuf.toString())
     if (!ch) return
     if (ch.kind === 'topic') {
-      for (const l of ch.listeners) l(message)
+      const { frame, meta } = splitMessage(message)
+      const listeners = ch.listeners
+      const deliver = () => {
+        for (const l of listeners) l(frame)
+      }
+      if (fanOut) fanOut('topic', meta, listeners.size, deliver)
+      else deliver()
       return
     }
     const live = decodeLiveNotification(message)
     if (!live) return onError(new Error(`undecodable message on ${channelBuf.toString()}`))
-    for (const l of ch.listeners) l(live)
+    const listeners = ch.listeners
+    const deliver = () => {
+      for (const l of listeners) l(live)
+    }
+    // a revocation is no notification: not part of any event's delivery
+    if (fanOut && live.revokedBefore === undefined) fanOut('user', live.meta, listeners.size, deliver)
+    else deliver()
   })
 
   function subscribe<K extends Channel['kind']>(kind: K, name: string): Extract<Channel, { kind: K }> {

@@ -18,10 +18,10 @@ end
 
 /**
  * KEYS: state, inbox, dedupe.  ARGV: candidateEpoch, frameTail, cap, inboxTtl, dedupeTtl,
- * stateTtl, channel.  Returns {seq, epoch}, or {0, mark} for a duplicate: the mark is
- * "<seq> <epoch>" of the first delivery ("1" for marks written before it carried them).
+ * stateTtl, channel, metaLine.  Returns {seq, epoch, inbox length}, or {0, mark} for a duplicate:
+ * the mark is "<seq> <epoch>" of the first delivery ("1" for marks written before it carried them).
  * `frameTail` is the notification JSON without its opening brace; the frame is assembled here
- * because only this script knows the seq.
+ * because only this script knows the seq. `metaLine` ('' or `@…\n`, meta.ts) is stored before it.
  */
 export const DELIVER_TO_USER = `${ENSURE_STATE}
 -- The dedupe mark is checked first and written last: scripts do not roll back, so a write that
@@ -30,17 +30,18 @@ local mark = redis.call('GET', KEYS[3])
 if mark then return {0, mark} end
 local epoch = ensure_state(KEYS[1], KEYS[2], ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local frame = '{"type":"notification","seq":' .. seq .. ',' .. ARGV[2]
-redis.call('RPUSH', KEYS[2], frame)
+local entry = (ARGV[8] or '') .. '{"type":"notification","seq":' .. seq .. ',' .. ARGV[2]
+redis.call('RPUSH', KEYS[2], entry)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
+local len = redis.call('LLEN', KEYS[2])
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 redis.call('EXPIRE', KEYS[1], ARGV[6])
 redis.call('SET', KEYS[3], seq .. ' ' .. epoch, 'EX', ARGV[5])
-redis.call('SPUBLISH', ARGV[7], epoch .. '\\n' .. frame)
-return {seq, epoch}
+redis.call('SPUBLISH', ARGV[7], epoch .. '\\n' .. entry)
+return {seq, epoch, len}
 `
 
-/** KEYS: dedupe.  ARGV: dedupeTtl, channel, frame.  Returns 0 for a duplicate, else 1. */
+/** KEYS: dedupe.  ARGV: dedupeTtl, channel, message (meta line + frame).  Returns 0 for a duplicate, else 1. */
 export const PUBLISH_TO_TOPIC = `
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SPUBLISH', ARGV[2], ARGV[3])
@@ -75,20 +76,29 @@ return {epoch, seq, acked, from, frames, regressed}
 
 /**
  * KEYS: state, inbox.  ARGV: epoch ('' = the current one), seq.  Cumulative ack: records the highest acked seq and
- * removes every entry <= it. Returns the acked seq now in force, or -1 when the epoch is not
- * the current one (the ack is about notifications that no longer exist).
+ * removes every entry <= it. Returns {acked seq now in force, meta line of the acked entry or ''},
+ * or {-1, ''} when the epoch is not the current one (the ack is about notifications that no longer
+ * exist). The meta line lets the ack join the trace of the notification it names.
  */
 export const ACK = `
 local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'acked')
-if not st[1] or (ARGV[1] ~= '' and st[1] ~= ARGV[1]) then return -1 end
+if not st[1] or (ARGV[1] ~= '' and st[1] ~= ARGV[1]) then return {-1, ''} end
 local seq, acked = tonumber(st[2]), tonumber(st[3])
 local ack = math.min(tonumber(ARGV[2]), seq)
-if ack <= acked then return acked end
+if ack <= acked then return {acked, ''} end
 redis.call('HSET', KEYS[1], 'acked', ack)
 local len = redis.call('LLEN', KEYS[2])
 local drop = ack - (seq - len + 1) + 1
+local meta = ''
+if drop > 0 and drop <= len then
+  local entry = redis.call('LINDEX', KEYS[2], drop - 1)
+  if entry and string.byte(entry, 1) == 64 then
+    local nl = string.find(entry, '\\n', 1, true)
+    if nl then meta = string.sub(entry, 1, nl) end
+  end
+end
 if drop >= len then redis.call('DEL', KEYS[2]) elseif drop > 0 then redis.call('LTRIM', KEYS[2], drop, -1) end
-return ack
+return {ack, meta}
 `
 
 // Presence: a sorted set per user, member = session, score = expiry in ms (Redis clock, so

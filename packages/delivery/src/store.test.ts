@@ -121,6 +121,39 @@ describe('delivery store (real Redis)', () => {
     )
   })
 
+  test('the Kafka timestamp and trace context stay in Redis: frames come back without them', async () => {
+    const u = uniqueName('u')
+    const traceparent = '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01'
+    await store.deliverToUser(u, 'e1', n(1), { producedAt: 1_764_000_000_123, traceparent })
+    await store.deliverToUser(u, 'e2', n(2)) // none: stored as before
+    await store.deliverToUser(u, 'e3', n(3), {
+      producedAt: 1_764_000_000_999,
+      traceparent: 'not-a-traceparent',
+    })
+    const raw = await redis.lrange(userInboxKey(u), 0, -1)
+    assert.match(raw[0]!, /^@1764000000123;00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01\n\{/)
+    assert.match(raw[1]!, /^\{/)
+    assert.match(raw[2]!, /^@1764000000999;\n\{/, 'a malformed traceparent is never stored')
+    const read = await store.readInbox(u, {})
+    assert.deepEqual(
+      read.frames.map((f) => JSON.parse(f)),
+      [1, 2, 3].map((i) => ({ type: 'notification', seq: i, ...n(i) })),
+    )
+    assert.deepEqual(read.metas, [
+      { producedAt: 1_764_000_000_123, traceparent },
+      undefined,
+      { producedAt: 1_764_000_000_999 },
+    ])
+    // the ack names seq 1: it comes back with that notification's trace context
+    assert.deepEqual(await store.ackWithMeta(u, read.epoch, 1), {
+      acked: 1,
+      meta: { producedAt: 1_764_000_000_123, traceparent },
+    })
+    assert.deepEqual(await store.ackWithMeta(u, read.epoch, 1), { acked: 1, meta: undefined }, 'no progress')
+    assert.deepEqual(await store.ackWithMeta(u, read.epoch, 2), { acked: 2, meta: undefined })
+    assert.deepEqual(await store.ackWithMeta(u, 'other', 3), { acked: -1, meta: undefined })
+  })
+
   test('broadcast: one publish, deduped, frame as in the protocol (no kind)', async () => {
     const topic = uniqueName('t')
     assert.equal(await store.publishToTopic(topic, 'b1', n(1)), 'published')
@@ -129,7 +162,7 @@ describe('delivery store (real Redis)', () => {
 })
 
 test('computeMissed follows the protocol', () => {
-  const read = { epoch: 'E', seq: 10, acked: 0, frames: [], firstSeq: 6 }
+  const read = { epoch: 'E', seq: 10, acked: 0, frames: [], metas: [], firstSeq: 6 }
   assert.deepEqual(computeMissed({ lastSeq: 3, epoch: 'E' }, read), { afterSeq: 3, nextSeq: 6, epoch: 'E' })
   assert.equal(computeMissed({ lastSeq: 5, epoch: 'E' }, read), undefined)
   assert.equal(computeMissed({ lastSeq: 0, epoch: 'E' }, { ...read, acked: 5 }), undefined)

@@ -9,13 +9,15 @@ import {
   userInboxKey,
   userStateKey,
 } from './keys.ts'
+import { type DeliveryMeta, encodeMeta, splitEntry } from './meta.ts'
 import { type RetentionOptions, validateRetention } from './options.ts'
 import { ACK, DELIVER_TO_USER, PUBLISH_TO_TOPIC, READ_INBOX } from './scripts.ts'
 
 export type RedisClient = Redis | Cluster
 
 export type DeliverResult =
-  | { status: 'delivered'; seq: number; epoch: string }
+  /** `inboxLength`: the user's inbox after the write (a metric: how close inboxes run to the cap). */
+  | { status: 'delivered'; seq: number; epoch: string; inboxLength: number }
   /** Already delivered within the dedupe window: where it went (unknown for marks of older versions). */
   | { status: 'duplicate'; first?: { seq: number; epoch: string } }
 
@@ -33,6 +35,8 @@ export interface InboxRead {
   acked: number
   /** Notification frames (JSON text) in seq order; the first has seq `firstSeq`. */
   frames: string[]
+  /** What was stored with each frame (same index): never sent to apps. */
+  metas: Array<DeliveryMeta | undefined>
   firstSeq: number
   /** Set when what the caller has not seen can no longer all be sent. */
   missed?: MissedRange
@@ -49,11 +53,18 @@ export interface ResumePoint {
 
 /** The whole Redis side of delivery: what the dispatcher writes and the gateway reads/acks. */
 export interface DeliveryStore {
-  deliverToUser(userId: string, dedupeId: string, notification: Notification): Promise<DeliverResult>
+  /** `meta` (Kafka timestamp, trace context) is kept with the notification for the gateway only. */
+  deliverToUser(
+    userId: string,
+    dedupeId: string,
+    notification: Notification,
+    meta?: DeliveryMeta,
+  ): Promise<DeliverResult>
   publishToTopic(
     topic: string,
     dedupeId: string,
     notification: Notification,
+    meta?: DeliveryMeta,
   ): Promise<'published' | 'duplicate'>
   readInbox(userId: string, from: ResumePoint): Promise<InboxRead>
   /**
@@ -61,13 +72,19 @@ export interface DeliveryStore {
    * An undefined epoch means the current one.
    */
   ack(userId: string, epoch: string | undefined, seq: number): Promise<number>
+  /** ack(), plus the meta stored with the notification it acked (when the ack moved forward). */
+  ackWithMeta(
+    userId: string,
+    epoch: string | undefined,
+    seq: number,
+  ): Promise<{ acked: number; meta: DeliveryMeta | undefined }>
 }
 
 interface Scripted {
-  tdgDeliver(...args: Array<string | number>): Promise<[number, string] | [0, string]>
+  tdgDeliver(...args: Array<string | number>): Promise<[number, string, number] | [0, string]>
   tdgPublish(...args: Array<string | number>): Promise<number>
   tdgRead(...args: Array<string | number>): Promise<[string, number, number, number, string[], number]>
-  tdgAck(...args: Array<string | number>): Promise<number>
+  tdgAck(...args: Array<string | number>): Promise<[number, string]>
 }
 
 // Epoch candidates: unique per process (random prefix) and per call (counter), without a
@@ -86,8 +103,13 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
   redis.defineCommand('tdgAck', { numberOfKeys: 2, lua: ACK })
   const s = redis as unknown as Scripted
 
+  const ackWithMeta: DeliveryStore['ackWithMeta'] = async (userId, epoch, seq) => {
+    const [acked, line] = await s.tdgAck(userStateKey(userId), userInboxKey(userId), epoch ?? '', seq)
+    return { acked: Number(acked), meta: line === '' ? undefined : splitEntry(`${line}{`).meta }
+  }
+
   return {
-    async deliverToUser(userId, dedupeId, notification) {
+    async deliverToUser(userId, dedupeId, notification, meta) {
       // One serialisation per notification; the script prepends type and seq.
       const tail = JSON.stringify(toWire(notification)).slice(1)
       const res = await s.tdgDeliver(
@@ -101,6 +123,7 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
         r.dedupeWindowSeconds,
         r.stateTtlSeconds,
         userChannel(userId),
+        encodeMeta(meta),
       )
       if (res[0] === 0) {
         const [seq, epoch] = String(res[1]).split(' ')
@@ -108,10 +131,10 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
           ? { status: 'duplicate', first: { seq: Number(seq), epoch } }
           : { status: 'duplicate' }
       }
-      return { status: 'delivered', seq: Number(res[0]), epoch: String(res[1]) }
+      return { status: 'delivered', seq: Number(res[0]), epoch: String(res[1]), inboxLength: Number(res[2]) }
     },
 
-    async publishToTopic(topic, dedupeId, notification) {
+    async publishToTopic(topic, dedupeId, notification, meta) {
       // the protocol's broadcast frame has no `kind`
       const { id, createdAt, title, body, data } = notification
       const frame = JSON.stringify({ type: 'broadcast', topic, id, createdAt, title, body, data })
@@ -119,7 +142,7 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
         topicDedupeKey(topic, dedupeId),
         r.dedupeWindowSeconds,
         topicChannel(topic),
-        frame,
+        encodeMeta(meta) + frame,
       )
       return res === 1 ? 'published' : 'duplicate'
     },
@@ -127,7 +150,7 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
     async readInbox(userId, from) {
       const lastSeq = from.lastSeq ?? 0
       const clientEpoch = from.epoch ?? ''
-      const [epoch, seq, acked, firstSeq, frames, regressed] = await s.tdgRead(
+      const [epoch, seq, acked, firstSeq, entries, regressed] = await s.tdgRead(
         userStateKey(userId),
         userInboxKey(userId),
         nextEpochCandidate(),
@@ -135,16 +158,24 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
         clientEpoch,
         r.stateTtlSeconds,
       )
-      const read: InboxRead = { epoch, seq, acked, frames, firstSeq }
+      const frames: string[] = new Array(entries.length)
+      const metas: Array<DeliveryMeta | undefined> = new Array(entries.length)
+      for (let i = 0; i < entries.length; i++) {
+        const split = splitEntry(entries[i]!)
+        frames[i] = split.frame
+        metas[i] = split.meta
+      }
+      const read: InboxRead = { epoch, seq, acked, frames, metas, firstSeq }
       if (regressed === 1) read.regressed = true
       const missed = computeMissed(from, read)
       if (missed) read.missed = missed
       return read
     },
 
-    ack(userId, epoch, seq) {
-      return s.tdgAck(userStateKey(userId), userInboxKey(userId), epoch ?? '', seq)
+    async ack(userId, epoch, seq) {
+      return (await ackWithMeta(userId, epoch, seq)).acked
     },
+    ackWithMeta,
   }
 }
 
@@ -153,7 +184,10 @@ export function createDeliveryStore(redis: RedisClient, retention: RetentionOpti
  * `missed` from 0. Otherwise what it may lack starts after max(lastSeq, acked): notifications
  * removed by an ack are never "missed"; a gap before the first one we can send is.
  */
-export function computeMissed(from: ResumePoint, read: Omit<InboxRead, 'missed'>): MissedRange | undefined {
+export function computeMissed(
+  from: ResumePoint,
+  read: Omit<InboxRead, 'missed' | 'metas'>,
+): MissedRange | undefined {
   if ((from.epoch !== undefined && from.epoch !== read.epoch) || read.regressed) {
     return { afterSeq: 0, nextSeq: read.firstSeq, epoch: read.epoch }
   }

@@ -1,6 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import type { Logger } from 'pino'
 import { ConfigError } from './config.ts'
+import { shutdownTracing } from './tracing.ts'
 
 export interface RunningService {
   /** Stops gracefully: the service's drain logic lives here. */
@@ -32,6 +33,8 @@ export async function runService(
     if (err) logger.error({ err }, 'stopping after an uncaught error')
     else logger.info({ signal }, 'stopping')
     await service.close(signal)
+    // the spans of the last moments (the drain) are buffered: export them before the process ends
+    await shutdownTracing()
     logger.info('stopped')
   })
 }

@@ -9,15 +9,16 @@
 // or a rebalance takes the partition away (kafkajs then commits only what was resolved). A record
 // retried after a write that did happen is recognised by the store's dedupe and not written twice.
 import type { DeliveryStore } from '@tidings/delivery'
-import type { Logger } from '@tidings/runtime'
+import { type Logger, redisErrorKind } from '@tidings/runtime'
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { type BackoffOptions, backoffDelay, pause } from './backoff.ts'
 import type { DeadLetter, DeadLetterSender } from './dead-letter.ts'
 import { decodeEvent, type EventType } from './decode.ts'
 import { type Delivery, toDelivery } from './map.ts'
-import type { DispatcherMetrics } from './metrics.ts'
+import { type DispatcherMetrics, kafkaErrorKind } from './metrics.ts'
 import type { PushHandOff } from './push.ts'
 import type { DeadLetterReason } from './reasons.ts'
+import { createRecordTracer, type RecordTrace, type RecordTracer } from './tracing.ts'
 
 export interface BatchHandlerDeps {
   /** Input topic → the event type it carries. */
@@ -30,6 +31,8 @@ export interface BatchHandlerDeps {
   retry: BackoffOptions
   /** Aborted when the dispatcher stops: cuts a backoff short. */
   stopping: AbortSignal
+  /** Each record's span and the meta stored with its notification (tracing.ts). Default: no spans. */
+  tracer?: RecordTracer
   /** The push hand-off, when PUSH_TOPIC is set: part of storing an event, before its offset resolves. */
   push?: PushHandOff
 }
@@ -42,6 +45,7 @@ interface Job {
   message: KafkaMessage
   work: Work
   done: boolean
+  trace: RecordTrace
 }
 
 // Records sent to Redis at once. A fetch may return thousands; slices keep memory flat, let offsets
@@ -52,13 +56,15 @@ export type BatchHandler = (payload: EachBatchPayload) => Promise<void>
 
 export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
   const { metrics, logger, store } = deps
+  const tracer = deps.tracer ?? createRecordTracer(false, metrics.eventAge)
 
   /** Decodes and maps one record; never throws (a failure here is a dead letter, not a stall). */
-  function prepare(message: KafkaMessage, topic: string): Job {
+  function prepare(message: KafkaMessage, topic: string, trace: RecordTrace): Job {
     const deadLetter = (reason: DeadLetterReason, detail: string): Job => ({
       message,
       work: { kind: 'dead-letter', reason, detail },
       done: false,
+      trace,
     })
     try {
       const type = deps.topicTypes.get(topic)
@@ -67,23 +73,24 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
       if (!decoded.ok) return deadLetter(decoded.reason, decoded.message)
       const mapped = toDelivery(decoded.value, topic)
       if (!mapped.ok) return deadLetter(mapped.reason, mapped.message)
-      return { message, work: { kind: 'deliver', delivery: mapped.value }, done: false }
+      return { message, work: { kind: 'deliver', delivery: mapped.value }, done: false, trace }
     } catch (err) {
       logger.error({ err, topic, offset: message.offset }, 'failed to prepare an event')
       return deadLetter('internal_error', errorMessage(err) ?? 'unknown error')
     }
   }
 
-  async function write(d: Delivery): Promise<'delivered' | 'duplicate'> {
+  async function write(d: Delivery, meta: RecordTrace['meta']): Promise<'delivered' | 'duplicate'> {
     const push = deps.push
     if (d.target === 'user') {
-      const res = await store.deliverToUser(d.userId, d.dedupeId, d.notification)
+      const res = await store.deliverToUser(d.userId, d.dedupeId, d.notification, meta)
+      if (res.status === 'delivered') metrics.inboxLength.observe(res.inboxLength)
       // also for a duplicate: the dispatcher that wrote it may have died before scheduling the push
       const at = res.status === 'delivered' ? res : res.first
       if (push && at) await push.afterUserDelivery(d.userId, d.notification, at.seq, at.epoch)
       return res.status
     }
-    const published = await store.publishToTopic(d.topic, d.dedupeId, d.notification)
+    const published = await store.publishToTopic(d.topic, d.dedupeId, d.notification, meta)
     if (push) await push.afterBroadcast(d.topic, d.notification)
     return published === 'published' ? 'delivered' : 'duplicate'
   }
@@ -114,6 +121,7 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
       const { job, delivery } = writes[i]!
       if (r.status === 'fulfilled') {
         job.done = true
+        job.trace.end(r.value)
         if (r.value === 'delivered') metrics.notificationsDelivered.inc({ target: delivery.target })
         else metrics.duplicates.inc({ target: delivery.target })
       } else if (isRedisUnavailable(r.reason)) {
@@ -143,7 +151,7 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
    * events in one batch costs one round trip per event, which is the price of their order.
    */
   function writeInUserOrder(
-    writes: Array<{ delivery: Delivery }>,
+    writes: Array<{ job: Job; delivery: Delivery }>,
   ): Promise<PromiseSettledResult<'delivered' | 'duplicate'>[]> {
     const results: PromiseSettledResult<'delivered' | 'duplicate'>[] = new Array(writes.length)
     const byKey = new Map<string, number[]>()
@@ -164,7 +172,11 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
             continue
           }
           try {
-            results[i] = { status: 'fulfilled', value: await write(writes[i]!.delivery) }
+            const { job, delivery } = writes[i]!
+            results[i] = {
+              status: 'fulfilled',
+              value: await job.trace.run(() => write(delivery, job.trace.meta)),
+            }
           } catch (reason) {
             results[i] = { status: 'rejected', reason }
             // Only a write that will be retried holds the user's later ones back (they must not
@@ -189,6 +201,7 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
     const skipped = new Set(lost)
     for (const [index, { job, letter }] of letters.slice(0, sent).entries()) {
       job.done = true
+      job.trace.end('dead_letter', letter.reason)
       if (skipped.has(index)) continue // logged below: it is not on the topic
       metrics.deadLetters.inc({ reason: letter.reason })
       logger.warn(
@@ -246,8 +259,14 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
           retrying = true
           metrics.retryingPartitions.inc()
         }
-        if (errors.redis !== undefined) metrics.redisRetries.inc()
-        if (errors.dlq !== undefined) metrics.deadLetterRetries.inc()
+        if (errors.redis !== undefined) {
+          metrics.redisRetries.inc()
+          metrics.redisErrors.inc({ kind: redisErrorKind(errors.redis) })
+        }
+        if (errors.dlq !== undefined) {
+          metrics.deadLetterRetries.inc()
+          metrics.kafkaErrors.inc({ kind: kafkaErrorKind(errors.dlq) })
+        }
         const delayMs = backoffDelay(failures, deps.retry)
         const log =
           failures === 1 || failures % 10 === 0 ? logger.warn.bind(logger) : logger.debug.bind(logger)
@@ -283,8 +302,15 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
     metrics.eventsConsumed.inc({ topic: batch.topic }, batch.messages.length)
     try {
       for (let from = 0; from < batch.messages.length; from += SLICE) {
-        const jobs = batch.messages.slice(from, from + SLICE).map((m) => prepare(m, batch.topic))
-        if (!(await settle(jobs, payload))) return
+        const jobs = batch.messages
+          .slice(from, from + SLICE)
+          .map((m) => prepare(m, batch.topic, tracer.start(m, batch.topic, batch.partition)))
+        try {
+          if (!(await settle(jobs, payload))) return
+        } finally {
+          // records of a partition let go of are redelivered (to this or another member): new spans
+          for (const job of jobs) if (!job.done) job.trace.end('released')
+        }
         await payload.commitOffsetsIfNecessary()
         await payload.heartbeat()
       }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import { type BroadcastFrame, CLOUDEVENT_TYPES } from '@tidings/contracts'
-import { topicChannel, userStateKey } from '@tidings/delivery'
+import { splitEntry, topicChannel, userStateKey } from '@tidings/delivery'
 import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
 import { Redis } from 'ioredis'
 import type { Kafka, KafkaMessage, Producer } from 'kafkajs'
@@ -219,8 +219,9 @@ describe('dispatcher', () => {
     const broadcastTopic = uniqueName('news')
     const sub = new Redis(infraFromEnv().redisUrl)
     const received: BroadcastFrame[] = []
+    // the message is the frame, after the meta line (Kafka timestamp) the gateway strips
     sub.on('smessage', (_channel: string, message: string) =>
-      received.push(JSON.parse(message) as BroadcastFrame),
+      received.push(JSON.parse(splitEntry(message).frame) as BroadcastFrame),
     )
     try {
       await sub.ssubscribe(topicChannel(broadcastTopic))

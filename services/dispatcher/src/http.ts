@@ -13,6 +13,8 @@ export interface HealthServerDeps {
   registry: Registry
   /** Resolves quickly (the caller bounds its own checks). */
   readiness: () => Promise<Readiness>
+  /** Runs before each /metrics answer (bounded by the caller; must not reject). */
+  beforeScrape?: () => Promise<void>
   logger: Logger
 }
 
@@ -46,6 +48,7 @@ export function createHealthServer(deps: HealthServerDeps): HealthServer {
       return send(res, r.ready ? 200 : 503, 'application/json', `${body}\n`)
     }
     if (path === '/metrics') {
+      await deps.beforeScrape?.()
       return send(res, 200, deps.registry.contentType, await deps.registry.metrics())
     }
     return send(res, 404, 'text/plain', 'not found\n')

@@ -9,7 +9,13 @@
 // still yield a second request: a dispatcher that dies (or loses Redis) after Kafka took the request
 // and before the done mark, whose lease then runs out — push senders dedupe by notificationId.
 import { collapseKeyOf, type Notification, type PushRequest } from '@tidings/contracts'
-import { type PresenceStore, PUSH_SHARDS, type PushEntry, type PushQueue } from '@tidings/delivery'
+import {
+  type PresenceStore,
+  PUSH_SHARDS,
+  type PushEntry,
+  type PushQueue,
+  splitEntry,
+} from '@tidings/delivery'
 import { Counter, type Logger, type Registry } from '@tidings/runtime'
 import type { Message, Producer } from 'kafkajs'
 import type { PushConfig } from './push-config.ts'
@@ -105,7 +111,8 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
           settled.push(entry)
           return
         }
-        const n = parseFrame(c.entry)
+        const { frame, meta } = splitEntry(c.entry)
+        const n = parseFrame(frame)
         if (!n) {
           logger.error(
             { userId: entry.userId, seq: entry.seq },
@@ -114,7 +121,14 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
           settled.push(entry)
           return
         }
-        const extra = { userId: entry.userId, seq: entry.seq, reason: entry.reason }
+        // the dispatcher span that wrote it: the push sender's spans join the event's trace
+        const traceparent = meta?.traceparent
+        const extra = {
+          userId: entry.userId,
+          seq: entry.seq,
+          reason: entry.reason,
+          ...(traceparent ? { traceparent } : {}),
+        }
         pending.push({ entry, message: request(n, extra) })
       })
       if (pending.length > 0) {
@@ -173,9 +187,8 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
   }
 }
 
-/** The notification in an inbox entry: `{"type":"notification","seq":…,"id":…,…}` (optionally after a meta line). */
-function parseFrame(entry: string): Notification | undefined {
-  const json = entry.startsWith('{') ? entry : entry.slice(entry.indexOf('\n') + 1)
+/** The notification in an inbox frame: `{"type":"notification","seq":…,"id":…,…}`. */
+function parseFrame(json: string): Notification | undefined {
   try {
     const f = JSON.parse(json) as Partial<Notification> & { type?: string }
     if (f.type !== 'notification' || typeof f.id !== 'string' || typeof f.kind !== 'string') return undefined

@@ -8,7 +8,7 @@ import {
   createRedisConnection,
   type RedisClient,
 } from '@tidings/delivery'
-import type { Logger, Registry } from '@tidings/runtime'
+import { type Logger, type Registry, redisErrorKind, tracingEnabled } from '@tidings/runtime'
 import { type Consumer, Partitioners, type Producer } from 'kafkajs'
 import { createBatchHandler } from './batch.ts'
 import type { DispatcherConfig } from './config.ts'
@@ -16,9 +16,11 @@ import { createDeadLetterSender } from './dead-letter.ts'
 import type { EventType } from './decode.ts'
 import { createHealthServer, type Readiness } from './http.ts'
 import { createKafka } from './kafka.ts'
+import { createLagCollector } from './lag.ts'
 import { createDispatcherMetrics } from './metrics.ts'
 import { createPushHandOff, type PushHandOff } from './push.ts'
 import { ensureTopics } from './topics.ts'
+import { createRecordTracer } from './tracing.ts'
 
 export interface DispatcherOptions {
   /**
@@ -68,7 +70,15 @@ export function createDispatcher(
   let httpPort = -1
   let closing: Promise<void> | undefined
 
-  const health = createHealthServer({ registry: metrics.registry, readiness, logger })
+  const inputTopics = [...topicTypes.keys()]
+  const lag = createLagCollector(kafka, config.kafka.groupId, inputTopics, metrics, logger)
+  const health = createHealthServer({
+    registry: metrics.registry,
+    readiness,
+    logger,
+    // consumer lag is asked of Kafka at each scrape
+    beforeScrape: () => lag.refresh(),
+  })
 
   async function readiness(): Promise<Readiness> {
     const consumerOk = joined && !fatal && !stopping.signal.aborted
@@ -99,6 +109,7 @@ export function createDispatcher(
     // Without a listener ioredis prints every reconnect failure to stderr; the batch handler logs
     // the failures that matter (writes), this keeps one line per interval for the connection itself.
     client.on('error', (err: Error) => {
+      metrics.redisErrors.inc({ kind: redisErrorKind(err) })
       const now = Date.now()
       if (now - lastLogged < REDIS_ERROR_LOG_INTERVAL_MS) return
       lastLogged = now
@@ -170,6 +181,7 @@ export function createDispatcher(
           logger,
           retry: config.retry,
           stopping: stopping.signal,
+          tracer: createRecordTracer(tracingEnabled(), metrics.eventAge),
           ...(push ? { push } : {}),
         }),
       })
@@ -206,6 +218,7 @@ export function createDispatcher(
       c.on(c.events.CRASH, (e) => {
         joined = false
         const error = e.payload.error
+        metrics.kafkaErrors.inc({ kind: 'crash' })
         if (e.payload.restart) {
           logger.error({ err: error }, 'consumer crashed; kafkajs restarts it')
           return
@@ -235,6 +248,7 @@ export function createDispatcher(
       await producer
         ?.disconnect()
         .catch((err: unknown) => logger.error({ err }, 'producer disconnect failed'))
+      await lag.close()
       if (redis) await quitRedis(redis)
       await health.close()
       logger.info('dispatcher stopped')

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto'
+import { hostname } from 'node:os'
 import cors from '@fastify/cors'
 import websocket from '@fastify/websocket'
 import { CloseCode, WS_PATH } from '@tidings/contracts'
@@ -11,7 +12,7 @@ import {
   type RedisClient,
   type ResumePoint,
 } from '@tidings/delivery'
-import { type Logger, redactUrl } from '@tidings/runtime'
+import { type Logger, redactUrl, redisErrorKind, tracingEnabled } from '@tidings/runtime'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -33,6 +34,7 @@ import { createRequestAuthenticator } from './request-auth.ts'
 import { parseResumeQuery } from './resume.ts'
 import { registerRevocationRoute } from './revocation.ts'
 import { registerSseRoute } from './sse.ts'
+import { createDeliveryTracing, type DeliveryTracing } from './tracing.ts'
 import { registerUpgradeGuard } from './upgrade-guard.ts'
 import { releaseUpgradeRequest, startWebSocketSession } from './ws-transport.ts'
 
@@ -61,8 +63,19 @@ declare module 'fastify' {
 export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   const { config, logger, redis, subscriber } = deps
   const log = logger
-  const router: ChannelRouter = createChannelRouter(subscriber, (err) => log.error({ err }, 'pub/sub'))
+  let tracing: DeliveryTracing | undefined
+  const router: ChannelRouter = createChannelRouter(
+    subscriber,
+    (err) => log.error({ err }, 'pub/sub'),
+    (kind, meta, listeners, deliver) => tracing!.fanOut(kind, meta, listeners, deliver),
+  )
   const metrics = createGatewayMetrics(() => router.channelCount)
+  metrics.maxConnections.set(config.MAX_CONNECTIONS)
+  tracing = createDeliveryTracing({
+    enabled: tracingEnabled(),
+    pod: config.POD_NAME ?? hostname(),
+    age: metrics.deliveryAge,
+  })
   const pod: PodContext = {
     config,
     store: createDeliveryStore(redis, {
@@ -84,9 +97,12 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     metrics,
     sessions: new Set(),
     deadlines: createDeadlineWheel(),
+    tracing,
     onSocketError: (err: Error) => log.debug({ err }, 'socket error'),
   }
   let draining = false
+  for (const conn of [redis, subscriber])
+    conn.on('error', (err: Error) => metrics.redisErrors.inc({ kind: redisErrorKind(err) }))
   const stopHeartbeat = startHeartbeat(pod)
   watchSubscriber(subscriber, pod)
 

@@ -46,8 +46,9 @@ export function registerInboxRoutes(
     const resume = parseResumeQuery(query, 'afterSeq')
     const read = await pod.store.readInbox(userId, resume)
     const page = read.frames.slice(0, limit)
-    const notifications = page.map((f) => {
+    const notifications = page.map((f, i) => {
       const { type: _type, ...n } = JSON.parse(f) as Record<string, unknown>
+      pod.tracing.delivered(read.metas[i], 'rest', read.firstSeq + i, 'rest')
       return n
     })
     const body: Record<string, unknown> = { epoch: read.epoch, notifications }
@@ -67,7 +68,7 @@ export function registerInboxRoutes(
     },
     async (req, reply) => {
       const { userId } = req.tidings!.principal
-      await pod.store.ack(userId, req.body.epoch, req.body.seq)
+      await pod.tracing.ack(pod.store, userId, req.body.epoch, req.body.seq, 'rest')
       pod.metrics.acks.inc()
       return reply.code(204).send()
     },

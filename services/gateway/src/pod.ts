@@ -6,6 +6,7 @@ import type { DeadlineWheel } from './deadlines.ts'
 import type { GatewayMetrics } from './metrics.ts'
 import type { RequestRateLimiter } from './rate-limit.ts'
 import type { Session } from './session.ts'
+import type { DeliveryTracing } from './tracing.ts'
 
 /** What every session of a pod shares: one instance per process. */
 export interface PodContext {
@@ -22,6 +23,8 @@ export interface PodContext {
   metrics: GatewayMetrics
   sessions: Set<Session>
   deadlines: DeadlineWheel
+  /** Delivery spans and the age of delivered notifications (tracing.ts). */
+  tracing: DeliveryTracing
   /** One error listener shared by every socket. */
   onSocketError: (err: Error) => void
 }

@@ -1,5 +1,6 @@
 import { CloseCode, ErrorCode, type ServerFrame } from '@tidings/contracts'
-import { isRevoked, type LiveNotification, type ResumePoint } from '@tidings/delivery'
+import { type InboxRead, isRevoked, type LiveNotification, type ResumePoint } from '@tidings/delivery'
+import { redisErrorKind } from '@tidings/runtime'
 import type { Principal } from './auth/token-verifier.ts'
 import {
   errorFrame,
@@ -86,6 +87,7 @@ export class Session {
     this.refilledAt = Date.now()
     pod.sessions.add(this)
     pod.metrics.connections.inc()
+    pod.metrics.connectionsByTransport.inc({ transport: transport.kind })
     this.inbound = this.start(resume).catch((err) => this.fail(err))
   }
 
@@ -114,8 +116,9 @@ export class Session {
     if (isRevoked(this.issuedAt, revokedAt)) return this.close(CloseCode.Revoked, 'sessions revoked')
     this.epoch = read.epoch
     this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
-    this.replay(read.frames, read.firstSeq, read.missed)
+    this.replay(read.frames, read.firstSeq, read.missed, read.metas)
     pod.metrics.replayed.inc(read.frames.length)
+    pod.metrics.replaySize.observe(read.frames.length)
     if (!this.closed) pod.deadlines.schedule(this)
   }
 
@@ -124,6 +127,7 @@ export class Session {
     frames: string[],
     firstSeq: number,
     missed: { afterSeq: number; nextSeq: number; epoch: string } | undefined,
+    metas: InboxRead['metas'],
   ): void {
     if (missed) {
       this.control('missed', missedFrame(missed))
@@ -133,6 +137,7 @@ export class Session {
     for (let i = 0; i < frames.length; i++) {
       if (this.closed || this.overloaded()) return
       this.transport.notification(frames[i]!, firstSeq + i, epoch)
+      this.pod.tracing.delivered(metas[i], 'replay', firstSeq + i, this.transport.kind)
     }
     this.cursor = firstSeq + frames.length - 1
     this.phase = Phase.Live
@@ -154,7 +159,10 @@ export class Session {
         if (m.seq === this.cursor + 1) {
           this.cursor = m.seq
           this.pod.metrics.delivered.inc()
-          if (!this.overloaded()) this.transport.notification(m.frame, m.seq, m.epoch)
+          if (!this.overloaded()) {
+            this.transport.notification(m.frame, m.seq, m.epoch)
+            this.pod.tracing.delivered(m.meta, 'live', m.seq, this.transport.kind)
+          }
           return
         }
       }
@@ -197,6 +205,7 @@ export class Session {
 
   private fail(err: unknown): void {
     if (this.closed) return
+    this.pod.metrics.redisErrors.inc({ kind: redisErrorKind(err) })
     this.pod.log.error({ err, sessionId: this.id }, 'session failed')
     this.close(CloseCode.TryAgainLater, 'try again later')
   }
@@ -213,7 +222,8 @@ export class Session {
     if (this.closed) return
     if (isRevoked(this.issuedAt, revokedAt)) return this.close(CloseCode.Revoked, 'sessions revoked')
     this.epoch = read.epoch
-    this.replay(read.frames, read.firstSeq, read.missed)
+    this.replay(read.frames, read.firstSeq, read.missed, read.metas)
+    this.pod.metrics.replaySize.observe(read.frames.length)
     this.fruitlessResyncs = read.missed || this.cursor > before ? 0 : this.fruitlessResyncs + 1
   }
 
@@ -264,10 +274,17 @@ export class Session {
         try {
           // an ack names its epoch when it can: one sent before the client saw an epoch change
           // must not trim the new epoch's notifications
-          await this.pod.store.ack(this.userId, f.epoch ?? this.epoch, f.seq)
+          await this.pod.tracing.ack(
+            this.pod.store,
+            this.userId,
+            f.epoch ?? this.epoch,
+            f.seq,
+            this.transport.kind,
+          )
           this.pod.metrics.acks.inc()
         } catch (err) {
           // the client acks again later (acks are cumulative); nothing is lost
+          this.pod.metrics.redisErrors.inc({ kind: redisErrorKind(err) })
           this.pod.log.warn({ err, sessionId: this.id }, 'ack failed')
         }
         return
@@ -394,6 +411,7 @@ export class Session {
     if (pod.sessions.delete(this)) {
       pod.deadlines.cancel(this)
       pod.metrics.connections.dec()
+      pod.metrics.connectionsByTransport.dec({ transport: this.transport.kind })
     }
   }
 }

@@ -64,6 +64,7 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
     res.write(`${head}${typeof body === 'string' ? body : body.toString('utf8')}\n\n`)
   }
   return {
+    kind: 'sse',
     notification: (frame, seq, epoch) => write(`event: notification\nid: ${epoch}:${seq}\ndata: `, frame),
     broadcast: (frame) => write('event: broadcast\ndata: ', frame),
     control: (type, json) => write(`event: ${type}\ndata: `, json),

@@ -5,6 +5,8 @@ import type { ServerFrame } from '@tidings/contracts'
  * decides what to send and in which order; a transport only knows how.
  */
 export interface Transport {
+  /** `ws` or `sse`: a label of the connection metrics and delivery spans. */
+  readonly kind: 'ws' | 'sse'
   /** A notification frame (JSON text, as stored in the inbox) and its seq/epoch. */
   notification(frame: Buffer | string, seq: number, epoch: string): void
   /** A broadcast frame (JSON text). */

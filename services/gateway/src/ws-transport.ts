@@ -21,6 +21,10 @@ type SocketWithSession = WebSocket & { [SESSION]?: Session }
 class WebSocketTransport implements Transport {
   readonly ws: WebSocket
   readonly answersPings = true
+  // on the prototype, not a field: nothing more per socket
+  get kind(): 'ws' {
+    return 'ws'
+  }
   constructor(ws: WebSocket) {
     this.ws = ws
   }
