@@ -8,21 +8,67 @@
 //   child → parent: { op: 'ready' } | { op: 'opened', ...OpenResult } | { op: 'stats', ...Stats } | { op: 'closed' }
 import { setTimeout as delay } from 'node:timers/promises'
 import { WebSocket } from 'ws'
+import { openCentrifugo, openSocketIo, type PeerConnection } from './lib/peer-clients.ts'
 import {
   type LoadgenRequest,
   type OpenRequest,
   type OpenResult,
   type Stats,
+  sentAtNs,
   signToken,
 } from './lib/protocol.ts'
+import { openSdkClient } from './lib/sdk-clients.ts'
 
 const sockets = new Set<WebSocket>()
+const peers = new Set<PeerConnection>()
 let closing = false
 let unexpectedCloses = 0
 let notifications = 0
 let outOfOrder = 0
 const frames: Record<string, number> = {}
 let latencies: number[] = []
+let sentMs: number[] = []
+
+/** A notification produced by the end-to-end bench (loanId `t<hrtime>`) or published with `data.t`. */
+function record(t: bigint | undefined): void {
+  if (t === undefined) return
+  latencies.push(Number(process.hrtime.bigint() - t) / 1e6)
+  sentMs.push(Number(t) / 1e6)
+}
+
+let sdkOpen = 0
+const sdkSeen = new Set<string>()
+
+function openPeer(req: OpenRequest, user: string, localAddress: string): Promise<PeerConnection> {
+  if (req.protocol === 'sdk') {
+    return openSdkClient({
+      urls: [req.url, ...(req.fallbackUrls ?? [])],
+      token: signToken(user, req.secret),
+      localAddress,
+      onNotification(id) {
+        notifications++
+        sdkSeen.add(id)
+      },
+      onOpen(open) {
+        sdkOpen += open ? 1 : -1
+      },
+    })
+  }
+  const open = req.protocol === 'socketio' ? openSocketIo : openCentrifugo
+  return open({
+    url: req.url,
+    token: signToken(user, req.secret),
+    localAddress,
+    onNotification(payload) {
+      notifications++
+      frames.notification = (frames.notification ?? 0) + 1
+      record(sentAtNs(payload.loanId))
+    },
+    onUnexpectedClose() {
+      if (!closing) unexpectedCloses++
+    },
+  })
+}
 
 function openOne(req: OpenRequest, user: string, localAddress: string): Promise<WebSocket> {
   return new Promise((resolve, reject) => {
@@ -43,14 +89,18 @@ function openOne(req: OpenRequest, user: string, localAddress: string): Promise<
         frames.any = (frames.any ?? 0) + 1
         return
       }
-      const f = JSON.parse(String(data)) as { type: string; seq?: number; data?: { t?: string } }
+      const f = JSON.parse(String(data)) as {
+        type: string
+        seq?: number
+        data?: { t?: string; loanId?: string }
+      }
       frames[f.type] = (frames[f.type] ?? 0) + 1
       if (f.type !== 'notification') return
       notifications++
       if (lastSeq >= 0 && f.seq !== lastSeq + 1) outOfOrder++
       lastSeq = f.seq ?? -1
       const t = f.data?.t
-      if (typeof t === 'string') latencies.push(Number(process.hrtime.bigint() - BigInt(t)) / 1e6)
+      record(typeof t === 'string' ? BigInt(t) : sentAtNs(f.data?.loanId))
     })
     ws.on('unexpected-response', (_r, res) => {
       ws.terminate()
@@ -81,7 +131,9 @@ async function open(req: OpenRequest): Promise<OpenResult> {
       const address = req.addresses[Math.floor(i / req.perAddress) % req.addresses.length]!
       for (let attempt = 1; ; attempt++) {
         try {
-          sockets.add(await openOne(req, user, address))
+          if (req.protocol === 'socketio' || req.protocol === 'centrifugo' || req.protocol === 'sdk') {
+            peers.add(await openPeer(req, user, address))
+          } else sockets.add(await openOne(req, user, address))
           opened++
           break
         } catch (err) {
@@ -102,6 +154,8 @@ async function open(req: OpenRequest): Promise<OpenResult> {
 
 async function closeAll(): Promise<void> {
   closing = true
+  await Promise.all([...peers].map((p) => p.close()))
+  peers.clear()
   const all = [...sockets]
   const done = Promise.all(all.map((ws) => new Promise((r) => ws.once('close', r))))
   for (const ws of all) ws.close(1000)
@@ -120,15 +174,19 @@ process.on('message', (m: LoadgenRequest) => {
     if (m.op === 'open') send({ op: 'opened', ...(await open(m.req)) })
     else if (m.op === 'stats') {
       const stats: Stats = {
-        open: sockets.size,
+        open: sockets.size + peers.size,
         unexpectedCloses,
         frames: { ...frames },
         notifications,
         outOfOrder,
+        sdkOpen,
+        sdkDistinct: sdkSeen.size,
       }
       if (m.latencies) {
         stats.latenciesMs = latencies
+        stats.sentMs = sentMs
         latencies = []
+        sentMs = []
       }
       send({ op: 'stats', ...stats })
     } else if (m.op === 'close') {

@@ -1,6 +1,7 @@
 // `pnpm bench [-- <bench>...] [--option value...]`: runs the benchmarks one after another, prints a
 // summary, writes test/bench/results/<timestamp>.json and appends the summary to test/bench/RESULTS.md.
-// Benches: memory, heap, fanout, dispatcher, dispatcher-latency, tracing (default: all, in that order).
+// Benches: memory, heap, fanout, dispatcher, dispatcher-latency, tracing, e2e, scale (default: all but
+// scale, in that order).
 // Needs KAFKA_BROKERS / REDIS_URL (set by test/infra/cli.ts run, which `pnpm bench` goes through).
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -11,13 +12,28 @@ import { parseArgs } from 'node:util'
 import { startRedis } from '@tidings/test/infra'
 import { runDispatcher } from './dispatcher.ts'
 import { runDispatcherLatency } from './dispatcher-latency.ts'
+import { runE2e, type SystemResult } from './e2e.ts'
 import { type FanoutResult, runFanout } from './fanout.ts'
+import { e2eTable, writeE2ePlots } from './lib/e2e-report.ts'
+import { SYSTEMS, type SystemName, startProductionKafka } from './lib/e2e-systems.ts'
 import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
 import { SERVER_KINDS, type ServerKind } from './lib/servers.ts'
 import { runMemory, type ServerMemory } from './memory.ts'
+import { runScale, runStorm } from './scale.ts'
 import { runTracing, type TracingResult } from './tracing.ts'
 
-const BENCHES = ['memory', 'heap', 'fanout', 'dispatcher', 'dispatcher-latency', 'tracing'] as const
+const BENCHES = [
+  'memory',
+  'heap',
+  'fanout',
+  'dispatcher',
+  'dispatcher-latency',
+  'tracing',
+  'e2e',
+  'scale',
+] as const
+// not in a plain `pnpm bench`: 100,000 sockets want the machine to themselves
+const OPT_IN: readonly Bench[] = ['scale']
 type Bench = (typeof BENCHES)[number]
 
 const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
@@ -37,6 +53,17 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --trace-seconds N    tracing: length of the steady phase (default 10)
   --trace-burst N      tracing: events sent at once in the burst phase (default 5000)
   --trace-rounds N     tracing: the three modes run in turn this many times (default 2)
+  --e2e-users N        e2e: clients, one user each, half on each server process (default 10000)
+  --e2e-rates a,b      e2e: fixed rates, notifications/s (default 2000,5000,10000)
+  --e2e-seconds N      e2e: produce window per rate (default 30)
+  --ladder-step N      e2e: ladder step above the highest sustained fixed rate; 0 = no ladder (default 1000)
+  --ladder-max N       e2e: highest rate the ladder tries (default 30000)
+  --ref-rate N         e2e: rate of the CPU and p99-per-second plots (default 5000, or the nearest measured)
+  --systems a,b        e2e: ${SYSTEMS.join(',')} (default: all)
+  --plots DIR          e2e: where the SVG plots go (default docs/benchmarks; with --no-write: a temp dir)
+  --scale-sockets N    scale: idle sockets in all (default 100000; not part of a plain \`pnpm bench\`)
+  --gateways N         scale: gateway processes (default 6)
+  --storm-clients N    scale: SDK clients on the gateway that is SIGKILLed (default 18000; 0 = no storm)
   --no-write           print only; do not write results/ and RESULTS.md`
 
 const here = fileURLToPath(new URL('.', import.meta.url))
@@ -61,6 +88,17 @@ const { values, positionals } = parseArgs({
     'trace-seconds': { type: 'string', default: '10' },
     'trace-burst': { type: 'string', default: '5000' },
     'trace-rounds': { type: 'string', default: '2' },
+    'e2e-users': { type: 'string', default: '10000' },
+    'e2e-rates': { type: 'string', default: '2000,5000,10000' },
+    'e2e-seconds': { type: 'string', default: '30' },
+    'ladder-step': { type: 'string', default: '1000' },
+    'ladder-max': { type: 'string', default: '30000' },
+    'ref-rate': { type: 'string', default: '5000' },
+    systems: { type: 'string', default: SYSTEMS.join(',') },
+    plots: { type: 'string' },
+    'scale-sockets': { type: 'string', default: '100000' },
+    gateways: { type: 'string', default: '6' },
+    'storm-clients': { type: 'string', default: '18000' },
     'no-write': { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
@@ -99,7 +137,26 @@ for (const p of positionals) {
     process.exit(2)
   }
 }
-const selected: Bench[] = positionals.length ? (positionals as Bench[]) : [...BENCHES]
+function list<T extends string>(name: 'e2e-rates' | 'systems', allowed?: readonly T[]): T[] {
+  const items = String(values[name])
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean)
+  for (const x of items) {
+    const bad = allowed
+      ? !allowed.includes(x as T)
+      : !(Number.isInteger(Number(x)) && Number(x) >= 1 && Number(x) <= 200_000)
+    if (bad) {
+      console.error(`--${name}: bad value ${x}\n${usage}`)
+      process.exit(2)
+    }
+  }
+  return items as T[]
+}
+
+const selected: Bench[] = positionals.length
+  ? (positionals as Bench[])
+  : BENCHES.filter((b) => !OPT_IN.includes(b))
 // ~19,000 sockets fit under the 20,000 open files a process may have here (server side)
 const opts = {
   sockets: int('sockets', 100, 100_000),
@@ -118,6 +175,16 @@ const opts = {
   traceSeconds: int('trace-seconds', 1, 300),
   traceBurst: int('trace-burst', 1, 1_000_000),
   traceRounds: int('trace-rounds', 1, 10),
+  e2eUsers: int('e2e-users', 2, 100_000),
+  e2eRates: list<string>('e2e-rates').map(Number),
+  e2eSeconds: int('e2e-seconds', 2, 600),
+  ladderStep: int('ladder-step', 0, 100_000),
+  ladderMax: int('ladder-max', 1, 200_000),
+  refRate: int('ref-rate', 1, 200_000),
+  systems: list<SystemName>('systems', SYSTEMS),
+  scaleSockets: int('scale-sockets', 10, 200_000),
+  gateways: int('gateways', 1, 32),
+  stormClients: int('storm-clients', 0, 19_000),
 }
 
 const logDir = mkdtempSync(join(tmpdir(), 'tidings-bench-'))
@@ -247,7 +314,7 @@ async function step<T>(name: Bench, fn: () => Promise<T>, render: (r: T) => stri
   }
 }
 
-const needsRedis = selected.some((b) => b === 'memory' || b === 'heap' || b === 'fanout')
+const needsRedis = selected.some((b) => b === 'memory' || b === 'heap' || b === 'fanout' || b === 'scale')
 // A private redis-server for the gateway benches: the numbers must not depend on what else uses the
 // run's Redis (and 18k SSUBSCRIBEs should not land on someone else's server).
 const redis = needsRedis ? await startRedis() : undefined
@@ -317,6 +384,74 @@ try {
         logDir,
       }),
     tracingTable,
+  )
+  await step(
+    'e2e',
+    async () => {
+      // its own broker, JVM configured like production (the run's broker has the fast-start settings)
+      const kafka = await startProductionKafka()
+      process.stderr.write(`Kafka ${kafka.brokers[0]} (pid ${kafka.pid}) with ${kafka.jvmOpts}\n`)
+      try {
+        const systems = await runE2e({
+          systems: opts.systems,
+          users: opts.e2eUsers,
+          rates: opts.e2eRates,
+          seconds: opts.e2eSeconds,
+          ladderStep: opts.ladderStep,
+          ladderMax: opts.ladderMax,
+          partitions: 6,
+          brokers: kafka.brokers,
+          kafkaPid: kafka.pid,
+          logDir,
+        })
+        const dir =
+          values.plots ??
+          (values['no-write']
+            ? mkdtempSync(join(tmpdir(), 'tidings-bench-plots-'))
+            : join(repoRoot, 'docs/benchmarks'))
+        const plots = writeE2ePlots(systems, dir, opts.refRate).map((f) => join(dir, f))
+        if (systems.some((r) => r.error)) failed = true
+        return { kafkaJvmOpts: kafka.jvmOpts, systems, plots }
+      } finally {
+        await kafka.stop()
+      }
+    },
+    (r: { systems: SystemResult[]; plots: string[]; kafkaJvmOpts: string }) =>
+      `${e2eTable(r.systems, { users: opts.e2eUsers, seconds: opts.e2eSeconds })}\n\nKafka JVM: \`${r.kafkaJvmOpts}\`. Plots: ${r.plots.map((p) => p.replace(repoRoot, '')).join(', ')}`,
+  )
+  await step(
+    'scale',
+    async () => {
+      const idle = await runScale({
+        sockets: opts.scaleSockets,
+        gateways: opts.gateways,
+        redisUrl: redis!.url,
+        logDir,
+      })
+      const storm =
+        opts.stormClients > 0
+          ? await runStorm({
+              clients: opts.stormClients,
+              gateways: opts.gateways,
+              rate: 1000,
+              redisUrl: redis!.url,
+              logDir,
+            })
+          : undefined
+      return { ...idle, storm }
+    },
+    (r) =>
+      [
+        `**scale**: ${r.opened} of ${r.sockets} idle authenticated sockets open on ${r.gateways} gateways in ${r.connectSeconds} s (${r.failed} failed, ${r.retries} retried handshakes, ${r.unexpectedCloses} closed by a gateway while held)${r.errors.length ? `; errors: ${r.errors.join('; ')}` : ''}.`,
+        '',
+        '| gateway | tidings_ws_connections | RSS KiB/socket (no forced GC) |',
+        '| --- | ---: | ---: |',
+        ...r.perGateway.map((g) => `| ${g.name} | ${g.connections} | ${g.rssKiBPerSocket} |`),
+        '',
+        r.storm
+          ? `**reconnect storm**: ${r.storm.clients} SDK clients (@tidings/client) on one of ${r.storm.gateways} gateways, notifications published to them at 1,000/s through the dispatcher's script; SIGKILL → all open again on the others in **${r.storm.resumeSeconds} s**; ${r.storm.published} published, ${r.storm.distinctShown} shown, **${r.storm.lost} lost** (${r.storm.publishErrors} publish errors).`
+          : 'reconnect storm: skipped (--storm-clients 0)',
+      ].join('\n'),
   )
 } finally {
   await redis?.stop()

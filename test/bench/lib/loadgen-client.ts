@@ -71,6 +71,8 @@ export interface FleetOptions {
   secret: string
   logDir: string
   track?: boolean
+  protocol?: OpenRequest['protocol']
+  fallbackUrls?: string[]
   /** Default 12 000 sockets per load generator process. */
   perProcess?: number
   /** Default 4 000 sockets per source address. */
@@ -121,6 +123,8 @@ export async function openFleet(o: FleetOptions): Promise<Fleet> {
         perAddress,
         concurrency: o.concurrency ?? 128,
         track: o.track ?? false,
+        protocol: o.protocol ?? 'tidings',
+        fallbackUrls: o.fallbackUrls,
       }
       return g.request<OpenResult>({ op: 'open', req }, 'opened', 600_000)
     }),
@@ -147,8 +151,13 @@ export async function openFleet(o: FleetOptions): Promise<Fleet> {
         frames,
         notifications: all.reduce((s, x) => s + x.notifications, 0),
         outOfOrder: all.reduce((s, x) => s + x.outOfOrder, 0),
+        sdkOpen: all.reduce((s, x) => s + (x.sdkOpen ?? 0), 0),
+        sdkDistinct: all.reduce((s, x) => s + (x.sdkDistinct ?? 0), 0),
       }
-      if (latencies) out.latenciesMs = all.flatMap((x) => x.latenciesMs ?? [])
+      if (latencies) {
+        out.latenciesMs = all.flatMap((x) => x.latenciesMs ?? [])
+        out.sentMs = all.flatMap((x) => x.sentMs ?? [])
+      }
       return out
     },
     async close() {

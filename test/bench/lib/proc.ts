@@ -23,6 +23,11 @@ export interface NodeProcessSpec {
   name: string
   /** Absolute path of the .ts entry point. */
   script: string
+  /**
+   * A program that is not Node (Centrifugo): runs `command` + args instead of node + script, with the
+   * same ulimit, environment marker and logs (no parent guard: the runner's /proc scan covers it).
+   */
+  command?: string
   args?: string[]
   /** Added to a minimal environment (PATH, HOME): nothing else leaks in from the caller. */
   env?: Record<string, string>
@@ -110,7 +115,9 @@ export function spawnNode(spec: NodeProcessSpec): NodeProcess {
   const script = 'ulimit -n "$BENCH_NOFILE" || exit 97; exec "$@"'
   const child = spawn(
     'bash',
-    ['-c', script, 'bash', process.execPath, ...nodeArgs, spec.script, ...(spec.args ?? [])],
+    spec.command
+      ? ['-c', script, 'bash', spec.command, ...(spec.args ?? [])]
+      : ['-c', script, 'bash', process.execPath, ...nodeArgs, spec.script, ...(spec.args ?? [])],
     {
       cwd: repoRoot,
       env: {

@@ -42,6 +42,8 @@ export interface StartOptions {
   /** Distinguishes two servers of one kind (log file, POD_NAME). */
   name?: string
   inspect?: boolean
+  /** Settings that replace the bench defaults (e.g. the production HEARTBEAT_MS in the e2e bench). */
+  env?: Record<string, string>
 }
 
 export async function startServer(kind: ServerKind, o: StartOptions): Promise<ServerUnderTest> {
@@ -72,6 +74,7 @@ export async function startServer(kind: ServerKind, o: StartOptions): Promise<Se
         RECONNECT_JITTER_MS: '0',
       })
     }
+    Object.assign(env, o.env)
     const script = gateway ? join(repoRoot, 'services/gateway/src/main.ts') : scripts[kind]
     const proc = spawnNode({
       name,
