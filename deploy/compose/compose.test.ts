@@ -40,14 +40,21 @@ test('the schema check is real: a misspelt key is refused', () => {
 
 test('each Tidings service runs an entry point of the image with settings the service accepts', () => {
   const services = Object.entries(compose.services).filter(([, s]) => s.image?.startsWith('tidings'))
-  assert.deepEqual(services.map(([, s]) => s.command![0]).sort(), [
+  const entry = (s: { command?: string[] }) => s.command!.at(-1)!
+  assert.deepEqual(services.map(([, s]) => entry(s)).sort(), [
     'dispatcher/src/main.js',
     'gateway/src/main.js',
     'gateway/src/main.js',
   ])
   for (const [, s] of services) {
+    // OpenTelemetry starts before the service's modules load: the service's own copy of the switch
+    const service = entry(s).split('/')[0]
+    assert.deepEqual(s.command!.slice(0, 2), [
+      '--import',
+      `./${service}/node_modules/@tidings/runtime/src/otel.js`,
+    ])
     const env = s.environment ?? {}
-    if (s.command![0]!.startsWith('gateway')) loadConfig(GatewayEnv, env)
+    if (service === 'gateway') loadConfig(GatewayEnv, env)
     else loadConfig(DispatcherEnv, env)
   }
 })

@@ -107,6 +107,11 @@ test('the bundle holds no TypeScript, no tests and no development dependency', (
       `${service}: test files shipped`,
     )
     assert.ok(existsSync(join(out, service, 'src/main.js')))
+    // the image's `--import` (Dockerfile CMD, docker-compose.yml): the tracing switch, compiled
+    assert.ok(
+      existsSync(join(out, service, 'node_modules/@tidings/runtime/src/otel.js')),
+      `${service}: otel.js`,
+    )
     const store = readdirSync(join(out, service, 'node_modules/.pnpm'))
     for (const dev of ['typescript@', '@biomejs+', 'turbo@', '@tidings+test@', 'playwright-core@'])
       assert.ok(!store.some((p) => p.startsWith(dev)), `${service}: ${dev} shipped`)

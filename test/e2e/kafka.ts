@@ -92,38 +92,15 @@ export async function readTopic(
   count: number,
   timeoutMs = 30_000,
 ): Promise<ConsumedRecord[]> {
-  const consumer = kafkaClient(brokers, 'tidings-e2e-reader').consumer({
-    groupId: uniqueName('e2e-reader'),
-    sessionTimeout: 6000,
-    heartbeatInterval: 500,
-    maxWaitTimeInMs: 100,
-  })
-  const records: ConsumedRecord[] = []
-  await consumer.connect()
+  const collector = await collectTopic(brokers, topic, (r) => r)
   try {
-    await consumer.subscribe({ topic, fromBeginning: true })
-    await consumer.run({
-      eachMessage: async ({ partition, message }) => {
-        const headers: Record<string, string> = {}
-        for (const [k, v] of Object.entries(message.headers ?? {})) {
-          if (v !== undefined) headers[k] = Array.isArray(v) ? String(v[0]) : String(v)
-        }
-        records.push({
-          partition,
-          offset: message.offset,
-          key: message.key ? message.key.toString('utf8') : null,
-          value: message.value,
-          headers,
-        })
-      },
-    })
-    await waitFor(() => records.length >= count, {
+    await waitFor(() => collector.records.length >= count, {
       timeoutMs,
-      message: `${count} records on ${topic} (got ${records.length})`,
+      message: `${count} records on ${topic}`,
     })
-    return records
+    return collector.records
   } finally {
-    await consumer.disconnect()
+    await collector.stop()
   }
 }
 

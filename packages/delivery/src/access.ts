@@ -3,21 +3,9 @@
 // wrong for a bad password: that would be a silent retry loop. So before them, one connection that
 // does not retry: a refusal of the credentials or of the certificate stops the service with a
 // ConfigError naming the setting (exit 78); a server that is simply not there yet does not.
-import { ConfigError } from '@tidings/runtime'
+import { CERTIFICATE_ERROR_CODES, ConfigError } from '@tidings/runtime'
 import { Redis } from 'ioredis'
 import { type RedisTarget, securityOptions } from './connection.ts'
-
-// Node's codes for a certificate the CA bundle does not vouch for (or that names another host).
-const CERT_ERRORS = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-])
 
 /**
  * Connects once to Redis (the first seed node of a Cluster: AUTH and TLS are the same on every
@@ -74,7 +62,7 @@ function classify(err: Error, target: RedisTarget): ConfigError | undefined {
     return new ConfigError(`REDIS_PASSWORD is required by this Redis: ${message}`, 'REDIS_PASSWORD')
   if (/NOPERM/.test(message))
     return new ConfigError(`REDIS_USERNAME lacks a permission: ${message}`, 'REDIS_USERNAME')
-  if (CERT_ERRORS.has(code))
+  if (CERTIFICATE_ERROR_CODES.has(code))
     return new ConfigError(
       `REDIS_TLS_CA_FILE does not vouch for the Redis certificate (${code}): ${message}`,
       'REDIS_TLS_CA_FILE',

@@ -3,7 +3,13 @@
 // a mounted Secret never becomes an environment variable). Spread into DispatcherEnv.
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { Type } from '@sinclair/typebox'
-import { ConfigError, readSettingFile, requireThat, valueOrFile } from '@tidings/runtime'
+import {
+  CERTIFICATE_ERROR_CODES,
+  ConfigError,
+  readSettingFile,
+  requireThat,
+  valueOrFile,
+} from '@tidings/runtime'
 import { Kafka, type KafkaConfig, logLevel, type SASLOptions } from 'kafkajs'
 
 export const SASL_MECHANISMS = ['plain', 'scram-sha-256', 'scram-sha-512'] as const
@@ -98,18 +104,6 @@ export function kafkaSecurityConfig(s: KafkaSecurity): Pick<KafkaConfig, 'ssl' |
   }
 }
 
-// Node's codes for a broker certificate the CA bundle does not vouch for (or that names another host).
-const CERT_ERRORS = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN',
-  'DEPTH_ZERO_SELF_SIGNED_CERT',
-  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT',
-  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-  'CERT_HAS_EXPIRED',
-  'CERT_NOT_YET_VALID',
-  'ERR_TLS_CERT_ALTNAME_INVALID',
-])
-
 /**
  * One connection to the brokers without retries, before the consumer group: kafkajs would retry a
  * refused certificate as a connection error for half a minute and then fail with a generic message.
@@ -139,7 +133,7 @@ export async function checkKafkaAccess(
         'KAFKA_SASL_PASSWORD',
       )
     const code = error.cause?.code ?? error.code ?? ''
-    if (CERT_ERRORS.has(code) || /certificate/i.test(error.message))
+    if (CERTIFICATE_ERROR_CODES.has(code) || /certificate/i.test(error.message))
       throw new ConfigError(
         `KAFKA_TLS_CA_FILE does not vouch for the broker certificate (${code || 'TLS'}): ${error.message}`,
         'KAFKA_TLS_CA_FILE',
