@@ -176,8 +176,10 @@ test('an event without traceparent gets a trace rooted at the dispatcher; replay
   const found = await waitFor(
     async () => {
       const tags = encodeURIComponent(JSON.stringify({ 'messaging.kafka.message.key': user }))
+      // the event's own trace (the push request of this offline user is keyed by it too)
+      const operation = encodeURIComponent(`process ${stack.topics.loanDecisions}`)
       const traces = await jaegerGet<JaegerTrace[]>(
-        `/api/traces?service=tidings-dispatcher&tags=${tags}&limit=5`,
+        `/api/traces?service=tidings-dispatcher&operation=${operation}&tags=${tags}&limit=5`,
       )
       return traces.length > 0 ? traces : undefined
     },
