@@ -57,9 +57,15 @@ export function createDeliveryTracing(opts: {
   age: Histogram<'path'>
 }): DeliveryTracing {
   const { age, pod } = opts
+  // one child per path, looked up once: observing runs per socket write (the live hot path), where
+  // prom-client would otherwise hash a fresh label object every time
+  const ageOf: Record<DeliveryPath, { observe(v: number): void }> = {
+    live: age.labels({ path: 'live' }),
+    replay: age.labels({ path: 'replay' }),
+    rest: age.labels({ path: 'rest' }),
+  }
   const observeAge = (meta: DeliveryMeta | undefined, path: DeliveryPath): void => {
-    if (meta?.producedAt !== undefined)
-      age.observe({ path }, Math.max(0, Date.now() - meta.producedAt) / 1000)
+    if (meta?.producedAt !== undefined) ageOf[path].observe(Math.max(0, Date.now() - meta.producedAt) / 1000)
   }
 
   if (!opts.enabled) {
