@@ -1,6 +1,6 @@
 import { userPresenceKey } from './keys.ts'
+import type { RedisClient } from './redis-client.ts'
 import { PRESENCE_COUNT, PRESENCE_JOIN, PRESENCE_REFRESH } from './scripts.ts'
-import type { RedisClient } from './store.ts'
 
 /**
  * Who is connected, across all gateway pods: admission against the per-user session limit,
