@@ -9,8 +9,9 @@ import { frameDispatcher } from './dispatch.ts'
 import { Emitter } from './emitter.ts'
 import { TidingsError } from './errors.ts'
 import type { ConnectionState, SessionInfo, TidingsEvents } from './events.ts'
-import { checkTopic, resolveOptions, type TidingsClientOptions } from './options.ts'
+import { resolveOptions, type TidingsClientOptions } from './options.ts'
 import { ResumePosition } from './resume.ts'
+import { Topics } from './topics.ts'
 
 export type { ConnectionState, MissedEvent, SessionInfo, StateEvent, TidingsEvents } from './events.ts'
 export type { SseOptions, TidingsClientOptions } from './options.ts'
@@ -69,7 +70,8 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
     link: connection,
     dedupeSize: opts.dedupeSize,
   })
-  const dispatch = frameDispatcher({ connection, delivery, resume, report })
+  const topics = new Topics(opts.topics)
+  const dispatch = frameDispatcher({ connection, delivery, resume, topics, report })
 
   return {
     get state() {
@@ -80,17 +82,14 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
       return session && connection.state === 'open' ? { ...session } : undefined
     },
     get topics() {
-      return [...connection.topics]
+      return topics.list()
     },
     on: (event, listener) => emitter.on(event, listener),
     connect: () => connection.connect(),
     close: () =>
       connection.shutdown('client', new TidingsError('transport', 'closed before the connection opened')),
-    subscribe(topic) {
-      checkTopic(topic)
-      connection.subscribe(topic)
-    },
-    unsubscribe: (topic) => connection.unsubscribe(topic),
+    subscribe: (topic) => topics.subscribe(topic, connection.liveWebSocket),
+    unsubscribe: (topic) => topics.unsubscribe(topic, connection.liveWebSocket),
     ping: () => connection.ping(),
     async flush() {
       await delivery.idle

@@ -1,6 +1,6 @@
 // The connection loop: opens a transport to a gateway, waits for `welcome`, watches the heartbeat, and
 // after every close decides (close code, backoff, retry budget) when and where to try again. It owns
-// the session and what is sent on it (acks, topics, pings); frames go to `deps.frame`.
+// the session and what is sent on it (acks, pings); frames go to `deps.frame`.
 import { AckBatcher, AckPoster } from './acks.ts'
 import { closePolicy } from './backoff.ts'
 import type { TimerHandle } from './clock.ts'
@@ -10,6 +10,7 @@ import type { ConnectionState, SessionInfo, StateEvent, TidingsEvents } from './
 import { Failover } from './failover.ts'
 import { TidingsGaveUpError } from './give-up.ts'
 import type { ResolvedOptions } from './options.ts'
+import { PendingPings } from './pings.ts'
 import type { ResumePosition } from './resume.ts'
 import { RetrySchedule } from './retry-schedule.ts'
 import { TokenSource } from './token.ts'
@@ -17,13 +18,13 @@ import type { CloseInfo, Transport, TransportEvents, TransportKind } from './tra
 import { Watchdog } from './watchdog.ts'
 import type { ServerFrame, WelcomeFrame } from './wire.ts'
 
-type Waiter<T> = { resolve: (v: T) => void; reject: (e: unknown) => void }
+type Waiter = { resolve: () => void; reject: (e: unknown) => void }
 
 export interface ConnectionDeps {
   emitter: Emitter<TidingsEvents>
   report: (error: TidingsError) => void
   resume: ResumePosition
-  /** A frame from the current connection; `gen` tells whether it is still current (`isCurrent`). */
+  /** A frame from the current connection `gen` (a `reauth` answer must go to the same one). */
   frame: (frame: ServerFrame, gen: number) => void
   /** The client stopped for good (close, gave up): drop what still waits to be delivered. */
   stopped: () => void
@@ -31,7 +32,7 @@ export interface ConnectionDeps {
 
 export class Connection {
   readonly acks: AckBatcher
-  readonly topics: Set<string>
+  readonly pings: PendingPings
   private status: ConnectionState = 'idle'
   private active = false
   private transport: Transport | undefined
@@ -41,8 +42,7 @@ export class Connection {
   private resumed = false
   private retryTimer: TimerHandle | undefined
   private connectTimer: TimerHandle | undefined
-  private connectWaiters: Waiter<void>[] = []
-  private pings: Array<Waiter<number> & { sentAt: number }> = []
+  private connectWaiters: Waiter[] = []
   private stopWatchingNetwork: (() => void) | undefined
   private readonly schedule: RetrySchedule
   private readonly tokens: TokenSource
@@ -55,7 +55,6 @@ export class Connection {
   constructor(opts: ResolvedOptions, deps: ConnectionDeps) {
     this.opts = opts
     this.deps = deps
-    this.topics = new Set(opts.topics)
     this.schedule = new RetrySchedule(opts.backoff, opts.maxRetries, opts.clock, opts.random)
     this.tokens = new TokenSource(opts.getToken)
     this.failover = new Failover(opts, () => {
@@ -67,6 +66,7 @@ export class Connection {
       (silentMs) => this.onSilence(silentMs),
     )
     this.posts = new AckPoster(opts.fetch, deps.report)
+    this.pings = new PendingPings(opts.clock)
     this.acks = new AckBatcher(opts.ack, opts.clock, (seq) => this.sendAck(seq))
   }
 
@@ -85,8 +85,9 @@ export class Connection {
   get resumedFromPosition(): boolean {
     return this.resumed
   }
-  isCurrent(gen: number): boolean {
-    return gen === this.generation
+  /** The session's WebSocket, while a session is live on one (SSE cannot send). */
+  get liveWebSocket(): Transport | undefined {
+    return this.live && this.transport?.kind === 'websocket' ? this.transport : undefined
   }
 
   /** Starts (re)connecting unless running; resolves on the next `welcome`, rejects on a stop. */
@@ -165,14 +166,11 @@ export class Connection {
     return true
   }
 
-  /** The session is usable: failure counters start over, topics are joined, the watchdog runs. */
+  /** The session is usable: failure counters start over, the watchdog runs. */
   sessionOpened(): void {
     this.schedule.opened()
     this.tokens.accepted()
     this.acks.unconfirm()
-    const transport = this.transport
-    if (transport?.kind === 'websocket')
-      for (const topic of this.topics) transport.send({ type: 'subscribe', topic })
     this.armWatchdog()
   }
 
@@ -215,32 +213,10 @@ export class Connection {
     }
   }
 
-  subscribe(topic: string): void {
-    if (this.topics.has(topic)) return
-    this.topics.add(topic)
-    if (this.live && this.transport?.kind === 'websocket') this.transport.send({ type: 'subscribe', topic })
-  }
-
-  unsubscribe(topic: string): void {
-    if (!this.topics.delete(topic)) return
-    if (this.live && this.transport?.kind === 'websocket') this.transport.send({ type: 'unsubscribe', topic })
-  }
-
   ping(): Promise<number> {
-    const transport = this.transport
-    if (!this.live || transport?.kind !== 'websocket') {
-      return Promise.reject(new TidingsError('transport', 'ping needs an open WebSocket connection'))
-    }
-    const sentAt = this.opts.clock.now()
-    if (!transport.send({ type: 'ping' })) {
-      return Promise.reject(new TidingsError('transport', 'ping could not be sent'))
-    }
-    return new Promise<number>((resolve, reject) => this.pings.push({ resolve, reject, sentAt }))
-  }
-
-  pong(): void {
-    const p = this.pings.shift()
-    p?.resolve(this.opts.clock.now() - p.sentAt)
+    const ws = this.liveWebSocket
+    if (!ws) return Promise.reject(new TidingsError('transport', 'ping needs an open WebSocket connection'))
+    return this.pings.send(ws)
   }
 
   // ---- the loop ----
@@ -311,10 +287,7 @@ export class Connection {
     this.live = undefined
     this.connectTimer = this.clear(this.connectTimer)
     this.watchdog.stop()
-    if (this.pings.length === 0) return
-    const error = new TidingsError('transport', `connection closed: ${reason}`)
-    for (const p of this.pings) p.reject(error)
-    this.pings = []
+    this.pings.cancel(reason)
   }
 
   private onClose(info: CloseInfo, kind: TransportKind): void {
@@ -322,7 +295,10 @@ export class Connection {
     const policy = closePolicy(info.code)
     this.schedule.closed(policy)
     this.teardown(info.reason || `closed ${info.code}`)
-    if (policy === 'revoked') return this.stopRevoked(info)
+    if (policy === 'revoked') {
+      this.stopRevoked(info)
+      return
+    }
     if (policy === 'client_bug') {
       const message = `the server closed the connection with ${info.code} ${info.reason}`.trim()
       this.deps.report(new TidingsError('client_bug', message, { closeCode: info.code }))

@@ -5,6 +5,7 @@ import type { Connection } from './connection.ts'
 import type { DeliveryQueue } from './delivery-queue.ts'
 import { TidingsError } from './errors.ts'
 import type { ResumePosition } from './resume.ts'
+import type { Topics } from './topics.ts'
 import type { ServerFrame, WelcomeFrame } from './wire.ts'
 
 export interface FrameDispatchDeps {
@@ -17,17 +18,19 @@ export interface FrameDispatchDeps {
     | 'sessionOpened'
     | 'announceOpen'
     | 'reauthenticate'
-    | 'pong'
+    | 'pings'
     | 'restartHinted'
+    | 'liveWebSocket'
   >
   delivery: Pick<DeliveryQueue, 'enqueue' | 'dropPending' | 'forgetSeen'>
   resume: Pick<ResumePosition, 'belongsToAnother' | 'forget'>
+  topics: Pick<Topics, 'joinAll'>
   report: (error: TidingsError) => void
 }
 
 /** Returns the function that routes a frame of connection `gen`. */
 export function frameDispatcher(deps: FrameDispatchDeps): (frame: ServerFrame, gen: number) => void {
-  const { connection, delivery, resume, report } = deps
+  const { connection, delivery, resume, topics, report } = deps
 
   const welcome = (frame: WelcomeFrame): void => {
     if (!connection.beginSession(frame)) return
@@ -37,9 +40,13 @@ export function frameDispatcher(deps: FrameDispatchDeps): (frame: ServerFrame, g
       connection.acks.reset()
       delivery.forgetSeen()
       delivery.dropPending()
-      if (connection.resumedFromPosition) return connection.restartNow('resume position of another user')
+      if (connection.resumedFromPosition) {
+        connection.restartNow('resume position of another user')
+        return
+      }
     }
     connection.sessionOpened()
+    topics.joinAll(connection.liveWebSocket)
     delivery.enqueue({ type: 'welcome', epoch: frame.epoch, userId: frame.userId })
     connection.announceOpen()
   }
@@ -55,7 +62,7 @@ export function frameDispatcher(deps: FrameDispatchDeps): (frame: ServerFrame, g
       case 'reauth':
         return void connection.reauthenticate(gen)
       case 'pong':
-        return connection.pong()
+        return connection.pings.pong()
       case 'error':
         return report(
           new TidingsError('server', `server error ${frame.code}: ${frame.message}`, {

@@ -40,7 +40,8 @@ export class Failover {
     position: Readonly<ResumeState> | null,
     events: TransportEvents,
   ): Transport {
-    const { ends } = (this.gateway = this.opts.gateways[this.index]!)
+    this.gateway = this.opts.gateways[this.index]!
+    const { ends } = this.gateway
     const resume = position ? { lastSeq: position.lastSeq, epoch: position.epoch } : {}
     if (kind === 'websocket') {
       return openWebSocket(this.opts.WebSocket!, ends.ws + WS_PATH + query(resume), token, events)

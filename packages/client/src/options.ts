@@ -7,9 +7,10 @@ import { browserNetwork, type NetworkMonitor } from './network.ts'
 import type { EventSourceConstructor, FetchLike } from './sse.ts'
 import { memoryStorage, type ResumeStorage } from './storage.ts'
 import type { GetToken } from './token.ts'
+import { checkTopic } from './topics.ts'
 import { type Endpoints, endpoints } from './url.ts'
 import type { WebSocketConstructor } from './websocket.ts'
-import { type NotificationFrame, TOPIC_PATTERN } from './wire.ts'
+import type { NotificationFrame } from './wire.ts'
 
 export interface SseOptions {
   /**
@@ -106,12 +107,6 @@ export interface ResolvedOptions {
   EventSource: EventSourceConstructor | undefined
   random: () => number
   clock: Clock
-}
-
-const topicRe = new RegExp(TOPIC_PATTERN)
-
-export function checkTopic(topic: string): void {
-  if (!topicRe.test(topic)) throw new TypeError(`invalid topic name: ${topic}`)
 }
 
 function gatewayList(options: TidingsClientOptions): Gateway[] {
