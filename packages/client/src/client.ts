@@ -3,7 +3,7 @@
 // and transport, retry-schedule.ts the delay, watchdog.ts watches the heartbeat, token.ts holds the
 // token); dispatch.ts routes frames; delivery-queue.ts hands notifications to the app in order and
 // advances the resume position (resume.ts), which acks.ts acknowledges.
-import { Connection } from './connection.ts'
+import { createConnection } from './connection.ts'
 import { DeliveryQueue } from './delivery-queue.ts'
 import { frameDispatcher } from './dispatch.ts'
 import { Emitter } from './emitter.ts'
@@ -54,7 +54,7 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
     void emitter.emit('error', error)
   }
   const resume = new ResumePosition(opts.storage, report)
-  const connection: Connection = new Connection(opts, {
+  const connection = createConnection(opts, {
     emitter,
     report,
     resume,

@@ -10,96 +10,97 @@ import { query } from './url.ts'
 import { openWebSocket } from './websocket.ts'
 import { SSE_PATH, WS_PATH } from './wire.ts'
 
-export class Failover {
+export interface Failover {
   /** The transport the next attempt uses. */
-  kind: TransportKind
+  readonly kind: TransportKind
   /** The gateway of the latest attempt. */
-  gateway: Gateway
-  private index = 0
-  private sseMode: SseMode
-  private wsFailures = 0
-  private wsRetryTimer: TimerHandle | undefined
-  private readonly afterFailures: number
-  private readonly opts: ResolvedOptions
-  private readonly retryWebSocket: () => void
-
-  /** `retryWebSocket` is called when it is time to leave SSE for the WebSocket again. */
-  constructor(opts: ResolvedOptions, retryWebSocket: () => void) {
-    this.opts = opts
-    this.retryWebSocket = retryWebSocket
-    this.kind = opts.WebSocket ? 'websocket' : 'sse'
-    this.gateway = opts.gateways[0]!
-    this.sseMode = opts.sse?.mode ?? 'auto'
-    this.afterFailures = opts.sse?.afterFailures ?? 2
-  }
-
-  /** Opens a `kind` transport (`this.kind` when the attempt began) to the current gateway, resuming from `position`. */
+  readonly gateway: Gateway
+  /** Opens a `kind` transport (`kind` when the attempt began) to the current gateway, resuming from `position`. */
   open(
     kind: TransportKind,
     token: string,
     position: Readonly<ResumeState> | null,
     events: TransportEvents,
-  ): Transport {
-    this.gateway = this.opts.gateways[this.index]!
-    const { ends } = this.gateway
-    const resume = position ? { lastSeq: position.lastSeq, epoch: position.epoch } : {}
-    if (kind === 'websocket') {
-      return openWebSocket(this.opts.WebSocket!, ends.ws + WS_PATH + query(resume), token, events)
-    }
-    if (this.sseMode !== 'eventsource' && this.opts.fetch) {
-      const lastEventId = position ? `${position.epoch}:${position.lastSeq}` : undefined
-      return openFetchSse(this.opts.fetch, ends.http + SSE_PATH + query(resume), token, lastEventId, events)
-    }
-    const url = ends.http + SSE_PATH + query({ ...resume, access_token: token })
-    return openEventSource(this.opts.EventSource!, url, events)
-  }
-
+  ): Transport
   /** A WebSocket opened: it works here. */
-  webSocketOpened(): void {
-    this.wsFailures = 0
-  }
-
+  webSocketOpened(): void
   /** Gateways are interchangeable: whatever went wrong with this one, the next attempt tries another. */
-  nextGateway(): void {
-    this.index = (this.index + 1) % this.opts.gateways.length
-  }
-
+  nextGateway(): void
   /** A `kind` connection ended: picks the transport for the next attempt. */
-  closed(info: CloseInfo, kind: TransportKind): void {
-    const ws = this.opts.WebSocket
-    if (kind === 'websocket') {
-      this.wsFailures = info.opened ? 0 : this.wsFailures + 1
-      if (this.wsFailures >= this.afterFailures && this.sseAvailable()) this.switchTo('sse')
-    } else if (info.unsupported) {
-      this.sseMode = 'eventsource'
-      if (!this.sseAvailable() && ws) this.switchTo('websocket')
-    } else if (info.network && ws) {
-      // Neither transport reaches the server: probably offline, alternate between the two.
-      this.wsFailures = this.afterFailures - 1
-      this.switchTo('websocket')
-    }
-  }
-
+  closed(info: CloseInfo, kind: TransportKind): void
   /** The client stopped: no more trips back to the WebSocket. */
-  stop(): void {
-    if (this.wsRetryTimer !== undefined) this.opts.clock.clearTimeout(this.wsRetryTimer)
-    this.wsRetryTimer = undefined
+  stop(): void
+}
+
+/** `retryWebSocket` is called when it is time to leave SSE for the WebSocket again. */
+export function createFailover(opts: ResolvedOptions, retryWebSocket: () => void): Failover {
+  const { gateways, WebSocket: WS, clock } = opts
+  const afterFailures = opts.sse?.afterFailures ?? 2
+  let kind: TransportKind = WS ? 'websocket' : 'sse'
+  let gateway = gateways[0]!
+  let index = 0
+  let sseMode: SseMode = opts.sse?.mode ?? 'auto'
+  let wsFailures = 0
+  let wsRetryTimer: TimerHandle | undefined
+
+  const stop = (): void => {
+    if (wsRetryTimer !== undefined) clock.clearTimeout(wsRetryTimer)
+    wsRetryTimer = undefined
+  }
+  const sseAvailable = (): boolean => sseUsable(opts, sseMode)
+  const switchTo = (next: TransportKind): void => {
+    kind = next
+    stop()
+    if (next !== 'sse' || !WS) return
+    wsRetryTimer = clock.setTimeout(() => {
+      wsRetryTimer = undefined
+      if (kind !== 'sse') return
+      kind = 'websocket'
+      wsFailures = afterFailures - 1 // one failed WebSocket attempt is enough to come back to SSE
+      retryWebSocket()
+    }, opts.sse?.retryWebSocketMs ?? 300_000)
   }
 
-  private sseAvailable(): boolean {
-    return sseUsable(this.opts, this.sseMode)
-  }
-
-  private switchTo(kind: TransportKind): void {
-    this.kind = kind
-    this.stop()
-    if (kind !== 'sse' || !this.opts.WebSocket) return
-    this.wsRetryTimer = this.opts.clock.setTimeout(() => {
-      this.wsRetryTimer = undefined
-      if (this.kind !== 'sse') return
-      this.kind = 'websocket'
-      this.wsFailures = this.afterFailures - 1 // one failed WebSocket attempt is enough to come back to SSE
-      this.retryWebSocket()
-    }, this.opts.sse?.retryWebSocketMs ?? 300_000)
+  return {
+    get kind() {
+      return kind
+    },
+    get gateway() {
+      return gateway
+    },
+    open(attemptKind, token, position, events) {
+      gateway = gateways[index]!
+      const { ends } = gateway
+      const resume = position ? { lastSeq: position.lastSeq, epoch: position.epoch } : {}
+      if (attemptKind === 'websocket') {
+        return openWebSocket(WS!, ends.ws + WS_PATH + query(resume), token, events)
+      }
+      if (sseMode !== 'eventsource' && opts.fetch) {
+        const lastEventId = position ? `${position.epoch}:${position.lastSeq}` : undefined
+        return openFetchSse(opts.fetch, ends.http + SSE_PATH + query(resume), token, lastEventId, events)
+      }
+      const url = ends.http + SSE_PATH + query({ ...resume, access_token: token })
+      return openEventSource(opts.EventSource!, url, events)
+    },
+    webSocketOpened() {
+      wsFailures = 0
+    },
+    nextGateway() {
+      index = (index + 1) % gateways.length
+    },
+    closed(info, closedKind) {
+      if (closedKind === 'websocket') {
+        wsFailures = info.opened ? 0 : wsFailures + 1
+        if (wsFailures >= afterFailures && sseAvailable()) switchTo('sse')
+      } else if (info.unsupported) {
+        sseMode = 'eventsource'
+        if (!sseAvailable() && WS) switchTo('websocket')
+      } else if (info.network && WS) {
+        // Neither transport reaches the server: probably offline, alternate between the two.
+        wsFailures = afterFailures - 1
+        switchTo('websocket')
+      }
+    },
+    stop,
   }
 }
