@@ -17,7 +17,10 @@ function setup(opts: { hasTransport?: boolean; otherUser?: boolean; resumed?: bo
     connection: {
       acks: { reset: () => calls.push('acks.reset') } as unknown as FrameDispatchDeps['connection']['acks'],
       pings: { pong: () => calls.push('pong') } as unknown as FrameDispatchDeps['connection']['pings'],
-      beginSession: () => (calls.push('beginSession'), opts.hasTransport ?? true),
+      beginSession: () => {
+        calls.push('beginSession')
+        return opts.hasTransport ?? true
+      },
       resumedFromPosition: opts.resumed ?? false,
       restartNow: (reason) => calls.push(`restartNow ${reason}`),
       sessionOpened: () => calls.push('sessionOpened'),
@@ -27,7 +30,10 @@ function setup(opts: { hasTransport?: boolean; otherUser?: boolean; resumed?: bo
       liveWebSocket: live,
     },
     delivery: {
-      enqueue: (item) => (calls.push(`enqueue ${item.type}`), delivered.push(item)) && undefined,
+      enqueue: (item) => {
+        calls.push(`enqueue ${item.type}`)
+        delivered.push(item)
+      },
       dropPending: () => calls.push('dropPending'),
       forgetSeen: () => calls.push('forgetSeen'),
     },
