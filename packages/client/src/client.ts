@@ -54,6 +54,7 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
     void emitter.emit('error', error)
   }
   const resume = new ResumePosition(opts.storage, report)
+  // `dispatch` and `delivery` are created below: the connection calls these only once it is connected.
   const connection = createConnection(opts, {
     emitter,
     report,
