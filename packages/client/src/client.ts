@@ -4,14 +4,14 @@
 // token); dispatch.ts routes frames; delivery-queue.ts hands notifications to the app in order and
 // advances the resume position (resume.ts), which acks.ts acknowledges.
 import { createConnection } from './connection.ts'
-import { DeliveryQueue } from './delivery-queue.ts'
+import { createDeliveryQueue } from './delivery-queue.ts'
 import { frameDispatcher } from './dispatch.ts'
 import { Emitter } from './emitter.ts'
 import { TidingsError } from './errors.ts'
 import type { ConnectionState, SessionInfo, TidingsEvents } from './events.ts'
 import { resolveOptions, type TidingsClientOptions } from './options.ts'
-import { ResumePosition } from './resume.ts'
-import { Topics } from './topics.ts'
+import { createResumePosition } from './resume.ts'
+import { createTopics } from './topics.ts'
 
 export type { ConnectionState, MissedEvent, SessionInfo, StateEvent, TidingsEvents } from './events.ts'
 export type { SseOptions, TidingsClientOptions } from './options.ts'
@@ -53,7 +53,7 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
   const report = (error: TidingsError): void => {
     void emitter.emit('error', error)
   }
-  const resume = new ResumePosition(opts.storage, report)
+  const resume = createResumePosition(opts.storage, report)
   // `dispatch` and `delivery` are created below: the connection calls these only once it is connected.
   const connection = createConnection(opts, {
     emitter,
@@ -62,7 +62,7 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
     frame: (frame, gen) => dispatch(frame, gen),
     stopped: () => delivery.dropPending(),
   })
-  const delivery = new DeliveryQueue({
+  const delivery = createDeliveryQueue({
     resume,
     acks: connection.acks,
     emitter,
@@ -71,7 +71,7 @@ export function createTidingsClient(options: TidingsClientOptions): TidingsClien
     link: connection,
     dedupeSize: opts.dedupeSize,
   })
-  const topics = new Topics(opts.topics)
+  const topics = createTopics(opts.topics)
   const dispatch = frameDispatcher({ connection, delivery, resume, topics, report })
 
   return {

@@ -7,7 +7,7 @@ import { Emitter } from './emitter.ts'
 import { TidingsError } from './errors.ts'
 import type { StateEvent, TidingsEvents } from './events.ts'
 import { resolveOptions, type TidingsClientOptions } from './options.ts'
-import { ResumePosition } from './resume.ts'
+import { createResumePosition } from './resume.ts'
 import { memoryStorage } from './storage.ts'
 import { FakeClock, fakeWebSocket, settle, until } from './testing/fakes.ts'
 import { welcome } from './testing/harness.ts'
@@ -34,7 +34,7 @@ function setup(overrides: Partial<TidingsClientOptions> = {}) {
   emitter.on('revoked', (e) => revoked.push(e))
   let stopped = 0
   const report = (e: TidingsError) => void emitter.emit('error', e)
-  const resume = new ResumePosition(memoryStorage({ epoch: 'e1', lastSeq: 3 }), report)
+  const resume = createResumePosition(memoryStorage({ epoch: 'e1', lastSeq: 3 }), report)
   const connection: Connection = createConnection(opts, {
     emitter,
     report,

@@ -1,7 +1,8 @@
 // The connection loop: opens a transport to a gateway, waits for `welcome`, watches the heartbeat, and
 // after every close decides (close code, backoff, retry budget) when and where to try again. It owns
 // the session and what is sent on it (acks, pings); frames go to `deps.frame`.
-// (A closure rather than a class: minifiers shorten local names, not property names.)
+// (Closures rather than classes, here and in the other parts: minifiers shorten local names, not
+// property names, and the browser bundle has a size budget.)
 import { AckBatcher, AckPoster } from './acks.ts'
 import { closePolicy } from './backoff.ts'
 import type { TimerHandle } from './clock.ts'
@@ -11,12 +12,12 @@ import type { ConnectionState, SessionInfo, StateEvent, TidingsEvents } from './
 import { createFailover } from './failover.ts'
 import { TidingsGaveUpError } from './give-up.ts'
 import type { ResolvedOptions } from './options.ts'
-import { PendingPings } from './pings.ts'
+import { createPendingPings, type PendingPings } from './pings.ts'
 import type { ResumePosition } from './resume.ts'
-import { RetrySchedule } from './retry-schedule.ts'
-import { TokenSource } from './token.ts'
+import { createRetrySchedule } from './retry-schedule.ts'
+import { createTokenSource } from './token.ts'
 import type { CloseInfo, Transport, TransportEvents, TransportKind } from './transport.ts'
-import { Watchdog } from './watchdog.ts'
+import { createWatchdog } from './watchdog.ts'
 import type { ServerFrame, WelcomeFrame } from './wire.ts'
 
 type Waiter = { resolve: () => void; reject: (e: unknown) => void }
@@ -83,12 +84,12 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
   let connectTimer: TimerHandle | undefined
   let connectWaiters: Waiter[] = []
   let stopWatchingNetwork: (() => void) | undefined
-  const schedule = new RetrySchedule(opts.backoff, opts.maxRetries, clock, opts.random)
-  const tokens = new TokenSource(opts.getToken)
+  const schedule = createRetrySchedule(opts.backoff, opts.maxRetries, clock, opts.random)
+  const tokens = createTokenSource(opts.getToken)
   const failover = createFailover(opts, () => {
     if (transport) restartNow('retrying the WebSocket')
   })
-  const watchdog = new Watchdog(
+  const watchdog = createWatchdog(
     clock,
     () => transport?.send({ type: 'ping' }),
     (silentMs) => {
@@ -100,7 +101,7 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
     },
   )
   const posts = new AckPoster(opts.fetch, report)
-  const pings = new PendingPings(clock)
+  const pings = createPendingPings(clock)
 
   const sendAck = (seq: number): boolean => {
     const position = resume.current
@@ -260,7 +261,7 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
   const onNetwork = (online: boolean): void => {
     // back online while waiting out a backoff: try now, with the backoff starting over
     if (!online || !active || retryTimer === undefined) return
-    schedule.attempt = 0
+    schedule.restart()
     start()
   }
 
@@ -324,7 +325,7 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
       p.catch(() => undefined)
       if (!active) {
         active = true
-        schedule.attempt = 0
+        schedule.restart()
         stopWatchingNetwork ??= opts.network?.subscribe(onNetwork)
         start()
       }

@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { AckBatcher } from './acks.ts'
-import { DeliveryQueue } from './delivery-queue.ts'
+import { createDeliveryQueue } from './delivery-queue.ts'
 import { Emitter } from './emitter.ts'
 import type { TidingsError } from './errors.ts'
 import type { MissedEvent, SessionInfo, TidingsEvents } from './events.ts'
-import { ResumePosition } from './resume.ts'
+import { createResumePosition } from './resume.ts'
 import { memoryStorage, type ResumeState } from './storage.ts'
 import { FakeClock, settle } from './testing/fakes.ts'
 import { note } from './testing/harness.ts'
@@ -16,7 +16,7 @@ function setup(opts: { stored?: ResumeState; onNotification?: (n: NotificationFr
   const storage = memoryStorage(opts.stored)
   const errors: TidingsError[] = []
   const report = (e: TidingsError) => errors.push(e)
-  const resume = new ResumePosition(storage, report)
+  const resume = createResumePosition(storage, report)
   const acked: number[] = []
   const acks = new AckBatcher({ intervalMs: 100, maxBatch: 100 }, clock, (seq) => acked.push(seq) > 0)
   const emitter = new Emitter<TidingsEvents>(() => undefined)
@@ -38,7 +38,7 @@ function setup(opts: { stored?: ResumeState; onNotification?: (n: NotificationFr
     },
   }
   const handled: number[] = []
-  const queue = new DeliveryQueue({
+  const queue = createDeliveryQueue({
     resume,
     acks,
     emitter,

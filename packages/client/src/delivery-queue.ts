@@ -37,64 +37,48 @@ export interface DeliveryDeps {
 const isThenable = (v: unknown): v is PromiseLike<unknown> =>
   v !== null && typeof v === 'object' && typeof (v as PromiseLike<unknown>).then === 'function'
 
-export class DeliveryQueue {
-  private readonly queue: DeliveryItem[] = []
-  private draining: Promise<void> | undefined
-  private readonly seen: LruSet
-  private readonly deps: DeliveryDeps
-
-  constructor(deps: DeliveryDeps) {
-    this.deps = deps
-    this.seen = new LruSet(deps.dedupeSize)
-  }
-
-  enqueue(item: DeliveryItem): void {
-    this.queue.push(item)
-    this.draining ??= this.drain()
-  }
-
+export interface DeliveryQueue {
+  enqueue(item: DeliveryItem): void
   /** Settles when everything queued so far was handled (undefined: nothing is being handled). */
-  get idle(): Promise<void> | undefined {
-    return this.draining
-  }
-
+  readonly idle: Promise<void> | undefined
   /** Drops what has not been handled yet (the client stopped, or it was another user's). */
-  dropPending(): void {
-    this.queue.length = 0
-  }
-
+  dropPending(): void
   /** Forgets the ids seen so far (a new user, or a reset position). */
-  forgetSeen(): void {
-    this.seen.clear()
-  }
+  forgetSeen(): void
+}
 
-  private async drain(): Promise<void> {
+export function createDeliveryQueue(deps: DeliveryDeps): DeliveryQueue {
+  const { resume, acks, emitter, report, onNotification, link } = deps
+  const queue: DeliveryItem[] = []
+  const seen = new LruSet(deps.dedupeSize)
+  let draining: Promise<void> | undefined
+
+  const drain = async (): Promise<void> => {
     try {
-      for (let item = this.queue.shift(); item; item = this.queue.shift()) await this.process(item)
+      for (let item = queue.shift(); item; item = queue.shift()) await deliver(item)
     } finally {
-      this.draining = undefined
+      draining = undefined
     }
   }
 
-  private async process(item: DeliveryItem): Promise<void> {
-    const { resume, acks, emitter, link } = this.deps
+  const deliver = async (item: DeliveryItem): Promise<void> => {
     switch (item.type) {
       case 'welcome':
-        return this.adoptEpoch(item.epoch, item.userId, true)
+        return adoptEpoch(item.epoch, item.userId, true)
       case 'missed':
-        this.adoptEpoch(item.epoch, link.session?.userId, false)
+        adoptEpoch(item.epoch, link.session?.userId, false)
         link.adoptEpoch(item.epoch)
         // the server went back (writes lost in a failover): what follows may reuse seqs
         if (resume.rewind(item.afterSeq)) acks.reset()
         void emitter.emit('missed', { afterSeq: item.afterSeq, nextSeq: item.nextSeq, epoch: item.epoch })
         return
       case 'broadcast':
-        if (this.seen.add(`b:${item.id}`)) void emitter.emit('broadcast', item)
+        if (seen.add(`b:${item.id}`)) void emitter.emit('broadcast', item)
         return
       case 'notification': {
         const position = resume.ensure(link.session?.epoch ?? '')
         if (item.seq <= position.lastSeq) return // replayed again: already handled
-        if (this.seen.add(`n:${item.id}`)) await this.handle(item)
+        if (seen.add(`n:${item.id}`)) await handle(item)
         // the position may have been reset (resetResume, another user) while the handler ran
         if (resume.advance(item.seq) && link.running) acks.handled(item.seq)
         return
@@ -102,8 +86,7 @@ export class DeliveryQueue {
     }
   }
 
-  private adoptEpoch(epoch: string, userId: string | undefined, welcome: boolean): void {
-    const { resume, acks } = this.deps
+  const adoptEpoch = (epoch: string, userId: string | undefined, welcome: boolean): void => {
     // A new life of the user's sequence: a lastSeq from another epoch means nothing.
     if (resume.enterEpoch(epoch)) acks.reset()
     else if (welcome && resume.current!.lastSeq > 0) {
@@ -113,13 +96,29 @@ export class DeliveryQueue {
     resume.claim(userId)
   }
 
-  private async handle(n: NotificationFrame): Promise<void> {
+  const handle = async (n: NotificationFrame): Promise<void> => {
     try {
-      const r = this.deps.onNotification?.(n)
+      const r = onNotification?.(n)
       if (isThenable(r)) await r
     } catch (cause) {
-      this.deps.report(new TidingsError('handler', `onNotification threw for ${n.id}`, { cause }))
+      report(new TidingsError('handler', `onNotification threw for ${n.id}`, { cause }))
     }
-    await this.deps.emitter.emit('notification', n)
+    await emitter.emit('notification', n)
+  }
+
+  return {
+    enqueue(item) {
+      queue.push(item)
+      draining ??= drain()
+    },
+    get idle() {
+      return draining
+    },
+    dropPending() {
+      queue.length = 0
+    },
+    forgetSeen() {
+      seen.clear()
+    },
   }
 }

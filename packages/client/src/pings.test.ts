@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { TidingsError } from './errors.ts'
-import { PendingPings } from './pings.ts'
+import { createPendingPings } from './pings.ts'
 import { FakeClock } from './testing/fakes.ts'
 import type { Transport } from './transport.ts'
 
@@ -20,7 +20,7 @@ const transport = (ok = true) => {
 
 test('pongs answer pings in order with the round trip on the clock', async () => {
   const clock = new FakeClock()
-  const pings = new PendingPings(clock)
+  const pings = createPendingPings(clock)
   const { t, sent } = transport()
   const first = pings.send(t)
   await clock.advance(30)
@@ -35,7 +35,7 @@ test('pongs answer pings in order with the round trip on the clock', async () =>
 })
 
 test('an unsendable ping rejects at once; a closed connection rejects the waiting ones', async () => {
-  const pings = new PendingPings(new FakeClock())
+  const pings = createPendingPings(new FakeClock())
   await assert.rejects(pings.send(transport(false).t), TidingsError)
   const waiting = pings.send(transport().t)
   pings.cancel('gone')

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { TidingsError } from './errors.ts'
-import { ResumePosition } from './resume.ts'
+import { createResumePosition } from './resume.ts'
 import { memoryStorage, type ResumeState, type ResumeStorage } from './storage.ts'
 import { settle } from './testing/fakes.ts'
 
@@ -29,7 +29,7 @@ function slowStorage(initial: unknown = null) {
 
 test('loads once; an unreadable position means none', async () => {
   const s = slowStorage({ epoch: 'e1', lastSeq: -4 })
-  const resume = new ResumePosition(s.storage, () => undefined)
+  const resume = createResumePosition(s.storage, () => undefined)
   await Promise.all([resume.load(), resume.load()])
   await resume.load()
   assert.equal(s.loads(), 1)
@@ -38,7 +38,7 @@ test('loads once; an unreadable position means none', async () => {
 
 test('writes are coalesced: one in flight, then the latest value', async () => {
   const s = slowStorage()
-  const resume = new ResumePosition(s.storage, () => undefined)
+  const resume = createResumePosition(s.storage, () => undefined)
   resume.enterEpoch('e1')
   resume.claim('u1')
   for (const seq of [1, 2, 3]) resume.advance(seq)
@@ -55,7 +55,7 @@ test('writes are coalesced: one in flight, then the latest value', async () => {
 
 test('epochs, users, advancing and rewinding', async () => {
   const storage = memoryStorage({ epoch: 'e1', lastSeq: 7, userId: 'u1' })
-  const resume = new ResumePosition(storage, () => undefined)
+  const resume = createResumePosition(storage, () => undefined)
   await resume.load()
   assert.equal(resume.belongsToAnother('u1'), false)
   assert.equal(resume.belongsToAnother('u2'), true)
@@ -79,7 +79,7 @@ test('epochs, users, advancing and rewinding', async () => {
 
 test('storage failures are reported, never thrown', async () => {
   const errors: TidingsError[] = []
-  const resume = new ResumePosition(
+  const resume = createResumePosition(
     {
       load: () => {
         throw new Error('corrupt')

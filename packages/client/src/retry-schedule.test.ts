@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { DEFAULT_BACKOFF } from './backoff.ts'
-import { RetrySchedule } from './retry-schedule.ts'
+import { createRetrySchedule } from './retry-schedule.ts'
 import { FakeClock } from './testing/fakes.ts'
 
 const setup = (maxRetries?: number) => {
   const clock = new FakeClock()
-  return { clock, schedule: new RetrySchedule(DEFAULT_BACKOFF, maxRetries, clock, () => 0.5) }
+  return { clock, schedule: createRetrySchedule(DEFAULT_BACKOFF, maxRetries, clock, () => 0.5) }
 }
 
 test('failed attempts grow the full-jitter delay; a session that lived resetAfterMs starts over', async () => {

@@ -5,69 +5,78 @@ import { type ClosePolicy, type ResolvedBackoff, reconnectDelay } from './backof
 import type { Clock } from './clock.ts'
 import { RetryBudget } from './give-up.ts'
 
-export class RetrySchedule {
+export interface RetrySchedule {
   /** Consecutive failed attempts (0-based exponent of the backoff). */
-  attempt = 0
-  private unauthorizedStreak = 0
-  private hintMs: number | undefined
-  private openedAt: number | undefined
-  private readonly budget: RetryBudget
-  private readonly backoff: ResolvedBackoff
-  private readonly clock: Clock
-  private readonly random: () => number
-
-  constructor(backoff: ResolvedBackoff, maxRetries: number | undefined, clock: Clock, random: () => number) {
-    this.backoff = backoff
-    this.budget = new RetryBudget(maxRetries)
-    this.clock = clock
-    this.random = random
-  }
-
+  readonly attempt: number
   /** Failed attempts counted against `maxRetries` since the last session opened. */
-  get failures(): number {
-    return this.budget.attempts
-  }
-
+  readonly failures: number
+  /** The backoff starts over (a new connect(), the network came back). */
+  restart(): void
   /** A session opened (`welcome`): the budget and the 4001 streak start over. */
-  opened(): void {
-    this.openedAt = this.clock.now()
-    this.budget.opened()
-    this.unauthorizedStreak = 0
-  }
-
+  opened(): void
   /** The connection was replaced or stopped on purpose: its lifetime does not count. */
-  dropped(): void {
-    this.openedAt = undefined
-  }
-
+  dropped(): void
   /** The server said `reconnect {afterMs}`: the next delay is that. */
-  hint(afterMs: number): void {
-    this.hintMs = afterMs
-  }
-
+  hint(afterMs: number): void
   /** An attempt starts: a hint from an earlier connection no longer applies. */
-  starting(): void {
-    this.hintMs = undefined
-  }
-
+  starting(): void
   /** The connection closed with `policy`. A session that lived `resetAfterMs` resets the backoff. */
-  closed(policy: ClosePolicy): void {
-    const lived = this.openedAt === undefined ? -1 : this.clock.now() - this.openedAt
-    this.openedAt = undefined
-    if (lived >= this.backoff.resetAfterMs) this.attempt = 0
-    if (policy === 'reauth') this.unauthorizedStreak++
-  }
-
+  closed(policy: ClosePolicy): void
   /**
    * An attempt failed (or a session ended): the delay before the next one, or undefined when
    * `maxRetries` is used up. Failures while `offline` are free.
    */
-  next(policy: ClosePolicy, offline: boolean): number | undefined {
-    if (this.budget.failed(offline)) return undefined
-    const { attempt, hintMs, unauthorizedStreak } = this
-    const delayMs = reconnectDelay({ policy, attempt, hintMs, unauthorizedStreak }, this.backoff, this.random)
-    this.hintMs = undefined
-    this.attempt++
-    return delayMs
+  next(policy: ClosePolicy, offline: boolean): number | undefined
+}
+
+export function createRetrySchedule(
+  backoff: ResolvedBackoff,
+  maxRetries: number | undefined,
+  clock: Clock,
+  random: () => number,
+): RetrySchedule {
+  const budget = new RetryBudget(maxRetries)
+  let attempt = 0
+  let unauthorizedStreak = 0
+  let hintMs: number | undefined
+  let openedAt: number | undefined
+
+  return {
+    get attempt() {
+      return attempt
+    },
+    get failures() {
+      return budget.attempts
+    },
+    restart() {
+      attempt = 0
+    },
+    opened() {
+      openedAt = clock.now()
+      budget.opened()
+      unauthorizedStreak = 0
+    },
+    dropped() {
+      openedAt = undefined
+    },
+    hint(afterMs) {
+      hintMs = afterMs
+    },
+    starting() {
+      hintMs = undefined
+    },
+    closed(policy) {
+      const lived = openedAt === undefined ? -1 : clock.now() - openedAt
+      openedAt = undefined
+      if (lived >= backoff.resetAfterMs) attempt = 0
+      if (policy === 'reauth') unauthorizedStreak++
+    },
+    next(policy, offline) {
+      if (budget.failed(offline)) return undefined
+      const delayMs = reconnectDelay({ policy, attempt, hintMs, unauthorizedStreak }, backoff, random)
+      hintMs = undefined
+      attempt++
+      return delayMs
+    },
   }
 }

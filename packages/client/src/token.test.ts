@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { TidingsError } from './errors.ts'
-import { type TokenReason, TokenSource } from './token.ts'
+import { createTokenSource, type TokenReason } from './token.ts'
 
 test('fetch asks getToken with the reason and turns failures into token errors', async () => {
   const asked: TokenReason[] = []
   let answer: unknown = 'jwt'
-  const tokens = new TokenSource(({ reason }) => {
+  const tokens = createTokenSource(({ reason }) => {
     asked.push(reason)
     if (answer instanceof Error) throw answer
     return answer as string
@@ -23,7 +23,7 @@ test('fetch asks getToken with the reason and turns failures into token errors',
 })
 
 test('the reason follows rejections and accepted sessions; a handed-over token is used once', () => {
-  const tokens = new TokenSource(() => 'jwt')
+  const tokens = createTokenSource(() => 'jwt')
   assert.equal(tokens.reason, 'connect')
   tokens.rejected()
   assert.equal(tokens.reason, 'rejected')
@@ -35,7 +35,7 @@ test('the reason follows rejections and accepted sessions; a handed-over token i
 })
 
 test('revoke forgets every token and asks for a fresh one next', () => {
-  const tokens = new TokenSource(() => 'jwt')
+  const tokens = createTokenSource(() => 'jwt')
   tokens.current = 'old'
   tokens.handOver('pending')
   tokens.revoke()

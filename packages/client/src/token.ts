@@ -13,60 +13,61 @@ export type TokenReason =
 
 export type GetToken = (request: { reason: TokenReason }) => string | Promise<string>
 
-export class TokenSource {
+export interface TokenSource {
   /** The token the current connection presented. */
   current: string | undefined
-  private handedOver: string | undefined
-  private why: TokenReason = 'connect'
-  private readonly getToken: GetToken
-
-  constructor(getToken: GetToken) {
-    this.getToken = getToken
-  }
-
   /** The reason the next connection attempt asks with. */
-  get reason(): TokenReason {
-    return this.why
-  }
-
+  readonly reason: TokenReason
   /** Calls the app's `getToken`; rejects with a `TidingsError` (kind `token`) when it fails or returns none. */
-  async fetch(reason: TokenReason): Promise<string> {
-    let t: unknown
-    try {
-      t = await this.getToken({ reason })
-    } catch (cause) {
-      throw new TidingsError('token', 'getToken() failed', { cause })
-    }
-    if (typeof t !== 'string' || t === '') throw new TidingsError('token', 'getToken() returned no token')
-    return t
-  }
-
+  fetch(reason: TokenReason): Promise<string>
   /** A fresh token for the next attempt (SSE cannot send `auth`: it reconnects with it instead). */
-  handOver(token: string): void {
-    this.handedOver = token
-  }
-
+  handOver(token: string): void
   /** The handed-over token, once; undefined when the attempt has to ask `getToken`. */
-  takeHandedOver(): string | undefined {
-    const t = this.handedOver
-    this.handedOver = undefined
-    return t
-  }
-
+  takeHandedOver(): string | undefined
   /** The server refused the token (4001 / 401): the next attempt asks for a fresh one. */
-  rejected(): void {
-    this.why = 'rejected'
-  }
-
+  rejected(): void
   /** A session opened with it: a cached token is fine again. */
-  accepted(): void {
-    this.why = 'connect'
-  }
-
+  accepted(): void
   /** The user's sessions were revoked: forget every token; the next `connect()` asks for a fresh one. */
-  revoke(): void {
-    this.current = undefined
-    this.handedOver = undefined
-    this.why = 'rejected'
+  revoke(): void
+}
+
+export function createTokenSource(getToken: GetToken): TokenSource {
+  let handedOver: string | undefined
+  let reason: TokenReason = 'connect'
+  return {
+    current: undefined,
+    get reason() {
+      return reason
+    },
+    async fetch(why) {
+      let t: unknown
+      try {
+        t = await getToken({ reason: why })
+      } catch (cause) {
+        throw new TidingsError('token', 'getToken() failed', { cause })
+      }
+      if (typeof t !== 'string' || t === '') throw new TidingsError('token', 'getToken() returned no token')
+      return t
+    },
+    handOver(token) {
+      handedOver = token
+    },
+    takeHandedOver() {
+      const t = handedOver
+      handedOver = undefined
+      return t
+    },
+    rejected() {
+      reason = 'rejected'
+    },
+    accepted() {
+      reason = 'connect'
+    },
+    revoke() {
+      this.current = undefined
+      handedOver = undefined
+      reason = 'rejected'
+    },
   }
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { checkTopic, Topics } from './topics.ts'
+import { checkTopic, createTopics } from './topics.ts'
 import type { Transport } from './transport.ts'
 
 const recorder = () => {
@@ -10,7 +10,7 @@ const recorder = () => {
 }
 
 test('subscribe/unsubscribe remember the topic and tell a live session; joinAll rejoins them all', () => {
-  const topics = new Topics(['a'])
+  const topics = createTopics(['a'])
   const { t, sent } = recorder()
   topics.subscribe('b', undefined) // not connected: remembered only
   topics.subscribe('c', t)
@@ -33,5 +33,5 @@ test('subscribe/unsubscribe remember the topic and tell a live session; joinAll 
 
 test('invalid names are refused', () => {
   assert.throws(() => checkTopic('no spaces allowed'), TypeError)
-  assert.throws(() => new Topics([]).subscribe('', undefined), TypeError)
+  assert.throws(() => createTopics([]).subscribe('', undefined), TypeError)
 })

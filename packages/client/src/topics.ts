@@ -10,32 +10,31 @@ export function checkTopic(topic: string): void {
   if (!topicRe.test(topic)) throw new TypeError(`invalid topic name: ${topic}`)
 }
 
-export class Topics {
-  private readonly names: Set<string>
-
-  constructor(initial: readonly string[]) {
-    this.names = new Set(initial)
-  }
-
-  list(): string[] {
-    return [...this.names]
-  }
-
+export interface Topics {
+  list(): string[]
   /** Remembers `topic` and joins it now on `live` (the session's WebSocket, if there is one). */
-  subscribe(topic: string, live: Transport | undefined): void {
-    checkTopic(topic)
-    if (this.names.has(topic)) return
-    this.names.add(topic)
-    live?.send({ type: 'subscribe', topic })
-  }
-
-  unsubscribe(topic: string, live: Transport | undefined): void {
-    if (!this.names.delete(topic)) return
-    live?.send({ type: 'unsubscribe', topic })
-  }
-
+  subscribe(topic: string, live: Transport | undefined): void
+  unsubscribe(topic: string, live: Transport | undefined): void
   /** A session opened on `live`: join every topic. */
-  joinAll(live: Transport | undefined): void {
-    if (live) for (const topic of this.names) live.send({ type: 'subscribe', topic })
+  joinAll(live: Transport | undefined): void
+}
+
+export function createTopics(initial: readonly string[]): Topics {
+  const names = new Set(initial)
+  return {
+    list: () => [...names],
+    subscribe(topic, live) {
+      checkTopic(topic)
+      if (names.has(topic)) return
+      names.add(topic)
+      live?.send({ type: 'subscribe', topic })
+    },
+    unsubscribe(topic, live) {
+      if (!names.delete(topic)) return
+      live?.send({ type: 'unsubscribe', topic })
+    },
+    joinAll(live) {
+      if (live) for (const topic of names) live.send({ type: 'subscribe', topic })
+    },
   }
 }

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { FakeClock } from './testing/fakes.ts'
-import { Watchdog } from './watchdog.ts'
+import { createWatchdog } from './watchdog.ts'
 
 function setup() {
   const clock = new FakeClock()
   const log: string[] = []
-  const dog = new Watchdog(
+  const dog = createWatchdog(
     clock,
     () => log.push('ping'),
     (silentMs) => log.push(`dead ${silentMs}`),

@@ -1,39 +1,36 @@
 // The heartbeat watchdog: after one heartbeat without any frame it asks for a pong, after two it
-// declares the connection dead. Re-armed on every frame, so it allocates nothing per arm.
+// declares the connection dead. Re-armed on every frame, so arming allocates nothing.
 import type { Clock, TimerHandle } from './clock.ts'
 
-export class Watchdog {
-  private timer: TimerHandle | undefined
-  private heartbeatMs = 0
-  private readonly clock: Clock
-  private readonly ping: () => void
-  private readonly dead: (silentMs: number) => void
-  private readonly onFirstSilence = (): void => {
-    this.ping()
-    this.timer = this.clock.setTimeout(this.onSecondSilence, this.heartbeatMs)
-  }
-  private readonly onSecondSilence = (): void => {
-    this.timer = undefined
-    this.dead(2 * this.heartbeatMs)
-  }
-
-  /** `ping` after one silent heartbeat; `dead(silentMs)` after two. */
-  constructor(clock: Clock, ping: () => void, dead: (silentMs: number) => void) {
-    this.clock = clock
-    this.ping = ping
-    this.dead = dead
-  }
-
+export interface Watchdog {
   /** Something arrived: start counting silence again. A heartbeat of 0 (or none) disarms it. */
-  arm(heartbeatMs: number): void {
-    this.stop()
-    if (!(heartbeatMs > 0)) return
-    this.heartbeatMs = heartbeatMs
-    this.timer = this.clock.setTimeout(this.onFirstSilence, heartbeatMs)
-  }
+  arm(heartbeatMs: number): void
+  stop(): void
+}
 
-  stop(): void {
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
-    this.timer = undefined
+/** `ping` after one silent heartbeat; `dead(silentMs)` after two. */
+export function createWatchdog(clock: Clock, ping: () => void, dead: (silentMs: number) => void): Watchdog {
+  let timer: TimerHandle | undefined
+  let heartbeatMs = 0
+  const onSecondSilence = (): void => {
+    timer = undefined
+    dead(2 * heartbeatMs)
+  }
+  const onFirstSilence = (): void => {
+    ping()
+    timer = clock.setTimeout(onSecondSilence, heartbeatMs)
+  }
+  const stop = (): void => {
+    if (timer !== undefined) clock.clearTimeout(timer)
+    timer = undefined
+  }
+  return {
+    arm(ms) {
+      stop()
+      if (!(ms > 0)) return
+      heartbeatMs = ms
+      timer = clock.setTimeout(onFirstSilence, ms)
+    },
+    stop,
   }
 }
