@@ -1,12 +1,18 @@
-import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
 import { CloseCode, type SseCloseFrame } from '@tidings/contracts'
 import type { FastifyInstance } from 'fastify'
-import { RATE_LIMITED, TOKEN_EXPIRED, TOKEN_REVOKED, TOO_MANY_SESSIONS, TRY_AGAIN_LATER } from './errors.ts'
+import {
+  DRAINING,
+  RATE_LIMITED,
+  TOKEN_EXPIRED,
+  TOKEN_REVOKED,
+  TOO_MANY_SESSIONS,
+  TRY_AGAIN_LATER,
+} from './errors.ts'
+import type { Hub } from './hub.ts'
 import type { PodContext } from './pod.ts'
 import type { RequestAuthenticator } from './request-auth.ts'
 import { parseLastEventId, parseResumeQuery } from './resume.ts'
-import { Session } from './session.ts'
 import type { Transport } from './transport.ts'
 
 // How long EventSource waits before reconnecting on its own after the stream ends (the `retry:`
@@ -25,6 +31,9 @@ function refusalFor(code: number, reason: string): Error & { statusCode: number;
       return new TOKEN_EXPIRED()
     case CloseCode.Revoked:
       return new TOKEN_REVOKED()
+    // the pod started draining after the request was authenticated
+    case CloseCode.ServiceRestart:
+      return new DRAINING()
     default:
       return new TRY_AGAIN_LATER(reason)
   }
@@ -107,22 +116,23 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
 export function registerSseRoute(
   app: FastifyInstance,
   pod: PodContext,
+  hub: Hub,
   authenticate: RequestAuthenticator,
 ): void {
   app.get('/v1/sse', async (req, reply) => {
     const principal = await authenticate(req, reply, { queryToken: true, limit: 'connect' })
     const query = req.query as Record<string, unknown>
     const resume = parseLastEventId(req.headers['last-event-id']) ?? parseResumeQuery(query, 'lastSeq')
-    if (pod.openSockets >= pod.config.MAX_CONNECTIONS) {
-      pod.metrics.refused.inc({ reason: 'pod_full' })
-      throw new TRY_AGAIN_LATER('pod full')
-    }
+    hub.checkCapacity()
     reply.hijack()
     const res = reply.raw
     // the client may have left while the token was being checked: its 'close' event is gone
     if (req.raw.destroyed || res.destroyed) return
-    pod.openSockets++
-    const session = new Session(sseTransport(res, req.headers.origin), randomUUID(), principal, pod, resume)
+    const session = hub.open(sseTransport(res, req.headers.origin), principal, resume)
+    if (!session) {
+      res.once('close', () => hub.disconnected(null))
+      return
+    }
     // A phone that vanishes while its stream is idle leaves nothing to detect: each keep-alive fits
     // in the kernel's buffer and TCP retransmits for ~15 min before it gives up, holding a session
     // slot. So a stream lives at most SSE_MAX_STREAM_MS (±20 %: streams opened together do not end
@@ -138,8 +148,7 @@ export function registerSseRoute(
     maxAge.unref()
     res.once('close', () => {
       clearTimeout(maxAge)
-      pod.openSockets--
-      session.cleanup()
+      hub.disconnected(session)
     })
     res.on('error', () => session.cleanup())
   })

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto'
+import { CloseCode } from '@tidings/contracts'
+import type { RedisClient, ResumePoint } from '@tidings/delivery'
+import type { Principal } from './auth/token-verifier.ts'
+import { TRY_AGAIN_LATER } from './errors.ts'
+import type { PodContext } from './pod.ts'
+import { Session, type SessionContext, type SessionHost } from './session.ts'
+import type { Transport } from './transport.ts'
+
+// After a pub/sub failover every session re-reads its inbox; in slices, so that a pod with 18k
+// sockets does not send Redis 18k scripts in one burst.
+const REFRESH_SLICE = 500
+const REFRESH_PAUSE_MS = 20
+
+/**
+ * The pod's sessions and what is done to all of them: admission (MAX_CONNECTIONS, draining) for
+ * WebSocket and SSE alike, the heartbeat sweep, the graceful drain and the recovery after a
+ * pub/sub reconnect. Transports ask it to open a session (open) and tell it when their connection
+ * is gone (disconnected); what a session does on its connection is session.ts.
+ */
+export class Hub implements SessionHost {
+  readonly #pod: PodContext
+  readonly #context: SessionContext
+  readonly #sessions = new Set<Session>()
+  /** Upgraded WebSockets and SSE streams until their connection closes, the closing ones included. */
+  #openSockets = 0
+  #draining = false
+  #heartbeat: NodeJS.Timeout | undefined
+
+  constructor(pod: PodContext) {
+    this.#pod = pod
+    this.#context = { ...pod, hub: this }
+  }
+
+  get draining(): boolean {
+    return this.#draining
+  }
+
+  /** Sessions registered (from open() until they end). */
+  get size(): number {
+    return this.#sessions.size
+  }
+
+  /** Connections counted against MAX_CONNECTIONS, the closing ones included. */
+  get openSockets(): number {
+    return this.#openSockets
+  }
+
+  /**
+   * Before a connection is accepted (the WebSocket upgrade, the SSE response): a full pod refuses
+   * with an HTTP error, so the refusal allocates nothing. Closing sockets count too.
+   */
+  checkCapacity(): void {
+    if (this.#openSockets >= this.#pod.config.MAX_CONNECTIONS) {
+      this.#pod.metrics.refused.inc({ reason: 'pod_full' })
+      throw new TRY_AGAIN_LATER('pod full')
+    }
+  }
+
+  /**
+   * A connection was accepted: it holds a slot until the transport calls disconnected(). Opens
+   * its session, or closes the transport and returns null when the pod started draining or filled
+   * up since checkCapacity() (several handshakes may pass it at once). The caller wires the
+   * transport's inbound events to the session synchronously, before anything is awaited.
+   */
+  open(transport: Transport, principal: Principal, resume: ResumePoint): Session | null {
+    const { metrics, config } = this.#pod
+    this.#openSockets++
+    if (this.#draining) {
+      transport.close(CloseCode.ServiceRestart, 'server restart')
+      return null
+    }
+    if (this.#openSockets > config.MAX_CONNECTIONS) {
+      metrics.closes.inc({ code: String(CloseCode.TryAgainLater) })
+      transport.close(CloseCode.TryAgainLater, 'pod full')
+      return null
+    }
+    const session = new Session(transport, randomUUID(), principal, this.#context)
+    this.#sessions.add(session)
+    metrics.connections.inc()
+    metrics.connectionsByTransport.inc({ transport: transport.kind })
+    session.start(resume)
+    return session
+  }
+
+  /** The connection is gone (its close event): its slot is free; its session (if any) ends. */
+  disconnected(session: Session | null): void {
+    this.#openSockets--
+    session?.cleanup()
+  }
+
+  /** Called by a session once it released everything (SessionHost). */
+  released(session: Session): void {
+    if (!this.#sessions.delete(session)) return
+    this.#pod.metrics.connections.dec()
+    this.#pod.metrics.connectionsByTransport.dec({ transport: session.kind })
+  }
+
+  /**
+   * One sweep per heartbeat for the whole pod (not a timer per socket): a connection that did
+   * not answer the previous ping is terminated, the others are pinged and their presence extended.
+   */
+  startHeartbeat(): void {
+    this.#heartbeat = setInterval(() => this.sweep(), this.#pod.config.HEARTBEAT_MS)
+    this.#heartbeat.unref()
+  }
+
+  sweep(): void {
+    const { presence } = this.#pod
+    for (const s of this.#sessions) {
+      if (s.heartbeat() && s.present) presence.refresh(s.userId, s.id).catch(() => {})
+    }
+  }
+
+  stop(): void {
+    clearInterval(this.#heartbeat)
+  }
+
+  /**
+   * Graceful drain: new connections are refused; every client is told `reconnect` (with its own
+   * jittered `afterMs`) and closed 1012, spread evenly-at-random over `drainMs` so the other pods
+   * are not hit by a thundering herd. Resolves when every session was told.
+   */
+  drain(drainMs: number, jitterMs: number): Promise<void> {
+    this.#draining = true
+    this.#pod.log.info({ sessions: this.size, drainMs }, 'draining')
+    const all = [...this.#sessions]
+    if (all.length === 0) return Promise.resolve()
+    return new Promise((resolve) => {
+      let left = all.length
+      for (const s of all) {
+        setTimeout(() => {
+          s.reconnect(Math.floor(Math.random() * jitterMs))
+          if (--left === 0) resolve()
+        }, Math.random() * drainMs)
+      }
+    })
+  }
+
+  /** Every session re-reads its inbox from its cursor (after pub/sub was down), in slices. */
+  refreshAll(): void {
+    const all = [...this.#sessions]
+    this.#pod.metrics.resyncs.inc(all.length)
+    let i = 0
+    const next = () => {
+      for (const end = Math.min(i + REFRESH_SLICE, all.length); i < end; i++) all[i]!.refresh()
+      if (i < all.length) setTimeout(next, REFRESH_PAUSE_MS)
+    }
+    next()
+  }
+
+  /**
+   * Redis pub/sub is at-most-once: while the subscriber connection is down, publishes are lost.
+   * ioredis re-subscribes by itself when it reconnects; a PING answered after that proves the
+   * subscriptions are back, and then every session re-reads its inbox from its cursor.
+   */
+  watchSubscriber(subscriber: RedisClient): void {
+    const { log } = this.#pod
+    let connectedBefore = false
+    subscriber.on('ready', () => {
+      if (!connectedBefore) {
+        connectedBefore = true
+        return
+      }
+      log.warn({ sessions: this.size }, 'pub/sub reconnected: re-reading the inboxes of open sessions')
+      subscriber
+        .ping()
+        .then(() => this.refreshAll())
+        .catch((err: unknown) => log.error({ err }, 'pub/sub ping after reconnect failed'))
+    })
+    subscriber.on('reconnecting', () => log.warn('pub/sub connection lost, reconnecting'))
+    // Redis Cluster: each shard has its own subscriber, re-created (and re-subscribed) by ioredis
+    // after a failure, announced by 'subscribersReady' only. Its SSUBSCRIBEs are not awaited there,
+    // so the inboxes are read once now and once a second later; a resync from the cursor never
+    // sends anything twice.
+    subscriber.on('subscribersReady', () => {
+      log.warn(
+        { sessions: this.size },
+        'shard subscribers re-created: re-reading the inboxes of open sessions',
+      )
+      this.refreshAll()
+      setTimeout(() => this.refreshAll(), 1000).unref()
+    })
+  }
+}
