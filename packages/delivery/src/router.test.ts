@@ -6,7 +6,7 @@ import { createRedisConnection } from './connection.ts'
 import { userChannel } from './keys.ts'
 import type { LiveNotification } from './live-message.ts'
 import { DEFAULT_RETENTION } from './options.ts'
-import { createPresenceStore } from './presence.ts'
+import { createPresenceStore } from './presence-redis.ts'
 import { createChannelRouter } from './router.ts'
 import { createDeliveryStore } from './store.ts'
 

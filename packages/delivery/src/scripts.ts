@@ -147,3 +147,19 @@ redis.call('SET', KEYS[1], at, 'EX', ARGV[1])
 redis.call('SPUBLISH', ARGV[2], ARGV[3] .. '\\n' .. at)
 return at
 `
+
+/**
+ * KEYS: presence keys (any number, of any users).  ARGV: ttlMs, then one member per key.
+ * PRESENCE_REFRESH for a slice of the heartbeat sweep in one call. In a Cluster the caller sends
+ * each call only keys its node serves; the flag lets them sit in different slots there.
+ */
+export const PRESENCE_REFRESH_MANY = `#!lua flags=allow-cross-slot-keys
+${NOW_MS}
+local expiry = now + tonumber(ARGV[1])
+for i, key in ipairs(KEYS) do
+  if redis.call('ZADD', key, 'XX', 'CH', expiry, ARGV[i + 1]) == 1 then
+    redis.call('PEXPIRE', key, ARGV[1])
+  end
+end
+return #KEYS
+`

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import { CloseCode } from '@tidings/contracts'
-import type { RedisClient, ResumePoint } from '@tidings/delivery'
+import type { PresenceEntry, RedisClient, ResumePoint } from '@tidings/delivery'
 import type { Principal } from './auth/token-verifier.ts'
 import { TRY_AGAIN_LATER } from './errors.ts'
 import type { PodContext } from './pod.ts'
@@ -13,6 +13,25 @@ const REFRESH_SLICE = 500
 const REFRESH_PAUSE_MS = 20
 
 /**
+ * The heartbeat sweep visits one slice of the sessions per tick, each session once per
+ * HEARTBEAT_MS: a tick every ~100 ms (at most 100 per interval) rather than every socket pinged and
+ * every presence entry refreshed in one tick, which stalled delivery for up to a second at 10k
+ * sockets (issue 11).
+ */
+export function heartbeatSlices(heartbeatMs: number): number {
+  return Math.max(1, Math.min(100, Math.floor(heartbeatMs / 100)))
+}
+
+/** Which slice a session belongs to: from its (random) id, so no field per session is needed. */
+function sliceOf(sessionId: string, slices: number): number {
+  let h = 0
+  for (let i = Math.max(0, sessionId.length - 8); i < sessionId.length; i++) {
+    h = (Math.imul(h, 31) + sessionId.charCodeAt(i)) | 0
+  }
+  return (h >>> 0) % slices
+}
+
+/**
  * The pod's sessions and what is done to all of them: admission (MAX_CONNECTIONS, draining) for
  * WebSocket and SSE alike, the heartbeat sweep, the graceful drain and the recovery after a
  * pub/sub reconnect. Transports ask it to open a session (open) and tell it when their connection
@@ -21,7 +40,11 @@ const REFRESH_PAUSE_MS = 20
 export class Hub implements SessionHost {
   readonly #pod: PodContext
   readonly #context: SessionContext
-  readonly #sessions = new Set<Session>()
+  /** The sessions, by heartbeat slice (sliceOf). */
+  readonly #slices: Array<Set<Session>>
+  #size = 0
+  /** The slice the next heartbeat tick visits. */
+  #nextSlice = 0
   /** Upgraded WebSockets and SSE streams until their connection closes, the closing ones included. */
   #openSockets = 0
   #draining = false
@@ -30,6 +53,7 @@ export class Hub implements SessionHost {
   constructor(pod: PodContext) {
     this.#pod = pod
     this.#context = { ...pod, hub: this }
+    this.#slices = Array.from({ length: heartbeatSlices(pod.config.HEARTBEAT_MS) }, () => new Set())
   }
 
   get draining(): boolean {
@@ -38,7 +62,7 @@ export class Hub implements SessionHost {
 
   /** Sessions registered (from open() until they end). */
   get size(): number {
-    return this.#sessions.size
+    return this.#size
   }
 
   /** Connections counted against MAX_CONNECTIONS, the closing ones included. */
@@ -76,7 +100,8 @@ export class Hub implements SessionHost {
       return null
     }
     const session = new Session(transport, randomUUID(), principal, this.#context)
-    this.#sessions.add(session)
+    this.#slices[sliceOf(session.id, this.#slices.length)]!.add(session)
+    this.#size++
     metrics.connections.inc()
     metrics.connectionsByTransport.inc({ transport: transport.kind })
     session.start(resume)
@@ -91,25 +116,33 @@ export class Hub implements SessionHost {
 
   /** Called by a session once it released everything (SessionHost). */
   released(session: Session): void {
-    if (!this.#sessions.delete(session)) return
+    if (!this.#slices[sliceOf(session.id, this.#slices.length)]!.delete(session)) return
+    this.#size--
     this.#pod.metrics.connections.dec()
     this.#pod.metrics.connectionsByTransport.dec({ transport: session.kind })
   }
 
   /**
-   * One sweep per heartbeat for the whole pod (not a timer per socket): a connection that did
-   * not answer the previous ping is terminated, the others are pinged and their presence extended.
+   * The heartbeat: one timer for the whole pod (not one per socket), each tick one slice. A
+   * connection that did not answer the previous ping is terminated, the others are pinged, and
+   * the presence entries of the slice are extended in one Redis call.
    */
   startHeartbeat(): void {
-    this.#heartbeat = setInterval(() => this.sweep(), this.#pod.config.HEARTBEAT_MS)
+    const tickMs = this.#pod.config.HEARTBEAT_MS / this.#slices.length
+    this.#heartbeat = setInterval(() => this.heartbeatTick(), tickMs)
     this.#heartbeat.unref()
   }
 
-  sweep(): void {
-    const { presence } = this.#pod
-    for (const s of this.#sessions) {
-      if (s.heartbeat() && s.present) presence.refresh(s.userId, s.id).catch(() => {})
+  /** One tick of the heartbeat: the next slice (the timer calls it; tests call it directly). */
+  heartbeatTick(): void {
+    const slice = this.#slices[this.#nextSlice]!
+    this.#nextSlice = (this.#nextSlice + 1) % this.#slices.length
+    const present: PresenceEntry[] = []
+    for (const s of slice) {
+      if (s.heartbeat() && s.present) present.push({ userId: s.userId, sessionId: s.id })
     }
+    // a failed refresh is retried next interval: an entry lives 2.5 heartbeats
+    if (present.length > 0) this.#pod.presence.refreshMany(present).catch(() => {})
   }
 
   stop(): void {
@@ -124,7 +157,7 @@ export class Hub implements SessionHost {
   drain(drainMs: number, jitterMs: number): Promise<void> {
     this.#draining = true
     this.#pod.log.info({ sessions: this.size, drainMs }, 'draining')
-    const all = [...this.#sessions]
+    const all = this.#snapshot()
     if (all.length === 0) return Promise.resolve()
     return new Promise((resolve) => {
       let left = all.length
@@ -139,14 +172,23 @@ export class Hub implements SessionHost {
 
   /** Every session re-reads its inbox from its cursor (after pub/sub was down), in slices. */
   refreshAll(): void {
-    const all = [...this.#sessions]
-    this.#pod.metrics.resyncs.inc(all.length)
-    let i = 0
+    this.#pod.metrics.resyncs.inc(this.#size)
+    let slice = 0
+    let batch: Session[] = []
     const next = () => {
-      for (const end = Math.min(i + REFRESH_SLICE, all.length); i < end; i++) all[i]!.refresh()
-      if (i < all.length) setTimeout(next, REFRESH_PAUSE_MS)
+      for (let n = 0; n < REFRESH_SLICE; n++) {
+        while (batch.length === 0 && slice < this.#slices.length) batch = [...this.#slices[slice++]!]
+        const s = batch.pop()
+        if (!s) return
+        s.refresh()
+      }
+      setTimeout(next, REFRESH_PAUSE_MS)
     }
     next()
+  }
+
+  #snapshot(): Session[] {
+    return this.#slices.flatMap((slice) => [...slice])
   }
 
   /**
