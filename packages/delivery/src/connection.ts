@@ -1,6 +1,6 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
-import type { RedisClient } from './store.ts'
+import type { RedisClient } from './redis-client.ts'
 
 /** How to authenticate and encrypt: the same for every node of a Cluster. */
 export interface RedisSecurity {

@@ -3,8 +3,8 @@ import calculateSlot from 'cluster-key-slot'
 import { Cluster } from 'ioredis'
 import { userPresenceKey } from './keys.ts'
 import { type PresenceEntry, type PresenceStore, validatePresenceTtl } from './presence.ts'
+import type { RedisClient } from './redis-client.ts'
 import { PRESENCE_COUNT, PRESENCE_JOIN, PRESENCE_REFRESH, PRESENCE_REFRESH_MANY } from './scripts.ts'
-import type { RedisClient } from './store.ts'
 
 /** Keys per refreshMany script call: each call is one atomic step, and Redis serves no one else meanwhile. */
 const REFRESH_BATCH = 256
@@ -12,7 +12,7 @@ const REFRESH_BATCH = 256
 interface Scripted {
   tdgPresenceJoin(key: string, member: string, ttlMs: number, max: number): Promise<number>
   tdgPresenceRefresh(key: string, member: string, ttlMs: number): Promise<number>
-  tdgPresenceRefreshMany(numKeys: number, ...keysThenArgs: Array<string | number>): Promise<number>
+  tdgPresenceRefreshMany(routingKey: string, ttlMs: number, ...keyMemberPairs: string[]): Promise<number>
   tdgPresenceCount(key: string): Promise<number>
 }
 
@@ -21,15 +21,15 @@ export function createPresenceStore(redis: RedisClient, opts: { ttlMs: number })
   validatePresenceTtl(opts.ttlMs)
   redis.defineCommand('tdgPresenceJoin', { numberOfKeys: 1, lua: PRESENCE_JOIN })
   redis.defineCommand('tdgPresenceRefresh', { numberOfKeys: 1, lua: PRESENCE_REFRESH })
-  // the number of keys is the first argument of each call
-  redis.defineCommand('tdgPresenceRefreshMany', { lua: PRESENCE_REFRESH_MANY })
+  redis.defineCommand('tdgPresenceRefreshMany', { numberOfKeys: 1, lua: PRESENCE_REFRESH_MANY })
   redis.defineCommand('tdgPresenceCount', { numberOfKeys: 1, lua: PRESENCE_COUNT })
   const s = redis as unknown as Scripted
   const { ttlMs } = opts
 
   const refreshBatch = async (batch: readonly PresenceEntry[]): Promise<void> => {
-    const keys = batch.map((e) => userPresenceKey(e.userId))
-    await s.tdgPresenceRefreshMany(keys.length, ...keys, ttlMs, ...batch.map((e) => e.sessionId))
+    const pairs: string[] = []
+    for (const e of batch) pairs.push(userPresenceKey(e.userId), e.sessionId)
+    await s.tdgPresenceRefreshMany(pairs[0]!, ttlMs, ...pairs)
   }
 
   return {

@@ -1,7 +1,7 @@
 import { after, before, test } from 'node:test'
 import { infraFromEnv } from '@tidings/test/infra'
 import { createRedisConnection } from './connection.ts'
-import type { RedisClient } from './store.ts'
+import type { RedisClient } from './redis-client.ts'
 import { exerciseRefreshMany } from './test-support.ts'
 
 let redis: RedisClient

@@ -10,7 +10,7 @@
 // touches one slot.
 import type { PushReason } from '@tidings/contracts'
 import { pushClaimedKey, pushDoneKey, pushDueKey, userInboxKey, userStateKey } from './keys.ts'
-import type { RedisClient } from './store.ts'
+import type { RedisClient } from './redis-client.ts'
 
 export const PUSH_SHARDS = 16
 

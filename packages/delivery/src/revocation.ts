@@ -1,7 +1,7 @@
 import { userChannel, userRevokedKey } from './keys.ts'
 import { REVOKED_HEAD } from './live-message.ts'
+import type { RedisClient } from './redis-client.ts'
 import { REVOKE_USER } from './scripts.ts'
-import type { RedisClient } from './store.ts'
 
 /**
  * Ends a user's sessions now (logout, account locked), on every pod: the revocation time is

@@ -1,7 +1,7 @@
 import { topicChannel, userChannel } from './keys.ts'
 import { decodeLiveNotification, type LiveNotification } from './live-message.ts'
 import { type DeliveryMeta, splitMessage } from './meta.ts'
-import type { RedisClient } from './store.ts'
+import type { RedisClient } from './redis-client.ts'
 
 export type UserListener = (message: LiveNotification) => void
 export type TopicListener = (frame: Buffer) => void

@@ -149,17 +149,19 @@ return at
 `
 
 /**
- * KEYS: presence keys (any number, of any users).  ARGV: ttlMs, then one member per key.
- * PRESENCE_REFRESH for a slice of the heartbeat sweep in one call. In a Cluster the caller sends
- * each call only keys its node serves; the flag lets them sit in different slots there.
+ * KEYS: one presence key (it routes the call in a Cluster).  ARGV: ttlMs, then key, member pairs
+ * (of any users, that key's first).  PRESENCE_REFRESH for a slice of the heartbeat sweep in one
+ * call. In a Cluster the caller sends each call only keys its node serves: a script's declared
+ * keys must share a slot, so the others are arguments, which the flag lets it touch there.
  */
 export const PRESENCE_REFRESH_MANY = `#!lua flags=allow-cross-slot-keys
 ${NOW_MS}
-local expiry = now + tonumber(ARGV[1])
-for i, key in ipairs(KEYS) do
-  if redis.call('ZADD', key, 'XX', 'CH', expiry, ARGV[i + 1]) == 1 then
-    redis.call('PEXPIRE', key, ARGV[1])
+local ttl = tonumber(ARGV[1])
+local expiry = now + ttl
+for i = 2, #ARGV, 2 do
+  if redis.call('ZADD', ARGV[i], 'XX', 'CH', expiry, ARGV[i + 1]) == 1 then
+    redis.call('PEXPIRE', ARGV[i], ttl)
   end
 end
-return #KEYS
+return (#ARGV - 1) / 2
 `

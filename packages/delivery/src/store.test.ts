@@ -4,9 +4,10 @@ import type { Notification } from '@tidings/contracts'
 import { infraFromEnv, uniqueName } from '@tidings/test/infra'
 import type { Redis } from 'ioredis'
 import { createRedisConnection } from './connection.ts'
+import { computeMissed } from './inbox.ts'
 import { userInboxKey, userStateKey } from './keys.ts'
 import { DEFAULT_RETENTION } from './options.ts'
-import { computeMissed, createDeliveryStore, type DeliveryStore } from './store.ts'
+import { createDeliveryStore, type DeliveryStore } from './store.ts'
 
 const n = (i: number): Notification => ({
   id: `n${i}`,

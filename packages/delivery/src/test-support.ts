@@ -3,7 +3,7 @@ import assert from 'node:assert/strict'
 import { uniqueName } from '@tidings/test/infra'
 import { userPresenceKey } from './keys.ts'
 import { createPresenceStore } from './presence-redis.ts'
-import type { RedisClient } from './store.ts'
+import type { RedisClient } from './redis-client.ts'
 
 /**
  * presence refreshMany, on a single Redis and on a Cluster (where the users sit on every shard). Entries are

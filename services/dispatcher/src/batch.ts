@@ -8,7 +8,7 @@
 // batch from the first unsafe record, heartbeating meanwhile, until it succeeds, the consumer stops,
 // or a rebalance takes the partition away (kafkajs then commits only what was resolved). A record
 // retried after a write that did happen is recognised by the store's dedupe and not written twice.
-import type { DeliveryStore } from '@tidings/delivery'
+import type { InboxWriter } from '@tidings/delivery'
 import { type Logger, redisErrorKind } from '@tidings/runtime'
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { type BackoffOptions, backoffDelay, pause } from './backoff.ts'
@@ -24,7 +24,7 @@ export interface BatchHandlerDeps {
   /** Input topic → the event type it carries. */
   topicTypes: ReadonlyMap<string, EventType>
   maxEventBytes: number
-  store: DeliveryStore
+  store: InboxWriter
   sendDeadLetters: DeadLetterSender
   metrics: DispatcherMetrics
   logger: Logger

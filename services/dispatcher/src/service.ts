@@ -2,7 +2,7 @@
 // plus the health/metrics server. start() and close() are the whole lifecycle.
 import { CLOUDEVENT_TYPES } from '@tidings/contracts'
 import {
-  createDeliveryStore,
+  createInboxWriter,
   createPresenceStore,
   createPushQueue,
   createRedisConnection,
@@ -130,7 +130,7 @@ export function createDispatcher(
       // Redis may be down at start: the connection keeps retrying and writes wait for it, so the
       // dispatcher starts anyway (not ready) instead of crash-looping.
       redis = connectRedis()
-      const store = createDeliveryStore(redis, config.retention)
+      const store = createInboxWriter(redis, config.retention)
 
       await ensureTopics(kafka, config, logger)
 

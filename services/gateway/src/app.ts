@@ -5,7 +5,7 @@ import { WS_PATH } from '@tidings/contracts'
 import {
   type ChannelRouter,
   createChannelRouter,
-  createDeliveryStore,
+  createInboxReader,
   createPresenceStore,
   createRevocationStore,
   type RedisClient,
@@ -84,12 +84,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   })
   const pod: PodContext = {
     config,
-    store: createDeliveryStore(redis, {
-      inboxTtlSeconds: config.INBOX_TTL_SECONDS,
-      inboxCap: config.INBOX_CAP,
-      dedupeWindowSeconds: config.DEDUPE_WINDOW_SECONDS,
-      stateTtlSeconds: config.STATE_TTL_SECONDS,
-    }),
+    store: createInboxReader(redis, { stateTtlSeconds: config.STATE_TTL_SECONDS }),
     router,
     presence: createPresenceStore(redis, { ttlMs: Math.ceil(config.HEARTBEAT_MS * 2.5) }),
     // a revocation outlives every token it revokes (they are expired by then)

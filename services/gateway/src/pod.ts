@@ -1,4 +1,4 @@
-import type { ChannelRouter, DeliveryStore, PresenceStore, RevocationStore } from '@tidings/delivery'
+import type { ChannelRouter, InboxReader, PresenceStore, RevocationStore } from '@tidings/delivery'
 import type { Logger } from '@tidings/runtime'
 import type { TokenVerifier } from './auth/token-verifier.ts'
 import type { GatewayConfig } from './config.ts'
@@ -13,7 +13,7 @@ import type { DeliveryTracing } from './tracing.ts'
  */
 export interface PodContext {
   config: GatewayConfig
-  store: DeliveryStore
+  store: InboxReader
   router: ChannelRouter
   presence: PresenceStore
   revocations: RevocationStore

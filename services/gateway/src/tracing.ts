@@ -19,7 +19,7 @@ import {
   type TextMapGetter,
   trace,
 } from '@opentelemetry/api'
-import type { DeliveryMeta, DeliveryStore, FanOut } from '@tidings/delivery'
+import type { DeliveryMeta, FanOut, InboxReader } from '@tidings/delivery'
 import type { Histogram } from '@tidings/runtime'
 
 export type DeliveryPath = 'live' | 'replay' | 'rest'
@@ -32,7 +32,7 @@ export interface DeliveryTracing {
   delivered(meta: DeliveryMeta | undefined, path: DeliveryPath, seq: number, transport: string): void
   /** An ack, in the trace of the notification it names. */
   ack(
-    store: DeliveryStore,
+    store: InboxReader,
     userId: string,
     epoch: string | undefined,
     seq: number,
