@@ -16,7 +16,7 @@ import { createRedisConnection, type RedisTarget } from './connection.ts'
 import { userStateKey } from './keys.ts'
 import type { LiveNotification } from './live-message.ts'
 import { DEFAULT_RETENTION } from './options.ts'
-import { createChannelRouter } from './router.ts'
+import { createChannelRouter } from './router-redis.ts'
 import { createDeliveryStore } from './store.ts'
 import { exerciseRefreshMany } from './test-support.ts'
 
