@@ -23,9 +23,10 @@ import type { WebSocket } from 'ws'
 import { gatewayReadiness } from './admin-server.ts'
 import { selectSubprotocol } from './auth/handshake.ts'
 import { createTokenVerifier, type Principal } from './auth/token-verifier.ts'
+import { HANDLER_FAILED } from './close-reasons.ts'
 import type { GatewayConfig } from './config.ts'
 import { createDeadlineWheel } from './deadlines.ts'
-import { BAD_REQUEST, NOT_FOUND, NOT_WEBSOCKET } from './errors.ts'
+import { BAD_REQUEST, httpErrorCode, INTERNAL, NOT_FOUND, NOT_WEBSOCKET } from './errors.ts'
 import { Hub } from './hub.ts'
 import { registerInboxRoutes } from './inbox-routes.ts'
 import { createGatewayMetrics } from './metrics.ts'
@@ -129,13 +130,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
       const status = err.statusCode ?? 500
       if (status >= 500 && status !== 503) {
         req.log.error({ err, url: redactUrl(req.url) }, 'request failed')
-        return reply.code(500).send({ statusCode: 500, code: 'TDG_ERR_INTERNAL', message: 'internal error' })
+        const { statusCode, code, message } = new INTERNAL()
+        return reply.code(500).send({ statusCode, code, message })
       }
       const code = err.code?.startsWith('TDG_ERR_')
         ? err.code
         : status === 415
           ? 'TDG_ERR_BAD_REQUEST'
-          : `TDG_ERR_HTTP_${status}`
+          : httpErrorCode(status)
       return reply.code(status).send({ statusCode: status, code, message: err.message })
     },
   )
@@ -153,7 +155,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     // a failure inside our handler: close with 1011 rather than leaving the socket hanging
     errorHandler: (err, socket) => {
       log.error({ err }, 'websocket handler failed')
-      socket.close(1011, 'internal error')
+      socket.close(HANDLER_FAILED.code, HANDLER_FAILED.reason)
     },
     preClose: (done) => done(),
   })

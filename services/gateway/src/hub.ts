@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto'
-import { CloseCode } from '@tidings/contracts'
 import type { PresenceEntry, RedisClient, ResumePoint } from '@tidings/delivery'
 import type { Principal } from './auth/token-verifier.ts'
+import { Closes } from './close-reasons.ts'
 import { TRY_AGAIN_LATER } from './errors.ts'
 import type { PodContext } from './pod.ts'
 import { Session, type SessionContext, type SessionHost } from './session.ts'
@@ -91,12 +91,12 @@ export class Hub implements SessionHost {
     const { metrics, config } = this.#pod
     this.#openSockets++
     if (this.#draining) {
-      transport.close(CloseCode.ServiceRestart, 'server restart')
+      transport.close(Closes.ServerRestart)
       return null
     }
     if (this.#openSockets > config.MAX_CONNECTIONS) {
-      metrics.closes.inc({ code: String(CloseCode.TryAgainLater) })
-      transport.close(CloseCode.TryAgainLater, 'pod full')
+      metrics.closes.inc({ code: String(Closes.PodFull.code) })
+      transport.close(Closes.PodFull)
       return null
     }
     const session = new Session(transport, randomUUID(), principal, this.#context)

@@ -1,6 +1,7 @@
-import { CloseCode, type ServerFrame } from '@tidings/contracts'
+import type { ServerFrame } from '@tidings/contracts'
 import { type InboxRead, isRevoked, type LiveNotification, type ResumePoint } from '@tidings/delivery'
 import { redisErrorKind } from '@tidings/runtime'
+import { Closes, type SessionClose } from './close-reasons.ts'
 import { missedFrame, welcomeFrame } from './frames.ts'
 import type { PodContext } from './pod.ts'
 import type { Transport } from './transport.ts'
@@ -47,7 +48,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     this.pod = pod
   }
 
-  abstract close(code: number, reason: string): void
+  abstract close(why: SessionClose): void
 
   // a method, not a field check, so TypeScript does not narrow it away across awaits
   get closed(): boolean {
@@ -64,7 +65,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
       pod.revocations.revokedAt(this.userId),
     ])
     if (this.closed) return
-    if (isRevoked(this.issuedAt, revokedAt)) return this.close(CloseCode.Revoked, 'sessions revoked')
+    if (isRevoked(this.issuedAt, revokedAt)) return this.close(Closes.Revoked)
     this.epoch = read.epoch
     this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
     this.#replay(read.frames, read.firstSeq, read.missed, read.metas)
@@ -100,7 +101,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
 
   #live(m: LiveNotification): void {
     if (m.revokedBefore !== undefined) {
-      if (isRevoked(this.issuedAt, m.revokedBefore)) this.close(CloseCode.Revoked, 'sessions revoked')
+      if (isRevoked(this.issuedAt, m.revokedBefore)) this.close(Closes.Revoked)
       return
     }
     if (this.phase === Phase.Live) {
@@ -120,7 +121,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
       if (this.#fruitlessResyncs >= MAX_FRUITLESS_RESYNCS) {
         // The inbox cannot explain the gap (writes lost in a failover): start over from a fresh
         // connection, whose resume tells the client what is missing.
-        this.close(CloseCode.TryAgainLater, 'try again later')
+        this.close(Closes.TryAgainLater)
         return
       }
       this.phase = Phase.Resyncing
@@ -157,7 +158,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     if (this.closed) return
     this.pod.metrics.redisErrors.inc({ kind: redisErrorKind(err) })
     this.pod.log.error({ err, sessionId: this.id }, 'session failed')
-    this.close(CloseCode.TryAgainLater, 'try again later')
+    this.close(Closes.TryAgainLater)
   }
 
   /** Always runs on the `inbound` chain (enqueue): a failure there ends the session via fail(). */
@@ -170,7 +171,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
       this.pod.revocations.revokedAt(this.userId),
     ])
     if (this.closed) return
-    if (isRevoked(this.issuedAt, revokedAt)) return this.close(CloseCode.Revoked, 'sessions revoked')
+    if (isRevoked(this.issuedAt, revokedAt)) return this.close(Closes.Revoked)
     this.epoch = read.epoch
     this.#replay(read.frames, read.firstSeq, read.missed, read.metas)
     this.pod.metrics.replaySize.observe(read.frames.length)
@@ -181,7 +182,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
   protected overloaded(): boolean {
     if (this.transport.backlog <= this.pod.config.MAX_BUFFERED_BYTES) return false
     this.pod.metrics.slowReaders.inc()
-    this.close(CloseCode.TryAgainLater, 'reading too slowly')
+    this.close(Closes.SlowReader)
     return true
   }
 

@@ -1,7 +1,8 @@
-import { CloseCode, ErrorCode } from '@tidings/contracts'
+import { ErrorCode } from '@tidings/contracts'
 import type { ResumePoint } from '@tidings/delivery'
 import { redisErrorKind } from '@tidings/runtime'
 import type { Principal } from './auth/token-verifier.ts'
+import { Closes, type SessionClose } from './close-reasons.ts'
 import {
   authenticatedFrame,
   errorFrame,
@@ -90,7 +91,7 @@ export class Session extends SessionStream<SessionContext> {
   async #start(resume: ResumePoint): Promise<void> {
     const pod = this.pod
     this.#admitted = await pod.presence.join(this.userId, this.id, pod.config.MAX_SESSIONS_PER_USER)
-    if (!this.#admitted) return this.close(CloseCode.TooManySessions, 'too many sessions for this user')
+    if (!this.#admitted) return this.close(Closes.TooManySessions)
     // closed while waiting: cleanup() releases what was just acquired
     if (this.closed) return this.cleanup()
     this.#joined = true
@@ -105,12 +106,12 @@ export class Session extends SessionStream<SessionContext> {
     if (this.closed) return
     // the limit protects the pod, so it applies on arrival; everything else in arrival order
     if (!this.#takeToken()) {
-      this.close(CloseCode.RateLimited, 'rate limited')
+      this.close(Closes.RateLimited)
       return
     }
     // a handler awaiting a slow Redis must not let frames pile up behind it without bound
     if (++this.#queued > this.pod.config.MAX_QUEUED_FRAMES) {
-      this.close(CloseCode.RateLimited, 'too many frames queued')
+      this.close(Closes.FramesQueued)
       return
     }
     this.enqueue(() => {
@@ -121,17 +122,17 @@ export class Session extends SessionStream<SessionContext> {
 
   /** An inbound ping control frame (ws answers it): it costs a token like any frame. */
   receivePing(): void {
-    if (!this.closed && !this.#takeToken()) this.close(CloseCode.RateLimited, 'rate limited')
+    if (!this.closed && !this.#takeToken()) this.close(Closes.RateLimited)
   }
 
   #handleRaw(data: Buffer, isBinary: boolean): Promise<void> | undefined {
     if (this.closed) return
-    if (isBinary) return void this.close(CloseCode.UnsupportedData, 'binary frames are not accepted')
+    if (isBinary) return void this.close(Closes.BinaryFrame)
     let value: unknown
     try {
       value = JSON.parse(data.toString('utf8'))
     } catch {
-      return void this.close(CloseCode.InvalidPayload, 'frames must be JSON text')
+      return void this.close(Closes.NotJson)
     }
     return this.#handle(value)
   }
@@ -177,7 +178,7 @@ export class Session extends SessionStream<SessionContext> {
    */
   async #reauthenticate(token: string): Promise<void> {
     const outcome = await checkReauth(this.pod, this.userId, token)
-    if (!outcome.ok) return this.close(outcome.code, outcome.reason)
+    if (!outcome.ok) return this.close(outcome.close)
     if (this.closed) return
     const p = outcome.principal
     this.#expiresAt = p.expiresAt
@@ -229,7 +230,7 @@ export class Session extends SessionStream<SessionContext> {
   onDeadline(now: number): void {
     if (this.closed) return
     if (now >= this.#expiresAt + this.pod.config.EXPIRY_GRACE_MS) {
-      this.close(CloseCode.Unauthorized, 'token expired')
+      this.close(Closes.TokenExpired)
       return
     }
     if (!this.#warned && now >= this.#expiresAt - this.pod.config.REAUTH_WARNING_MS) {
@@ -249,7 +250,7 @@ export class Session extends SessionStream<SessionContext> {
   #violation(code: string, message: string): void {
     this.#violations++
     if (this.#violations > this.pod.config.MAX_VIOLATIONS) {
-      this.close(CloseCode.PolicyViolation, 'too many protocol violations')
+      this.close(Closes.Violations)
       return
     }
     this.control('error', errorFrame(code, message))
@@ -270,14 +271,14 @@ export class Session extends SessionStream<SessionContext> {
   /** Graceful shutdown of the pod: tell the client when to come back, then 1012. */
   reconnect(afterMs: number): void {
     this.control('reconnect', reconnectFrame(afterMs))
-    this.close(CloseCode.ServiceRestart, 'server restart')
+    this.close(Closes.ServerRestart)
   }
 
-  close(code: number, reason: string): void {
+  close(why: SessionClose): void {
     if (this.closed) return
-    this.pod.metrics.closes.inc({ code: String(code) })
+    this.pod.metrics.closes.inc({ code: String(why.code) })
     this.stopDelivery()
-    this.transport.close(code, reason)
+    this.transport.close(why)
     this.cleanup()
   }
 

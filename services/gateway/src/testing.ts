@@ -14,6 +14,7 @@ import {
 import { createLogger } from '@tidings/runtime'
 import { TEST_JWT_SECRET } from '@tidings/test/support/tokens'
 import { createTokenVerifier } from './auth/token-verifier.ts'
+import type { SessionClose } from './close-reasons.ts'
 import { loadGatewayConfig } from './config.ts'
 import { createDeadlineWheel } from './deadlines.ts'
 import { Hub } from './hub.ts'
@@ -99,8 +100,8 @@ export class FakeTransport implements Transport {
   control(type: ServerFrame['type'], json: string): void {
     this.sent.push({ type, json })
   }
-  close(code: number, reason: string): void {
-    this.closedWith ??= { code, reason }
+  close(why: SessionClose): void {
+    this.closedWith ??= { code: why.code, reason: why.reason }
   }
   heartbeat(): void {
     this.pings++

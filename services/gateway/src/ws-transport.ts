@@ -3,6 +3,7 @@ import type { Socket } from 'node:net'
 import type { ResumePoint } from '@tidings/delivery'
 import type { WebSocket } from 'ws'
 import type { Principal } from './auth/token-verifier.ts'
+import type { SessionClose } from './close-reasons.ts'
 import type { Hub } from './hub.ts'
 import type { Session } from './session.ts'
 import type { Transport } from './transport.ts'
@@ -37,8 +38,8 @@ class WebSocketTransport implements Transport {
   control(_type: string, json: string): void {
     if (this.ws.readyState === OPEN) this.ws.send(json, SEND_TEXT)
   }
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason)
+  close(why: SessionClose): void {
+    this.ws.close(why.code, why.reason)
   }
   get gone(): boolean {
     return this.ws.readyState === CLOSED
