@@ -1,4 +1,4 @@
-import { computeMissed, type InboxRead, nextEpochCandidate } from './inbox.ts'
+import { finishRead, nextEpochCandidate } from './inbox.ts'
 import type { InboxReader } from './inbox-reader.ts'
 import { type InboxWriter, notificationFrameTail } from './inbox-writer.ts'
 import { NOTIFICATION_FRAME_PREFIX } from './live-message.ts'
@@ -80,22 +80,16 @@ export function createMemoryInbox(opts: { inboxCap: number; router?: MemoryRoute
       }
       const head = st.seq - st.entries.length + 1
       const entries = st.entries.slice(Math.max(after + 1, head) - head)
-      const read: InboxRead = {
-        epoch: st.epoch,
-        seq: st.seq,
-        acked: st.acked,
-        frames: entries.map((e) => e.frame),
-        metas: entries.map((e) => e.meta),
-        firstSeq: st.seq - entries.length + 1,
-      }
-      if (regressed) read.regressed = true
-      const missed = computeMissed(from, read)
-      if (missed) read.missed = missed
-      return read
+      const frames = entries.map((e) => e.frame)
+      const metas = entries.map((e) => e.meta)
+      const firstSeq = st.seq - entries.length + 1
+      return finishRead(
+        from,
+        { epoch: st.epoch, seq: st.seq, acked: st.acked, frames, metas, firstSeq },
+        regressed,
+      )
     },
-    async ack(userId, epoch, seq) {
-      return (await ackWithMeta(userId, epoch, seq)).acked
-    },
+    ack: async (userId, epoch, seq) => (await ackWithMeta(userId, epoch, seq)).acked,
     ackWithMeta,
     forget(userId) {
       users.delete(userId)

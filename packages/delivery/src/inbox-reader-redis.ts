@@ -1,4 +1,4 @@
-import { computeMissed, type InboxRead, nextEpochCandidate } from './inbox.ts'
+import { finishRead, nextEpochCandidate } from './inbox.ts'
 import type { InboxReader, InboxReaderOptions } from './inbox-reader.ts'
 import { userInboxKey, userStateKey } from './keys.ts'
 import { type DeliveryMeta, splitEntry } from './meta.ts'
@@ -43,16 +43,9 @@ export function createInboxReader(redis: RedisClient, options: InboxReaderOption
         frames[i] = split.frame
         metas[i] = split.meta
       }
-      const read: InboxRead = { epoch, seq, acked, frames, metas, firstSeq }
-      if (regressed === 1) read.regressed = true
-      const missed = computeMissed(from, read)
-      if (missed) read.missed = missed
-      return read
+      return finishRead(from, { epoch, seq, acked, frames, metas, firstSeq }, regressed === 1)
     },
-
-    async ack(userId, epoch, seq) {
-      return (await ackWithMeta(userId, epoch, seq)).acked
-    },
+    ack: async (userId, epoch, seq) => (await ackWithMeta(userId, epoch, seq)).acked,
     ackWithMeta,
   }
 }
