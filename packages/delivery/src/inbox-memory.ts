@@ -1,6 +1,6 @@
 import { finishRead, nextEpochCandidate } from './inbox.ts'
 import type { InboxReader } from './inbox-reader.ts'
-import { type InboxWriter, notificationFrameTail } from './inbox-writer.ts'
+import { broadcastFrame, type InboxWriter, notificationFrameTail } from './inbox-writer.ts'
 import { NOTIFICATION_FRAME_PREFIX } from './live-message.ts'
 import type { DeliveryMeta } from './meta.ts'
 import type { MemoryRouter } from './router-memory.ts'
@@ -62,9 +62,7 @@ export function createMemoryInbox(opts: { inboxCap: number; router?: MemoryRoute
       return { status: 'delivered', seq, epoch: st.epoch, inboxLength: st.entries.length }
     },
     async publishToTopic(topic, _dedupeId, notification) {
-      const { id, createdAt, title, body, data } = notification
-      const frame = JSON.stringify({ type: 'broadcast', topic, id, createdAt, title, body, data })
-      opts.router?.publishToTopic(topic, Buffer.from(frame))
+      opts.router?.publishToTopic(topic, Buffer.from(broadcastFrame(topic, notification)))
       return 'published'
     },
     async readInbox(userId, from) {

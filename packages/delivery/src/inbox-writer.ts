@@ -76,9 +76,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
     },
 
     async publishToTopic(topic, dedupeId, notification, meta) {
-      // the protocol's broadcast frame has no `kind`
-      const { id, createdAt, title, body, data } = notification
-      const frame = JSON.stringify({ type: 'broadcast', topic, id, createdAt, title, body, data })
+      const frame = broadcastFrame(topic, notification)
       const res = await s.tdgPublish(
         topicDedupeKey(topic, dedupeId),
         r.dedupeWindowSeconds,
@@ -97,4 +95,10 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
 export function notificationFrameTail(n: Notification): string {
   const wire = { id: n.id, kind: n.kind, createdAt: n.createdAt, title: n.title, body: n.body, data: n.data }
   return JSON.stringify(wire).slice(1)
+}
+
+/** The protocol's broadcast frame (it has no `kind`). */
+export function broadcastFrame(topic: string, n: Notification): string {
+  const { id, createdAt, title, body, data } = n
+  return JSON.stringify({ type: 'broadcast', topic, id, createdAt, title, body, data })
 }

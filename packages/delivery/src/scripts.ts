@@ -1,3 +1,5 @@
+import { NOTIFICATION_FRAME_PREFIX } from './live-message.ts'
+
 // The Lua scripts both services run. Each touches the keys of a single user (one hash tag),
 // so each is one atomic step in standalone Redis and in Redis Cluster alike.
 //
@@ -30,7 +32,7 @@ local mark = redis.call('GET', KEYS[3])
 if mark then return {0, mark} end
 local epoch = ensure_state(KEYS[1], KEYS[2], ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local entry = (ARGV[8] or '') .. '{"type":"notification","seq":' .. seq .. ',' .. ARGV[2]
+local entry = (ARGV[8] or '') .. '${NOTIFICATION_FRAME_PREFIX}' .. seq .. ',' .. ARGV[2]
 redis.call('RPUSH', KEYS[2], entry)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 local len = redis.call('LLEN', KEYS[2])
