@@ -33,9 +33,6 @@ export function createMemoryPresenceStore(
       users.set(userId, sessions)
       return true
     },
-    async refresh(userId, sessionId) {
-      refresh(userId, sessionId)
-    },
     async refreshMany(entries) {
       for (const e of entries) refresh(e.userId, e.sessionId)
     },
@@ -45,7 +42,7 @@ export function createMemoryPresenceStore(
     async count(userId) {
       return live(userId)?.size ?? 0
     },
-    /** refresh() calls so far, one per entry: what a test of the heartbeat sweep counts. */
+    /** Entries refreshed so far: what a test of the heartbeat sweep counts. */
     get refreshes() {
       return refreshes
     },

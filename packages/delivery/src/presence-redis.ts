@@ -4,14 +4,13 @@ import { Cluster } from 'ioredis'
 import { userPresenceKey } from './keys.ts'
 import { type PresenceEntry, type PresenceStore, validatePresenceTtl } from './presence.ts'
 import type { RedisClient } from './redis-client.ts'
-import { PRESENCE_COUNT, PRESENCE_JOIN, PRESENCE_REFRESH, PRESENCE_REFRESH_MANY } from './scripts.ts'
+import { PRESENCE_COUNT, PRESENCE_JOIN, PRESENCE_REFRESH_MANY } from './scripts.ts'
 
 /** Keys per refreshMany script call: each call is one atomic step, and Redis serves no one else meanwhile. */
 const REFRESH_BATCH = 256
 
 interface Scripted {
   tdgPresenceJoin(key: string, member: string, ttlMs: number, max: number): Promise<number>
-  tdgPresenceRefresh(key: string, member: string, ttlMs: number): Promise<number>
   tdgPresenceRefreshMany(routingKey: string, ttlMs: number, ...keyMemberPairs: string[]): Promise<number>
   tdgPresenceCount(key: string): Promise<number>
 }
@@ -20,7 +19,6 @@ interface Scripted {
 export function createPresenceStore(redis: RedisClient, opts: { ttlMs: number }): PresenceStore {
   validatePresenceTtl(opts.ttlMs)
   redis.defineCommand('tdgPresenceJoin', { numberOfKeys: 1, lua: PRESENCE_JOIN })
-  redis.defineCommand('tdgPresenceRefresh', { numberOfKeys: 1, lua: PRESENCE_REFRESH })
   redis.defineCommand('tdgPresenceRefreshMany', { numberOfKeys: 1, lua: PRESENCE_REFRESH_MANY })
   redis.defineCommand('tdgPresenceCount', { numberOfKeys: 1, lua: PRESENCE_COUNT })
   const s = redis as unknown as Scripted
@@ -35,9 +33,6 @@ export function createPresenceStore(redis: RedisClient, opts: { ttlMs: number })
   return {
     async join(userId, sessionId, maxSessions) {
       return (await s.tdgPresenceJoin(userPresenceKey(userId), sessionId, ttlMs, maxSessions)) === 1
-    },
-    async refresh(userId, sessionId) {
-      await s.tdgPresenceRefresh(userPresenceKey(userId), sessionId, ttlMs)
     },
     async refreshMany(entries) {
       const calls: Array<Promise<void>> = []

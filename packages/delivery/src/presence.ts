@@ -13,8 +13,10 @@ export interface PresenceEntry {
 export interface PresenceStore {
   /** Records the session unless the user already has `maxSessions` live ones. */
   join(userId: string, sessionId: string, maxSessions: number): Promise<boolean>
-  refresh(userId: string, sessionId: string): Promise<void>
-  /** refresh() of many sessions at once (a slice of the heartbeat sweep): a few round trips, not one each. */
+  /**
+   * Extends the entries of many sessions at once (a slice of the heartbeat sweep: one script call
+   * per Redis node, not one per session). An entry that vanished is not re-added.
+   */
   refreshMany(entries: readonly PresenceEntry[]): Promise<void>
   leave(userId: string, sessionId: string): Promise<void>
   count(userId: string): Promise<number>

@@ -119,15 +119,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `
 
-/** KEYS: presence.  ARGV: member, ttlMs.  Extends a live session; a vanished one is not re-added. */
-export const PRESENCE_REFRESH = `${NOW_MS}
-if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`
-
 /** KEYS: presence.  Returns the number of live sessions. */
 export const PRESENCE_COUNT = `${NOW_MS}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
@@ -152,9 +143,10 @@ return at
 
 /**
  * KEYS: one presence key (it routes the call in a Cluster).  ARGV: ttlMs, then key, member pairs
- * (of any users, that key's first).  PRESENCE_REFRESH for a slice of the heartbeat sweep in one
- * call. In a Cluster the caller sends each call only keys its node serves: a script's declared
- * keys must share a slot, so the others are arguments, which the flag lets it touch there.
+ * (of any users, that key's first).  Extends live sessions, a vanished one is not re-added: a
+ * slice of the heartbeat sweep in one call. In a Cluster the caller sends each call only keys its
+ * node serves: a script's declared keys must share a slot, so the others are arguments, which the
+ * flag lets it touch there.
  */
 export const PRESENCE_REFRESH_MANY = `#!lua flags=allow-cross-slot-keys
 ${NOW_MS}
