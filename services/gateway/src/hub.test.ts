@@ -64,3 +64,38 @@ test('the heartbeat visits one slice per tick and every session once per interva
   for (const [i, o] of open.entries()) assert.equal(o.transport.terminated, i % 2 === 1, `session ${i}`)
   assert.equal(m.hub.size, open.length / 2)
 })
+
+test('the drain tells every session to reconnect, spread over DRAIN_MS, on one timer', async () => {
+  const transports: FakeTransport[] = []
+  for (let i = 0; i < 50; i++) {
+    const transport = new FakeTransport()
+    const principal = { userId: `d${i}`, issuedAt: Date.now(), expiresAt: Date.now() + 3_600_000, topics: [] }
+    assert.ok(m.hub.open(transport, principal, {}))
+    transports.push(transport)
+  }
+  await settle()
+  mock.timers.enable({ apis: ['setTimeout'] })
+  let done = false
+  const drained = m.hub.drain(1000, 5000).then(() => {
+    done = true
+  })
+  assert.equal(m.hub.draining, true)
+  const closed = () => transports.filter((t) => t.closedWith).length
+  // 20 ms steps (each step schedules the next)
+  const advance = (ms: number) => {
+    for (let t = 0; t < ms; t += 20) mock.timers.tick(20)
+  }
+  advance(20)
+  assert.equal(closed(), 1, 'the first step closes its share only')
+  advance(480)
+  assert.equal(closed(), 25, 'half of them by half of DRAIN_MS')
+  advance(500)
+  await drained
+  assert.equal(done, true)
+  for (const t of transports) {
+    assert.deepEqual(t.closedWith, { code: 1012, reason: 'server restart' })
+    const [reconnect] = t.frames<{ afterMs: number }>('reconnect')
+    assert.ok(reconnect && reconnect.afterMs >= 0 && reconnect.afterMs < 5000)
+  }
+  assert.equal(m.hub.size, 0)
+})

@@ -11,6 +11,8 @@ import type { Transport } from './transport.ts'
 // sockets does not send Redis 18k scripts in one burst.
 const REFRESH_SLICE = 500
 const REFRESH_PAUSE_MS = 20
+/** The drain closes a share of the sessions this often. */
+const DRAIN_STEP_MS = 20
 
 /**
  * The heartbeat sweep visits one slice of the sessions per tick, each session once per
@@ -151,22 +153,32 @@ export class Hub implements SessionHost {
 
   /**
    * Graceful drain: new connections are refused; every client is told `reconnect` (with its own
-   * jittered `afterMs`) and closed 1012, spread evenly-at-random over `drainMs` so the other pods
-   * are not hit by a thundering herd. Resolves when every session was told.
+   * jittered `afterMs`) and closed 1012, spread evenly over `drainMs` in a random order so the
+   * other pods are not hit by a thundering herd. One timer for the pod, not one per session.
+   * Resolves when every session was told.
    */
   drain(drainMs: number, jitterMs: number): Promise<void> {
     this.#draining = true
     this.#pod.log.info({ sessions: this.size, drainMs }, 'draining')
     const all = this.#snapshot()
     if (all.length === 0) return Promise.resolve()
+    for (let i = all.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1))
+      ;[all[i], all[j]] = [all[j]!, all[i]!]
+    }
+    const steps = Math.max(1, Math.ceil(drainMs / DRAIN_STEP_MS))
     return new Promise((resolve) => {
-      let left = all.length
-      for (const s of all) {
-        setTimeout(() => {
-          s.reconnect(Math.floor(Math.random() * jitterMs))
-          if (--left === 0) resolve()
-        }, Math.random() * drainMs)
+      let step = 0
+      let i = 0
+      const next = () => {
+        step++
+        for (const end = Math.ceil((all.length * step) / steps); i < end; i++) {
+          all[i]!.reconnect(Math.floor(Math.random() * jitterMs))
+        }
+        if (i < all.length) setTimeout(next, drainMs / steps)
+        else resolve()
       }
+      setTimeout(next, drainMs / steps)
     })
   }
 
