@@ -22,7 +22,9 @@ test('presence refreshMany after a slot moved to another primary: every entry is
 test('the same when the key that routes the call is the one that moved (MOVED, then run elsewhere)', () =>
   refreshAfterMove(0))
 
-async function refreshAfterMove(movedIndex: number): Promise<void> {
+test('the same while the slot is still migrating (ASK)', () => refreshAfterMove(1, { midMigration: true }))
+
+async function refreshAfterMove(movedIndex: number, opts: { midMigration?: boolean } = {}): Promise<void> {
   const redis = createRedisConnection({ clusterNodes: cluster.nodes }, { name: 'reshard-test' }) as Cluster
   const admin = cluster.nodes.map((n) => new Redis({ host: n.host, port: n.port, lazyConnect: false }))
   try {
@@ -66,7 +68,10 @@ async function refreshAfterMove(movedIndex: number): Promise<void> {
       'KEYS',
       key,
     )
-    for (const a of admin) await a.call('CLUSTER', 'SETSLOT', slot, 'NODE', ids[to]!)
+    const finishMigration = async () => {
+      for (const a of admin) await a.call('CLUSTER', 'SETSLOT', slot, 'NODE', ids[to]!)
+    }
+    if (!opts.midMigration) await finishMigration()
     assert.equal(
       nodeOf(moved),
       `${cluster.nodes[from]!.host}:${cluster.nodes[from]!.port}`,
@@ -78,6 +83,7 @@ async function refreshAfterMove(movedIndex: number): Promise<void> {
     for (const u of users) {
       assert.ok(Number(await redis.zscore(userPresenceKey(u), 's1')) > before, `${u} refreshed`)
     }
+    if (opts.midMigration) await finishMigration()
   } finally {
     for (const a of admin) a.disconnect()
     redis.disconnect()
