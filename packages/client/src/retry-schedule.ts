@@ -8,7 +8,7 @@ import { RetryBudget } from './give-up.ts'
 export interface RetrySchedule {
   /** Consecutive failed attempts (0-based exponent of the backoff). */
   readonly attempt: number
-  /** Failed attempts counted against `maxRetries` since the last session opened. */
+  /** Failed attempts counted against `maxRetries` since the last session opened (or connect()). */
   readonly failures: number
   /** The backoff starts over (the network came back). */
   restart(): void
