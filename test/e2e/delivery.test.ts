@@ -31,8 +31,7 @@ before(async () => {
     redisUrl: redisServer.url,
     kafkaBrokers,
     gateways: 2,
-    // a small inbox so that trimming (and its `missed`) is reachable; both services must agree
-    gatewayEnv: { INBOX_CAP: String(INBOX_CAP) },
+    // a small inbox so that trimming (and its `missed`) is reachable: the writer's setting only
     dispatcherEnv: { INBOX_CAP: String(INBOX_CAP) },
   }))
   gw1 = stack.gateways[0]!.baseUrl

@@ -4,14 +4,14 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { TOPICS } from '@tidings/contracts'
 import {
-  DEFAULT_RETENTION,
   type RedisTarget,
   type RetentionOptions,
   redisEnvProperties,
   redisTargetFromEnv,
-  validateRetention,
+  retentionEnvProperties,
+  retentionFromEnv,
 } from '@tidings/delivery'
-import { ConfigError, loadConfig, requireThat } from '@tidings/runtime'
+import { loadConfig, requireThat } from '@tidings/runtime'
 import { type KafkaSecurity, kafkaSecurityEnvProperties, kafkaSecurityFromEnv } from './kafka-security.ts'
 import { type PushConfig, pushEnvProperties, toPushConfig } from './push-config.ts'
 
@@ -65,10 +65,7 @@ export const DispatcherEnv = Type.Object({
   TOPIC_DLQ_PARTITIONS: Int(1, 10_000, 1, 'partitions of the dead-letter topic the dispatcher creates'),
   TOPIC_REPLICATION_FACTOR: Int(-1, 32, -1, 'replication factor of created topics; -1 = broker default'),
   ...redisEnvProperties,
-  INBOX_TTL_SECONDS: Int(1, 31_536_000, DEFAULT_RETENTION.inboxTtlSeconds, 'inbox TTL'),
-  INBOX_CAP: Int(1, 1_000_000, DEFAULT_RETENTION.inboxCap, 'most notifications kept per user'),
-  DEDUPE_WINDOW_SECONDS: Int(1, 31_536_000, DEFAULT_RETENTION.dedupeWindowSeconds, 'dedupe window'),
-  STATE_TTL_SECONDS: Int(1, 315_360_000, DEFAULT_RETENTION.stateTtlSeconds, 'seq/epoch state TTL'),
+  ...retentionEnvProperties,
   MAX_EVENT_BYTES: Int(256, 16_777_216, 65_536, 'bigger event values go to the DLQ as too_large'),
   PARTITIONS_CONSUMED_CONCURRENTLY: Int(1, 1000, 4, 'partitions processed at the same time'),
   RETRY_INITIAL_MS: Int(1, 60_000, 100, 'first backoff after a Redis or DLQ failure'),
@@ -172,18 +169,7 @@ export function loadDispatcherConfig(
     'must be -1 (broker default) or at least 1',
   )
 
-  const retention: RetentionOptions = {
-    inboxTtlSeconds: e.INBOX_TTL_SECONDS,
-    inboxCap: e.INBOX_CAP,
-    dedupeWindowSeconds: e.DEDUPE_WINDOW_SECONDS,
-    stateTtlSeconds: e.STATE_TTL_SECONDS,
-  }
-  try {
-    validateRetention(retention)
-  } catch (err) {
-    // the only cross-field rule there: the state must outlive the inbox
-    throw new ConfigError(`STATE_TTL_SECONDS ${(err as Error).message}`, 'STATE_TTL_SECONDS')
-  }
+  const retention = retentionFromEnv(e)
 
   return {
     kafka: {

@@ -73,6 +73,17 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
     },
     /^gateway: configuration error: MAX_FRAME_BYTES must be integer$/m,
   ],
+  [
+    'a state TTL below a minute',
+    {
+      REDIS_URL: 'redis://r:6379',
+      JWT_ALGORITHMS: 'HS256',
+      JWT_SECRET: TEST_JWT_SECRET,
+      DEV_MODE: 'true',
+      STATE_TTL_SECONDS: '10',
+    },
+    /^gateway: configuration error: STATE_TTL_SECONDS must be >= 60$/m,
+  ],
 ]
 
 for (const [what, env, message] of bad) {

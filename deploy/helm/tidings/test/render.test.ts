@@ -5,8 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { loadDispatcherConfig } from '../../../../services/dispatcher/src/config.ts'
-import { loadGatewayConfig } from '../../../../services/gateway/src/config.ts'
+import { DispatcherEnv, loadDispatcherConfig } from '../../../../services/dispatcher/src/config.ts'
+import { GatewayEnv, loadGatewayConfig } from '../../../../services/gateway/src/config.ts'
 import { find, type K8sObject, lint, render } from './helm.ts'
 import { validateObject } from './k8s-schemas.ts'
 
@@ -76,6 +76,16 @@ for (const [name, files] of Object.entries(VALUES_FILES)) {
         const text = JSON.stringify(cm.data)
         for (const secret of SECRET_VALUES)
           assert.ok(!text.includes(secret), `a secret value in ${cm.metadata.name}`)
+      }
+    })
+
+    test('each ConfigMap holds only settings its service reads (the gateway gets no inbox limits)', () => {
+      for (const [component, schema] of [
+        ['gateway', GatewayEnv],
+        ['dispatcher', DispatcherEnv],
+      ] as const) {
+        const unread = Object.keys(configMapOf(objects, component)).filter((k) => !(k in schema.properties))
+        assert.deepEqual(unread, [], `${component} ConfigMap`)
       }
     })
 
