@@ -116,7 +116,7 @@ test('an event reaches the user on whichever gateway holds the socket, and nobod
       forCarol.map((e) => e.loanId),
     )
 
-    // the frame is the DTO of PROTOCOL.md §2, nothing of the domain event leaks
+    // the frame is the DTO of docs/protocol.md §4.1, nothing of the domain event leaks
     const [approved, disbursedBn, needsInfo] = a.notifications()
     assert.deepEqual(Object.keys(approved!).sort(), [
       'body',
