@@ -105,6 +105,8 @@ test('starts, answers its probes, logs JSON, and drains on SIGTERM with exit cod
     JWT_SECRET: TEST_JWT_SECRET,
     DEV_MODE: 'true',
     DRAIN_MS: '100',
+    // the dispatcher's setting, beyond any bound the gateway once had: not the gateway's, ignored
+    INBOX_CAP: '5000000',
   })
   const base = `http://127.0.0.1:${port}`
   try {
