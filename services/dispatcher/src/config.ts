@@ -11,12 +11,9 @@ import {
   retentionEnvProperties,
   retentionFromEnv,
 } from '@tidings/delivery'
-import { loadConfig, requireThat } from '@tidings/runtime'
+import { type LogLevel, loadConfig, logLevelEnvProperties, requireThat } from '@tidings/runtime'
 import { type KafkaSecurity, kafkaSecurityEnvProperties, kafkaSecurityFromEnv } from './kafka-security.ts'
 import { type PushConfig, pushEnvProperties, toPushConfig } from './push-config.ts'
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
 
 // Kafka's own rule for topic names (legal characters, at most 249 of them).
 const KAFKA_TOPIC = '^[A-Za-z0-9._-]{1,249}$'
@@ -72,13 +69,7 @@ export const DispatcherEnv = Type.Object({
   RETRY_MAX_MS: Int(1, 600_000, 5000, 'longest backoff after repeated failures'),
   HTTP_PORT: Int(0, 65_535, 9464, 'health and metrics port; 0 = any free port'),
   HTTP_HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'health and metrics interface' }),
-  // an enum (not a union of literals) so that a wrong value reads "must be equal to one of the allowed values"
-  LOG_LEVEL: Type.Unsafe<LogLevel>({
-    type: 'string',
-    enum: [...LOG_LEVELS],
-    default: 'info',
-    description: LOG_LEVELS.join(', '),
-  }),
+  ...logLevelEnvProperties,
   // below Kubernetes' default 30 s terminationGracePeriodSeconds, so that we exit before SIGKILL
   SHUTDOWN_GRACE_MS: Int(1000, 600_000, 25_000, 'hard limit of a graceful stop'),
   ...pushEnvProperties,

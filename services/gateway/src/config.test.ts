@@ -53,3 +53,8 @@ test('the dispatcher-only retention settings are not the gateway’s: any value 
   for (const variable of ['INBOX_CAP', 'INBOX_TTL_SECONDS', 'DEDUPE_WINDOW_SECONDS'])
     assert.ok(!(variable in c), variable)
 })
+
+test('LOG_LEVEL is the dispatcher’s setting too (one schema in @tidings/runtime)', () => {
+  assert.equal(loadGatewayConfig(base).LOG_LEVEL, 'info')
+  failsOn({ LOG_LEVEL: 'loud' }, 'LOG_LEVEL', /allowed values/)
+})

@@ -5,7 +5,7 @@ import {
   redisEnvProperties,
   redisTargetFromEnv,
 } from '@tidings/delivery'
-import { loadConfig, requireThat } from '@tidings/runtime'
+import { loadConfig, logLevelEnvProperties, requireThat } from '@tidings/runtime'
 import { type AuthOptions, authEnvProperties, authOptionsFromEnv } from './auth/config.ts'
 
 const Int = (min: number, max: number, def: number, description: string) =>
@@ -110,10 +110,7 @@ export const GatewayEnv = Type.Object({
   // Only what the inbox reader uses: INBOX_TTL_SECONDS, INBOX_CAP and DEDUPE_WINDOW_SECONDS shape the
   // dispatcher's writes and are not read here (set in the gateway's environment, they are ignored).
   ...readerRetentionEnvProperties,
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
-  ),
+  ...logLevelEnvProperties,
 })
 export type GatewayEnv = Static<typeof GatewayEnv>
 
