@@ -16,8 +16,9 @@ import { createRedisConnection, type RedisTarget } from './connection.ts'
 import { userStateKey } from './keys.ts'
 import type { LiveNotification } from './live-message.ts'
 import { DEFAULT_RETENTION } from './options.ts'
-import { createChannelRouter } from './router.ts'
+import { createChannelRouter } from './router-redis.ts'
 import { createDeliveryStore } from './store.ts'
+import { exerciseRefreshMany } from './test-support.ts'
 
 // The same scripts and sharded pub/sub on a 3-primary Redis Cluster: every key and channel of a
 // user hashes to one slot, so each script runs on the shard that owns the user. Twice: a plain
@@ -54,6 +55,15 @@ test('the same on a Cluster with TLS and an ACL user; a wrong password is a Conf
     (err: unknown) => err instanceof ConfigError && err.variable === 'REDIS_PASSWORD',
   )
   await exercise(target)
+})
+
+test('presence refreshMany: one call per shard for users on every shard', async () => {
+  const redis = createRedisConnection({ clusterNodes: cluster.nodes }, { name: 'cluster-presence-test' })
+  try {
+    await exerciseRefreshMany(redis)
+  } finally {
+    redis.disconnect()
+  }
 })
 
 async function exercise(target: RedisTarget): Promise<void> {

@@ -52,7 +52,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
   return {
     async deliverToUser(userId, dedupeId, notification, meta) {
       // One serialisation per notification; the script prepends type and seq.
-      const tail = JSON.stringify(toWire(notification)).slice(1)
+      const tail = notificationFrameTail(notification)
       const res = await s.tdgDeliver(
         userStateKey(userId),
         userInboxKey(userId),
@@ -76,9 +76,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
     },
 
     async publishToTopic(topic, dedupeId, notification, meta) {
-      // the protocol's broadcast frame has no `kind`
-      const { id, createdAt, title, body, data } = notification
-      const frame = JSON.stringify({ type: 'broadcast', topic, id, createdAt, title, body, data })
+      const frame = broadcastFrame(topic, notification)
       const res = await s.tdgPublish(
         topicDedupeKey(topic, dedupeId),
         r.dedupeWindowSeconds,
@@ -90,7 +88,17 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
   }
 }
 
-// Field order of the wire object is fixed here, so every frame of a kind looks the same.
-function toWire(n: Notification): Notification {
-  return { id: n.id, kind: n.kind, createdAt: n.createdAt, title: n.title, body: n.body, data: n.data }
+/**
+ * A notification frame without its opening brace: what follows NOTIFICATION_FRAME_PREFIX, the seq
+ * and a comma. Field order is fixed here, so every frame of a kind looks the same.
+ */
+export function notificationFrameTail(n: Notification): string {
+  const wire = { id: n.id, kind: n.kind, createdAt: n.createdAt, title: n.title, body: n.body, data: n.data }
+  return JSON.stringify(wire).slice(1)
+}
+
+/** The protocol's broadcast frame (it has no `kind`). */
+export function broadcastFrame(topic: string, n: Notification): string {
+  const { id, createdAt, title, body, data } = n
+  return JSON.stringify({ type: 'broadcast', topic, id, createdAt, title, body, data })
 }

@@ -1,3 +1,5 @@
+import { NOTIFICATION_FRAME_PREFIX } from './live-message.ts'
+
 // The Lua scripts both services run. Each touches the keys of a single user (one hash tag),
 // so each is one atomic step in standalone Redis and in Redis Cluster alike.
 //
@@ -30,7 +32,7 @@ local mark = redis.call('GET', KEYS[3])
 if mark then return {0, mark} end
 local epoch = ensure_state(KEYS[1], KEYS[2], ARGV[1])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local entry = (ARGV[8] or '') .. '{"type":"notification","seq":' .. seq .. ',' .. ARGV[2]
+local entry = (ARGV[8] or '') .. '${NOTIFICATION_FRAME_PREFIX}' .. seq .. ',' .. ARGV[2]
 redis.call('RPUSH', KEYS[2], entry)
 redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
 local len = redis.call('LLEN', KEYS[2])
@@ -117,15 +119,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `
 
-/** KEYS: presence.  ARGV: member, ttlMs.  Extends a live session; a vanished one is not re-added. */
-export const PRESENCE_REFRESH = `${NOW_MS}
-if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`
-
 /** KEYS: presence.  Returns the number of live sessions. */
 export const PRESENCE_COUNT = `${NOW_MS}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
@@ -146,4 +139,23 @@ local at = math.max(prev, now)
 redis.call('SET', KEYS[1], at, 'EX', ARGV[1])
 redis.call('SPUBLISH', ARGV[2], ARGV[3] .. '\\n' .. at)
 return at
+`
+
+/**
+ * KEYS: one presence key (it routes the call in a Cluster).  ARGV: ttlMs, then key, member pairs
+ * (of any users, that key's first).  Extends live sessions, a vanished one is not re-added: a
+ * slice of the heartbeat sweep in one call. In a Cluster the caller sends each call only keys its
+ * node serves: a script's declared keys must share a slot, so the others are arguments, which the
+ * flag lets it touch there.
+ */
+export const PRESENCE_REFRESH_MANY = `#!lua flags=allow-cross-slot-keys
+${NOW_MS}
+local ttl = tonumber(ARGV[1])
+local expiry = now + ttl
+for i = 2, #ARGV, 2 do
+  if redis.call('ZADD', ARGV[i], 'XX', 'CH', expiry, ARGV[i + 1]) == 1 then
+    redis.call('PEXPIRE', ARGV[i], ttl)
+  end
+end
+return (#ARGV - 1) / 2
 `
