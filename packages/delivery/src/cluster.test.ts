@@ -18,7 +18,7 @@ import type { LiveNotification } from './live-message.ts'
 import { DEFAULT_RETENTION } from './options.ts'
 import { createChannelRouter } from './router-redis.ts'
 import { createDeliveryStore } from './store.ts'
-import { exerciseRefreshMany } from './test-support.ts'
+import { exerciseRefreshMany } from './testing.ts'
 
 // The same scripts and sharded pub/sub on a 3-primary Redis Cluster: every key and channel of a
 // user hashes to one slot, so each script runs on the shard that owns the user. Twice: a plain

@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test'
 import { infraFromEnv } from '@tidings/test/infra'
 import { createRedisConnection } from './connection.ts'
 import type { RedisClient } from './redis-client.ts'
-import { exerciseRefreshMany } from './test-support.ts'
+import { exerciseRefreshMany } from './testing.ts'
 
 let redis: RedisClient
 before(() => {

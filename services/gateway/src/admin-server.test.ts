@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { startRedis, waitFor } from '@tidings/test/infra'
 import { startAdminServer } from './admin-server.ts'
-import { startTestGateway } from './test-support.ts'
+import { startTestGateway } from './testing/test-gateway.ts'
 
 test('with ADMIN_PORT, /readyz and /metrics answer there and not on the public port', async () => {
   const gw = await startTestGateway({ ADMIN_PORT: '0', DRAIN_MS: '300' })

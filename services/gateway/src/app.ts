@@ -77,17 +77,17 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     (kind, meta, listeners, deliver) => tracing!.fanOut(kind, meta, listeners, deliver),
   )
   const metrics = createGatewayMetrics(() => router.channelCount)
-  metrics.maxConnections.set(config.MAX_CONNECTIONS)
+  metrics.maxConnections.set(config.admission.maxConnections)
   tracing = createDeliveryTracing({
     enabled: tracingEnabled(),
-    pod: config.POD_NAME ?? hostname(),
+    pod: config.podName ?? hostname(),
     age: metrics.deliveryAge,
   })
   const pod: PodContext = {
     config,
-    store: createInboxReader(redis, { stateTtlSeconds: config.STATE_TTL_SECONDS }),
+    store: createInboxReader(redis, config.inbox),
     router,
-    presence: createPresenceStore(redis, { ttlMs: Math.ceil(config.HEARTBEAT_MS * 2.5) }),
+    presence: createPresenceStore(redis, { ttlMs: Math.ceil(config.socket.heartbeatMs * 2.5) }),
     // a revocation outlives every token it revokes (they are expired by then)
     revocations: createRevocationStore(redis, {
       ttlSeconds: config.auth.maxLifetimeS + config.auth.clockToleranceS + 60,
@@ -114,11 +114,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     // a user id may be 128 characters (contracts); Fastify's default 100 answered 414
     routerOptions: { maxParamLength: 256 },
     // the client IP (per-IP rate limits) comes from X-Forwarded-For only through trusted hops
-    trustProxy: (_address: string, hop: number) => hop < config.TRUST_PROXY_HOPS,
+    trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
   })
   // TCP connections, handshakes and closing sockets included: the pod's file descriptors stay
   // bounded whatever clients do; the headroom keeps probes and refusals answerable when full.
-  app.server.maxConnections = config.MAX_CONNECTIONS + 1024
+  app.server.maxConnections = config.admission.maxConnections + 1024
   await registerOpenApi(app) // before any route: it collects them as they are added
   app.decorateRequest('tidings', null)
   // Every error body is {statusCode, code, message} with a code from errors.ts.
@@ -145,7 +145,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
 
   await app.register(websocket, {
     options: {
-      maxPayload: config.MAX_FRAME_BYTES,
+      maxPayload: config.socket.maxFrameBytes,
       perMessageDeflate: false,
       ...closeAndPongLimits(config),
       handleProtocols: (protocols) => selectSubprotocol(protocols),
@@ -166,7 +166,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   // A constant answer on the public port too: cloud load balancers health-check the traffic port
   // by default. Readiness and metrics move to the admin port when ADMIN_PORT is set.
   app.get('/healthz', async () => ({ status: 'ok' }))
-  if (config.ADMIN_PORT === undefined) {
+  if (config.admin.port === undefined) {
     app.get('/readyz', async (_req, reply) => {
       const r = await readiness()
       return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', ...r.checks })
@@ -224,7 +224,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   })
 
   async function close(): Promise<void> {
-    await hub.drain(config.DRAIN_MS, config.RECONNECT_JITTER_MS)
+    await hub.drain(config.drain.windowMs, config.drain.reconnectJitterMs)
     hub.stop()
     pod.deadlines.stop()
     await app.close()
@@ -248,7 +248,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
 function closeAndPongLimits(config: GatewayConfig): object {
   return {
     // A client that never answers our close frame is dropped this soon (ws waits 30 s).
-    closeTimeout: config.CLOSE_TIMEOUT_MS,
+    closeTimeout: config.socket.closeTimeoutMs,
     // Pongs queued for a client that does not read: ws terminates the socket past this.
     maxPendingAutoPongs: 8,
   }

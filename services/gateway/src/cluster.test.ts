@@ -9,7 +9,7 @@ import { type RedisCluster, startRedisCluster, uniqueName, waitFor } from '@tidi
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
 import { Redis } from 'ioredis'
-import { notification, startTestGateway, type TestGateway } from './test-support.ts'
+import { notification, startTestGateway, type TestGateway } from './testing/test-gateway.ts'
 
 let cluster: RedisCluster
 let gw: TestGateway

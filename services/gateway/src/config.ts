@@ -1,11 +1,12 @@
 import { type Static, Type } from '@sinclair/typebox'
 import {
+  type InboxReaderOptions,
   type RedisTarget,
   readerRetentionEnvProperties,
   redisEnvProperties,
   redisTargetFromEnv,
 } from '@tidings/delivery'
-import { loadConfig, logLevelEnvProperties, requireThat } from '@tidings/runtime'
+import { type LogLevel, loadConfig, logLevelEnvProperties, requireThat } from '@tidings/runtime'
 import { type AuthOptions, authEnvProperties, authOptionsFromEnv } from './auth/config.ts'
 
 const Int = (min: number, max: number, def: number, description: string) =>
@@ -114,7 +115,59 @@ export const GatewayEnv = Type.Object({
 })
 export type GatewayEnv = Static<typeof GatewayEnv>
 
-export interface GatewayConfig extends GatewayEnv {
+/**
+ * A gateway pod's settings as the code uses them: grouped and camelCase, like the dispatcher's
+ * (each field names the variable it comes from in GatewayEnv). Built once at start by
+ * loadGatewayConfig and passed down; nothing below reads the environment.
+ */
+export interface GatewayConfig {
+  /** HOST, PORT */
+  listen: { host: string; port: number }
+  /** ADMIN_HOST, ADMIN_PORT; `port` undefined: /healthz, /readyz, /metrics are served on PORT. */
+  admin: { host: string; port: number | undefined }
+  /** POD_NAME (undefined: the hostname) */
+  podName: string | undefined
+  socket: {
+    /** HEARTBEAT_MS */
+    heartbeatMs: number
+    /** MAX_FRAME_BYTES */
+    maxFrameBytes: number
+    /** MAX_QUEUED_FRAMES */
+    maxQueuedFrames: number
+    /** MAX_BUFFERED_BYTES */
+    maxBufferedBytes: number
+    /** CLOSE_TIMEOUT_MS */
+    closeTimeoutMs: number
+    /** MAX_VIOLATIONS */
+    maxViolations: number
+  }
+  /** SSE_MAX_STREAM_MS */
+  sse: { maxStreamMs: number }
+  /** MAX_CONNECTIONS, MAX_SESSIONS_PER_USER */
+  admission: { maxConnections: number; maxSessionsPerUser: number }
+  rateLimit: {
+    /** RATE_LIMIT_PER_SECOND, RATE_LIMIT_BURST: inbound frames of one socket */
+    framesPerSecond: number
+    frameBurst: number
+    /** HTTP_RATE_PER_USER, HTTP_RATE_PER_IP: REST requests per minute, all pods */
+    httpPerUserPerMinute: number
+    httpPerIpPerMinute: number
+    /** CONNECT_RATE_PER_USER, CONNECT_RATE_PER_IP: sockets + SSE streams per minute, all pods */
+    connectPerUserPerMinute: number
+    connectPerIpPerMinute: number
+  }
+  /** TRUST_PROXY_HOPS */
+  trustProxyHops: number
+  /** REAUTH_WARNING_MS, EXPIRY_GRACE_MS */
+  reauth: { warningMs: number; expiryGraceMs: number }
+  /** DRAIN_MS, RECONNECT_JITTER_MS */
+  drain: { windowMs: number; reconnectJitterMs: number }
+  /** SHUTDOWN_GRACE_MS */
+  shutdownGraceMs: number
+  /** LOG_LEVEL */
+  logLevel: LogLevel
+  /** STATE_TTL_SECONDS */
+  inbox: InboxReaderOptions
   redis: RedisTarget
   auth: AuthOptions
 }
@@ -137,5 +190,35 @@ export function loadGatewayConfig(env: Record<string, string | undefined> = proc
     'SHUTDOWN_GRACE_MS',
     'must exceed DRAIN_MS by at least a second, or the drain is cut short',
   )
-  return { ...c, redis, auth: authOptionsFromEnv(c) }
+  return {
+    listen: { host: c.HOST, port: c.PORT },
+    admin: { host: c.ADMIN_HOST, port: c.ADMIN_PORT },
+    podName: c.POD_NAME,
+    socket: {
+      heartbeatMs: c.HEARTBEAT_MS,
+      maxFrameBytes: c.MAX_FRAME_BYTES,
+      maxQueuedFrames: c.MAX_QUEUED_FRAMES,
+      maxBufferedBytes: c.MAX_BUFFERED_BYTES,
+      closeTimeoutMs: c.CLOSE_TIMEOUT_MS,
+      maxViolations: c.MAX_VIOLATIONS,
+    },
+    sse: { maxStreamMs: c.SSE_MAX_STREAM_MS },
+    admission: { maxConnections: c.MAX_CONNECTIONS, maxSessionsPerUser: c.MAX_SESSIONS_PER_USER },
+    rateLimit: {
+      framesPerSecond: c.RATE_LIMIT_PER_SECOND,
+      frameBurst: c.RATE_LIMIT_BURST,
+      httpPerUserPerMinute: c.HTTP_RATE_PER_USER,
+      httpPerIpPerMinute: c.HTTP_RATE_PER_IP,
+      connectPerUserPerMinute: c.CONNECT_RATE_PER_USER,
+      connectPerIpPerMinute: c.CONNECT_RATE_PER_IP,
+    },
+    trustProxyHops: c.TRUST_PROXY_HOPS,
+    reauth: { warningMs: c.REAUTH_WARNING_MS, expiryGraceMs: c.EXPIRY_GRACE_MS },
+    drain: { windowMs: c.DRAIN_MS, reconnectJitterMs: c.RECONNECT_JITTER_MS },
+    shutdownGraceMs: c.SHUTDOWN_GRACE_MS,
+    logLevel: c.LOG_LEVEL,
+    inbox: { stateTtlSeconds: c.STATE_TTL_SECONDS },
+    redis,
+    auth: authOptionsFromEnv(c),
+  }
 }

@@ -6,7 +6,7 @@ import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
 import { Redis } from 'ioredis'
-import { notification, startTestGateway, type TestGateway } from './test-support.ts'
+import { notification, startTestGateway, type TestGateway } from './testing/test-gateway.ts'
 
 const seqs = (frames: { type: string }[]) =>
   frames.filter((f): f is NotificationFrame => f.type === 'notification').map((f) => f.seq)

@@ -5,7 +5,7 @@ import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
 import { clientFrame, closeCodeIn, Opcode, rawUpgrade } from '@tidings/test/support/raw-ws'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
-import { startTestGateway, type TestGateway } from './test-support.ts'
+import { startTestGateway, type TestGateway } from './testing/test-gateway.ts'
 
 const SERVICE_TOKEN = 'svc_edge_0123456789abcdefghij'
 const bearer = async (userId = uniqueName('u')) => ({

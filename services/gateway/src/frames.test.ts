@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import { uniqueName, waitFor } from '@tidings/test/infra'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
-import { startTestGateway, type TestGateway } from './test-support.ts'
+import { startTestGateway, type TestGateway } from './testing/test-gateway.ts'
 
 describe('inbound frames and limits', () => {
   let gw: TestGateway

@@ -4,7 +4,7 @@ import { freePorts, type RedisServer, startRedis, uniqueName } from '@tidings/te
 import { signUserToken, TEST_JWT_SECRET } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
 import { generateKeyPair, SignJWT } from 'jose'
-import { startTestGateway, type TestGateway } from './test-support.ts'
+import { startTestGateway, type TestGateway } from './testing/test-gateway.ts'
 
 // Every refusal happens before the upgrade: the client sees an HTTP status, never an open socket.
 describe('checks before the upgrade', () => {

@@ -5,7 +5,7 @@ import { uniqueName, waitFor } from '@tidings/test/infra'
 import { openSse } from '@tidings/test/support/sse-client'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
-import { notification, startTestGateway, type TestGateway } from './test-support.ts'
+import { notification, startTestGateway, type TestGateway } from './testing/test-gateway.ts'
 
 const SERVICE_TOKEN = 'svc-presence-reader-0123456789abcdef'
 

@@ -5,7 +5,7 @@ import { afterEach, beforeEach, mock, test } from 'node:test'
 import type { PresenceEntry } from '@tidings/delivery'
 import { heartbeatSlices } from './hub.ts'
 import type { Session } from './session.ts'
-import { createMemoryPod, FakeTransport, type MemoryPod, settle } from './testing.ts'
+import { createMemoryPod, FakeTransport, type MemoryPod, settle } from './testing/memory-pod.ts'
 
 const HEARTBEAT_MS = 1000
 let m: MemoryPod

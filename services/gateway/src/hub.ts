@@ -55,7 +55,7 @@ export class Hub implements SessionHost {
   constructor(pod: PodContext) {
     this.#pod = pod
     this.#context = { ...pod, hub: this }
-    this.#slices = Array.from({ length: heartbeatSlices(pod.config.HEARTBEAT_MS) }, () => new Set())
+    this.#slices = Array.from({ length: heartbeatSlices(pod.config.socket.heartbeatMs) }, () => new Set())
   }
 
   get draining(): boolean {
@@ -77,7 +77,7 @@ export class Hub implements SessionHost {
    * with an HTTP error, so the refusal allocates nothing. Closing sockets count too.
    */
   checkCapacity(): void {
-    if (this.#openSockets >= this.#pod.config.MAX_CONNECTIONS) {
+    if (this.#openSockets >= this.#pod.config.admission.maxConnections) {
       this.#pod.metrics.refused.inc({ reason: 'pod_full' })
       throw new TRY_AGAIN_LATER('pod full')
     }
@@ -96,7 +96,7 @@ export class Hub implements SessionHost {
       transport.close(Closes.ServerRestart)
       return null
     }
-    if (this.#openSockets > config.MAX_CONNECTIONS) {
+    if (this.#openSockets > config.admission.maxConnections) {
       metrics.closes.inc({ code: String(Closes.PodFull.code) })
       transport.close(Closes.PodFull)
       return null
@@ -130,7 +130,7 @@ export class Hub implements SessionHost {
    * the presence entries of the slice are extended in one Redis call.
    */
   startHeartbeat(): void {
-    const tickMs = this.#pod.config.HEARTBEAT_MS / this.#slices.length
+    const tickMs = this.#pod.config.socket.heartbeatMs / this.#slices.length
     this.#heartbeat = setInterval(() => this.heartbeatTick(), tickMs)
     this.#heartbeat.unref()
   }

@@ -5,7 +5,7 @@ import { uniqueName } from '@tidings/test/infra'
 import { openSse } from '@tidings/test/support/sse-client'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
-import { notification, startTestGateway, type TestGateway } from './test-support.ts'
+import { notification, startTestGateway, type TestGateway } from './testing/test-gateway.ts'
 
 // Two pods on the same Redis: the limits are per user and per IP across pods. Each test
 // uses its own user and its own client IP (X-Forwarded-For through one trusted hop), so the

@@ -7,8 +7,8 @@ import { loadGatewayConfig } from './config.ts'
 
 await runService('gateway', async () => {
   const config = loadGatewayConfig()
-  const pod = config.POD_NAME ?? hostname()
-  const logger = createLogger('gateway', config.LOG_LEVEL).child({ pod })
+  const pod = config.podName ?? hostname()
+  const logger = createLogger('gateway', config.logLevel).child({ pod })
   // Wrong credentials or an untrusted certificate: exit 78 naming the setting, not a retry loop.
   await verifyRedisAccess(config.redis, (err) =>
     logger.warn({ err: err.message }, 'redis unavailable at start; retrying'),
@@ -26,14 +26,14 @@ await runService('gateway', async () => {
   }
   const gateway = await buildGateway({ config, logger, redis, subscriber })
   const admin =
-    config.ADMIN_PORT === undefined
+    config.admin.port === undefined
       ? undefined
-      : await startAdminServer(gateway, logger, config.ADMIN_PORT, config.ADMIN_HOST)
-  const address = await gateway.app.listen({ host: config.HOST, port: config.PORT })
+      : await startAdminServer(gateway, logger, config.admin.port, config.admin.host)
+  const address = await gateway.app.listen({ host: config.listen.host, port: config.listen.port })
   logger.info({ address, adminPort: admin?.port }, 'gateway listening')
   return {
     logger,
-    graceMs: config.SHUTDOWN_GRACE_MS,
+    graceMs: config.shutdownGraceMs,
     service: {
       async close() {
         await gateway.close()

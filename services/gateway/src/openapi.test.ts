@@ -5,7 +5,7 @@ import { after, before, test } from 'node:test'
 import { compileErrors, validate } from '@readme/openapi-parser'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openApiDocument } from './openapi.ts'
-import { startTestGateway, type TestGateway } from './test-support.ts'
+import { startTestGateway, type TestGateway } from './testing/test-gateway.ts'
 
 let gw: TestGateway
 before(async () => {

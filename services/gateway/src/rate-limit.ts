@@ -37,10 +37,13 @@ export function createRequestRateLimiter(
       insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, points, duration: WINDOW_S }),
     })
   const limiters = {
-    http: { user: make('http:u', config.HTTP_RATE_PER_USER), ip: make('http:ip', config.HTTP_RATE_PER_IP) },
+    http: {
+      user: make('http:u', config.rateLimit.httpPerUserPerMinute),
+      ip: make('http:ip', config.rateLimit.httpPerIpPerMinute),
+    },
     connect: {
-      user: make('connect:u', config.CONNECT_RATE_PER_USER),
-      ip: make('connect:ip', config.CONNECT_RATE_PER_IP),
+      user: make('connect:u', config.rateLimit.connectPerUserPerMinute),
+      ip: make('connect:ip', config.rateLimit.connectPerIpPerMinute),
     },
   }
   let lastWarn = 0

@@ -7,7 +7,7 @@ import { openSse } from '@tidings/test/support/sse-client'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
 import { Redis } from 'ioredis'
-import { notification, startTestGateway, type TestGateway } from './test-support.ts'
+import { notification, startTestGateway, type TestGateway } from './testing/test-gateway.ts'
 
 const SERVICE_TOKEN = 'svc-revoker-0123456789abcdefghij'
 

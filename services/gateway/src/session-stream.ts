@@ -67,7 +67,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     if (this.closed) return
     if (isRevoked(this.issuedAt, revokedAt)) return this.close(Closes.Revoked)
     this.epoch = read.epoch
-    this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.HEARTBEAT_MS))
+    this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.socket.heartbeatMs))
     this.#replay(read.frames, read.firstSeq, read.missed, read.metas)
     pod.metrics.replayed.inc(read.frames.length)
     pod.metrics.replaySize.observe(read.frames.length)
@@ -180,7 +180,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
 
   /** A slow reader is closed 1013 rather than letting its backlog grow without bound. */
   protected overloaded(): boolean {
-    if (this.transport.backlog <= this.pod.config.MAX_BUFFERED_BYTES) return false
+    if (this.transport.backlog <= this.pod.config.socket.maxBufferedBytes) return false
     this.pod.metrics.slowReaders.inc()
     this.close(Closes.SlowReader)
     return true

@@ -8,7 +8,7 @@ import { waitFor } from '@tidings/test/infra'
 import { signUserToken } from '@tidings/test/support/tokens'
 import type { Principal } from './auth/token-verifier.ts'
 import type { Session } from './session.ts'
-import { createMemoryPod, FakeTransport, type MemoryPod, settle } from './testing.ts'
+import { createMemoryPod, FakeTransport, type MemoryPod, settle } from './testing/memory-pod.ts'
 
 const note = (label: string) => ({
   id: `n-${label}`,
@@ -127,7 +127,7 @@ describe('Session (in memory)', () => {
   test('a slow reader is closed 1013 instead of buffering without bound', async () => {
     const { transport } = await open('u4')
     await deliver('u4', 'a')
-    transport.backlog = m.pod.config.MAX_BUFFERED_BYTES + 1
+    transport.backlog = m.pod.config.socket.maxBufferedBytes + 1
     await deliver('u4', 'b')
     assert.deepEqual(transport.seqs, [1])
     assert.deepEqual(transport.closedWith, { code: CloseCode.TryAgainLater, reason: 'reading too slowly' })

@@ -66,7 +66,7 @@ export class Session extends SessionStream<SessionContext> {
     super(transport, id, principal.userId, principal.issuedAt, pod)
     this.#expiresAt = principal.expiresAt
     this.#allowedTopics = principal.topics
-    this.#tokens = pod.config.RATE_LIMIT_BURST
+    this.#tokens = pod.config.rateLimit.frameBurst
     this.#refilledAt = Date.now()
   }
 
@@ -90,7 +90,7 @@ export class Session extends SessionStream<SessionContext> {
   // A failure here (Redis down) ends the session through fail(), like every step of `inbound`.
   async #start(resume: ResumePoint): Promise<void> {
     const pod = this.pod
-    this.#admitted = await pod.presence.join(this.userId, this.id, pod.config.MAX_SESSIONS_PER_USER)
+    this.#admitted = await pod.presence.join(this.userId, this.id, pod.config.admission.maxSessionsPerUser)
     if (!this.#admitted) return this.close(Closes.TooManySessions)
     // closed while waiting: cleanup() releases what was just acquired
     if (this.closed) return this.cleanup()
@@ -110,7 +110,7 @@ export class Session extends SessionStream<SessionContext> {
       return
     }
     // a handler awaiting a slow Redis must not let frames pile up behind it without bound
-    if (++this.#queued > this.pod.config.MAX_QUEUED_FRAMES) {
+    if (++this.#queued > this.pod.config.socket.maxQueuedFrames) {
       this.close(Closes.FramesQueued)
       return
     }
@@ -229,11 +229,11 @@ export class Session extends SessionStream<SessionContext> {
   /** Called by the pod's deadline wheel at the token's warning and expiry times. */
   onDeadline(now: number): void {
     if (this.closed) return
-    if (now >= this.#expiresAt + this.pod.config.EXPIRY_GRACE_MS) {
+    if (now >= this.#expiresAt + this.pod.config.reauth.expiryGraceMs) {
       this.close(Closes.TokenExpired)
       return
     }
-    if (!this.#warned && now >= this.#expiresAt - this.pod.config.REAUTH_WARNING_MS) {
+    if (!this.#warned && now >= this.#expiresAt - this.pod.config.reauth.warningMs) {
       this.#warned = true
       this.control('reauth', reauthFrame(this.#expiresAt))
     }
@@ -243,13 +243,13 @@ export class Session extends SessionStream<SessionContext> {
   /** The next time onDeadline must run. */
   nextDeadline(): number {
     return this.#warned
-      ? this.#expiresAt + this.pod.config.EXPIRY_GRACE_MS
-      : this.#expiresAt - this.pod.config.REAUTH_WARNING_MS
+      ? this.#expiresAt + this.pod.config.reauth.expiryGraceMs
+      : this.#expiresAt - this.pod.config.reauth.warningMs
   }
 
   #violation(code: string, message: string): void {
     this.#violations++
-    if (this.#violations > this.pod.config.MAX_VIOLATIONS) {
+    if (this.#violations > this.pod.config.socket.maxViolations) {
       this.close(Closes.Violations)
       return
     }
@@ -259,7 +259,7 @@ export class Session extends SessionStream<SessionContext> {
   // Token bucket: two numbers per socket. (rate-limiter-flexible keeps a keyed map and timers
   // per key, which is more than a socket needs for a limit that lives and dies with it.)
   #takeToken(): boolean {
-    const { RATE_LIMIT_PER_SECOND: rate, RATE_LIMIT_BURST: burst } = this.pod.config
+    const { framesPerSecond: rate, frameBurst: burst } = this.pod.config.rateLimit
     const now = Date.now()
     this.#tokens = Math.min(burst, this.#tokens + ((now - this.#refilledAt) * rate) / 1000)
     this.#refilledAt = now

@@ -4,7 +4,7 @@ import { uniqueName, waitFor } from '@tidings/test/infra'
 import { openStalledSse } from '@tidings/test/support/raw-sse'
 import { openSse } from '@tidings/test/support/sse-client'
 import { signUserToken } from '@tidings/test/support/tokens'
-import { notification, startTestGateway, type TestGateway } from './test-support.ts'
+import { notification, startTestGateway, type TestGateway } from './testing/test-gateway.ts'
 
 // A phone that vanished (no FIN, no RST) never acknowledges again: what the pod writes piles up
 // in the kernel and then in Node. A client that stopped reading looks the same from the pod.

@@ -113,7 +113,7 @@ export function registerSseRoute(
     // resumes on a new one at once. A live phone pays one reconnect per ~5 min.
     const maxAge = setTimeout(
       () => session.reconnect(0),
-      pod.config.SSE_MAX_STREAM_MS * (0.8 + 0.4 * Math.random()),
+      pod.config.sse.maxStreamMs * (0.8 + 0.4 * Math.random()),
     )
     maxAge.unref()
     res.once('close', () => {

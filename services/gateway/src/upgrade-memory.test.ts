@@ -12,7 +12,7 @@ import { uniqueName, waitFor } from '@tidings/test/infra'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
 import type { WebSocket } from 'ws'
-import { startTestGateway } from './test-support.ts'
+import { startTestGateway } from './testing/test-gateway.ts'
 
 setFlagsFromString('--expose-gc')
 const gc = runInNewContext('gc') as () => void

@@ -14,16 +14,16 @@ import {
 } from '@tidings/delivery'
 import { createLogger } from '@tidings/runtime'
 import { TEST_JWT_SECRET } from '@tidings/test/support/tokens'
-import { createTokenVerifier } from './auth/token-verifier.ts'
-import type { SessionClose } from './close-reasons.ts'
-import { loadGatewayConfig } from './config.ts'
-import { createDeadlineWheel } from './deadlines.ts'
-import { Hub } from './hub.ts'
-import { createGatewayMetrics } from './metrics.ts'
-import type { PodContext } from './pod.ts'
-import type { RequestRateLimiter } from './rate-limit.ts'
-import { createDeliveryTracing } from './tracing.ts'
-import type { Transport } from './transport.ts'
+import { createTokenVerifier } from '../auth/token-verifier.ts'
+import type { SessionClose } from '../close-reasons.ts'
+import { loadGatewayConfig } from '../config.ts'
+import { createDeadlineWheel } from '../deadlines.ts'
+import { Hub } from '../hub.ts'
+import { createGatewayMetrics } from '../metrics.ts'
+import type { PodContext } from '../pod.ts'
+import type { RequestRateLimiter } from '../rate-limit.ts'
+import { createDeliveryTracing } from '../tracing.ts'
+import type { Transport } from '../transport.ts'
 
 export interface MemoryPod {
   pod: PodContext
@@ -48,7 +48,7 @@ export function createMemoryPod(env: Record<string, string> = {}): MemoryPod {
   const router = createMemoryRouter()
   // the in-memory inbox stands in for the dispatcher's writes too: the cap is the writer's setting
   const inbox = createMemoryInbox({ inboxCap: DEFAULT_RETENTION.inboxCap, router })
-  const presence = createMemoryPresenceStore({ ttlMs: Math.ceil(config.HEARTBEAT_MS * 2.5) })
+  const presence = createMemoryPresenceStore({ ttlMs: Math.ceil(config.socket.heartbeatMs * 2.5) })
   const revocations = createMemoryRevocationStore(router)
   const metrics = createGatewayMetrics(() => router.channelCount)
   const pod: PodContext = {

@@ -9,8 +9,8 @@ import {
 import { createLogger } from '@tidings/runtime'
 import { infraFromEnv } from '@tidings/test/infra'
 import { TEST_JWT_SECRET } from '@tidings/test/support/tokens'
-import { buildGateway, type Gateway } from './app.ts'
-import { loadGatewayConfig } from './config.ts'
+import { buildGateway, type Gateway } from '../app.ts'
+import { loadGatewayConfig } from '../config.ts'
 
 export interface TestGateway {
   gateway: Gateway
@@ -50,8 +50,8 @@ export async function startTestGateway(
   )
   const logs = opts.logs
   const logger = logs
-    ? createLogger('gateway-test', config.LOG_LEVEL, { write: (line: string) => void logs.push(line) })
-    : createLogger('gateway-test', config.LOG_LEVEL)
+    ? createLogger('gateway-test', config.logLevel, { write: (line: string) => void logs.push(line) })
+    : createLogger('gateway-test', config.logLevel)
   const redis = createRedisConnection(config.redis, { name: 'gateway-test' })
   const subscriber = createRedisConnection(config.redis, { name: 'gateway-test-sub', subscriber: true })
   const writer = createRedisConnection(config.redis, { name: 'gateway-test-writer' })
