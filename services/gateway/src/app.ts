@@ -11,7 +11,14 @@ import {
   type RedisClient,
   type ResumePoint,
 } from '@tidings/delivery'
-import { type Logger, type Readiness, redactUrl, redisErrorKind, tracingEnabled } from '@tidings/runtime'
+import {
+  healthAnswer,
+  type Logger,
+  type Readiness,
+  redactUrl,
+  redisErrorKind,
+  tracingEnabled,
+} from '@tidings/runtime'
 import Fastify, {
   type FastifyBaseLogger,
   type FastifyInstance,
@@ -165,16 +172,15 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   const readiness = () => gatewayReadiness(hub.draining, redis)
   // A constant answer on the public port too: cloud load balancers health-check the traffic port
   // by default. Readiness and metrics move to the admin port when ADMIN_PORT is set.
-  app.get('/healthz', async () => ({ status: 'ok' }))
+  // The answers are the admin server's own (healthAnswer), so both ports answer alike.
+  const answerHealth = async (req: FastifyRequest, reply: FastifyReply) => {
+    const a = await healthAnswer(req.method, req.url, { registry: metrics.registry, readiness })
+    return reply.code(a.status).header('cache-control', 'no-store').type(a.contentType).send(a.body)
+  }
+  app.get('/healthz', answerHealth)
   if (config.admin.port === undefined) {
-    app.get('/readyz', async (_req, reply) => {
-      const r = await readiness()
-      return reply.code(r.ready ? 200 : 503).send({ status: r.ready ? 'ready' : 'not ready', ...r.checks })
-    })
-    app.get('/metrics', async (_req, reply) => {
-      reply.type(metrics.registry.contentType)
-      return metrics.registry.metrics()
-    })
+    app.get('/readyz', answerHealth)
+    app.get('/metrics', answerHealth)
   }
 
   const authenticate = createRequestAuthenticator(pod, () => hub.draining)
