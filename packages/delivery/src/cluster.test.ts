@@ -83,11 +83,32 @@ async function exercise(target: RedisTarget): Promise<void> {
         ),
       ),
     )
-    await waitFor(() => users.every((u) => got.get(u)!.length === 3), { message: 'all live messages' })
+    // and in calls of many users (the dispatcher's way): grouped so that each call stays in one slot
+    const many = await store.deliverToUsers(
+      [4, 5].flatMap((i) =>
+        users.map((u) => ({
+          userId: u,
+          dedupeId: `e${i}`,
+          notification: {
+            id: `${u}-${i}`,
+            kind: 'k',
+            createdAt: '2026-11-24T10:00:00.000Z',
+            title: 't',
+            body: 'b',
+            data: {},
+          },
+        })),
+      ),
+    )
+    assert.ok(
+      many.every((o) => o.status === 'delivered'),
+      String((many.find((o) => o.status === 'failed') as { error?: unknown } | undefined)?.error),
+    )
+    await waitFor(() => users.every((u) => got.get(u)!.length === 5), { message: 'all live messages' })
     for (const u of users) {
-      assert.deepEqual(got.get(u), [1, 2, 3])
+      assert.deepEqual(got.get(u), [1, 2, 3, 4, 5])
       const read = await store.readInbox(u, {})
-      assert.equal(read.frames.length, 3)
+      assert.equal(read.frames.length, 5)
     }
     // the users really are spread over several shards
     const owners = new Set<string>()
