@@ -29,9 +29,12 @@ local function deliver(stateKey, inboxKey, dedupeKey, candidate, tail, cap, inbo
   local epoch = ensure_state(stateKey, inboxKey, candidate)
   local seq = redis.call('HINCRBY', stateKey, 'seq', 1)
   local entry = meta .. '{"type":"notification","seq":' .. seq .. ',' .. tail
-  redis.call('RPUSH', inboxKey, entry)
-  redis.call('LTRIM', inboxKey, -cap, -1)
-  local len = redis.call('LLEN', inboxKey)
+  local len = redis.call('RPUSH', inboxKey, entry)
+  -- RPUSH gives the length: a trim (and a second length) only when the cap is passed
+  if len > cap then
+    redis.call('LTRIM', inboxKey, -cap, -1)
+    len = cap
+  end
   redis.call('EXPIRE', inboxKey, inboxTtl)
   redis.call('EXPIRE', stateKey, stateTtl)
   redis.call('SET', dedupeKey, seq .. ' ' .. epoch, 'EX', dedupeTtl)

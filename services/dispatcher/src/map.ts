@@ -17,7 +17,7 @@ export type Delivery =
  */
 export function toDelivery(decoded: DecodedEvent, sourceTopic: string): Result<Delivery> {
   const dedupeId = `${sourceTopic}:${decoded.event.eventId}`
-  const createdAt = new Date(decoded.event.occurredAt).toISOString()
+  const createdAt = canonicalInstant(decoded.event.occurredAt)
 
   if (decoded.type === 'loan.decision') {
     const e = decoded.event
@@ -74,6 +74,16 @@ export function toDelivery(decoded: DecodedEvent, sourceTopic: string): Result<D
       notification: { id: notificationId(sourceTopic, e.eventId, { topic }), ...base },
     },
   }
+}
+
+// Already what toISOString() would give (UTC, milliseconds, a day that every month has): kept as it
+// is, which saves a Date and a new string per event. Anything else is normalised through a Date.
+const CANONICAL_INSTANT =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/
+
+/** An occurredAt (validated: a real instant) as the ISO 8601 UTC text a notification carries. */
+export function canonicalInstant(occurredAt: string): string {
+  return CANONICAL_INSTANT.test(occurredAt) ? occurredAt : new Date(occurredAt).toISOString()
 }
 
 /**
