@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { after, before, test } from 'node:test'
+import type { Notification } from '@tidings/contracts'
 import { ConfigError } from '@tidings/runtime'
 import {
   type Certificates,
@@ -56,6 +57,15 @@ test('the same on a Cluster with TLS and an ACL user; a wrong password is a Conf
   await exercise(target)
 })
 
+const note = (u: string, i: number): Notification => ({
+  id: `${u}-${i}`,
+  kind: 'k',
+  createdAt: '2026-11-24T10:00:00.000Z',
+  title: 't',
+  body: 'b',
+  data: {},
+})
+
 async function exercise(target: RedisTarget): Promise<void> {
   const redis = createRedisConnection(target, { name: 'cluster-test' })
   const sub = createRedisConnection(target, { name: 'cluster-test-sub', subscriber: true })
@@ -69,34 +79,14 @@ async function exercise(target: RedisTarget): Promise<void> {
       await router.joinUser(u, (m: LiveNotification) => got.get(u)!.push(m.seq))
     }
     // concurrent writes: auto-pipelined per node
-    await Promise.all(
-      users.flatMap((u) =>
-        [1, 2, 3].map((i) =>
-          store.deliverToUser(u, `e${i}`, {
-            id: `${u}-${i}`,
-            kind: 'k',
-            createdAt: '2026-11-24T10:00:00.000Z',
-            title: 't',
-            body: 'b',
-            data: {},
-          }),
-        ),
-      ),
-    )
+    await Promise.all(users.flatMap((u) => [1, 2, 3].map((i) => store.deliverToUser(u, `e${i}`, note(u, i)))))
     // and in calls of many users (the dispatcher's way): grouped so that each call stays in one slot
     const many = await store.deliverToUsers(
       [4, 5].flatMap((i) =>
         users.map((u) => ({
           userId: u,
           dedupeId: `e${i}`,
-          notification: {
-            id: `${u}-${i}`,
-            kind: 'k',
-            createdAt: '2026-11-24T10:00:00.000Z',
-            title: 't',
-            body: 'b',
-            data: {},
-          },
+          notification: note(u, i),
         })),
       ),
     )

@@ -35,14 +35,10 @@ test('a transient failure of an earlier write never lets a later event of the sa
   const { payload, resolved } = batchOf(TOPIC, events)
   await handler(payload)
 
-  const read = await real.readInbox(user, {})
-  assert.deepEqual(
-    read.frames.map((f) => [JSON.parse(f).seq, JSON.parse(f).data.decision]),
-    [
-      [1, 'APPROVED'],
-      [2, 'DISBURSED'],
-    ],
-  )
+  assert.deepEqual(await decisions(real, user), [
+    [1, 'APPROVED'],
+    [2, 'DISBURSED'],
+  ])
   assert.equal(faulty.failed(), true, 'the injected failure happened')
   assert.equal(resolved.at(-1), '2', 'every offset resolved in the end')
   assert.equal((await real.readInbox(other, {})).frames.length, 1)
@@ -61,14 +57,10 @@ test('a later event of a user is not written while an earlier one is in a call s
   const { payload, resolved } = batchOf(TOPIC, events)
   await handlerWith(faulty.store)(payload)
 
-  const read = await real.readInbox(user, {})
-  assert.deepEqual(
-    read.frames.map((f) => [JSON.parse(f).seq, JSON.parse(f).data.decision]),
-    [
-      [1, 'APPROVED'],
-      [2, 'DISBURSED'],
-    ],
-  )
+  assert.deepEqual(await decisions(real, user), [
+    [1, 'APPROVED'],
+    [2, 'DISBURSED'],
+  ])
   assert.equal(faulty.failed(), true, 'the injected failure happened')
   assert.equal(resolved.at(-1), '249', 'every offset resolved in the end')
   // resolved offsets only ever grow
@@ -119,4 +111,10 @@ function handlerWith(store: DeliveryStore) {
     retry: { initialMs: 1, maxMs: 5 },
     stopping: new AbortController().signal,
   })
+}
+
+/** The user's inbox as [seq, decision] pairs. */
+async function decisions(store: DeliveryStore, user: string): Promise<Array<[number, string]>> {
+  const read = await store.readInbox(user, {})
+  return read.frames.map((f) => [JSON.parse(f).seq, JSON.parse(f).data.decision])
 }

@@ -1,6 +1,6 @@
 // From a validated event to the notification a user (or a broadcast topic) receives. The result
 // is a DTO built field by field: nothing of the domain event reaches a client unless listed here.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { LOAN_DECISION_KIND, type LoanDecisionData, type Notification } from '@tidings/contracts'
 import type { DecodedEvent } from './decode.ts'
 import { type Result, reject } from './reasons.ts'
@@ -97,8 +97,6 @@ export function notificationId(
 ): string {
   // JSON of an array keeps the three parts unambiguous whatever characters the event id has
   const who = 'userId' in recipient ? ['user', recipient.userId] : ['topic', recipient.topic]
-  return createHash('sha256')
-    .update(JSON.stringify([sourceTopic, eventId, ...who]))
-    .digest('base64url')
-    .slice(0, 22)
+  // crypto.hash: one call, no Hash object (about half the time of createHash().update().digest())
+  return hash('sha256', JSON.stringify([sourceTopic, eventId, ...who]), 'base64url').slice(0, 22)
 }
