@@ -105,7 +105,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
       }
       let tail: string
       try {
-        tail = frameTail(item.notification)
+        tail = JSON.stringify(toWire(item.notification)).slice(1)
       } catch (error) {
         // the user's later items must not overtake this one
         unencodable.add(item.userId)
@@ -216,25 +216,6 @@ function outcomeOf(reply: [number, string, number] | [number, string?]): Deliver
   if (reply[0] === -1) return { status: 'failed', error: new ReplyError(String(reply[1])) }
   if (reply[0] === -2) return { status: 'skipped' }
   return resultOf(reply as [number, string, number])
-}
-
-/**
- * `JSON.stringify(toWire(n)).slice(1)` without the copy and the slice: the notification JSON without
- * its opening brace, the script prepends type and seq.
- */
-function frameTail(n: Notification): string {
-  const data = JSON.stringify(n.data)
-  // a field JSON.stringify would leave out (undefined): the generic path, same text
-  const str = JSON.stringify
-  const { id, kind, createdAt, title, body } = n
-  const strings =
-    typeof id === 'string' &&
-    typeof kind === 'string' &&
-    typeof createdAt === 'string' &&
-    typeof title === 'string' &&
-    typeof body === 'string'
-  if (!strings || data === undefined) return str(toWire(n)).slice(1)
-  return `"id":${str(id)},"kind":${str(kind)},"createdAt":${str(createdAt)},"title":${str(title)},"body":${str(body)},"data":${data}}`
 }
 
 // Field order of the wire object is fixed here, so every frame of a kind looks the same.
