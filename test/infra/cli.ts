@@ -5,6 +5,7 @@
 // --infra-env <path> replaces .tidings/infra.env (the harness's own tests use it to stay isolated).
 import { spawn } from 'node:child_process'
 import { constants } from 'node:os'
+import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { liveEnvFile, removeEnvFile, writeEnvFile } from './env-file.ts'
 import { type Infra, startInfra } from './infra.ts'
@@ -19,7 +20,7 @@ async function up(envFile: string): Promise<number> {
     process.stdout.write(`already up (${envFile}):\n${writeEnvFile(envFile, live)}`)
     return 0
   }
-  const infra = await startInfra({ persistent: true })
+  const infra = await startInfra({ persistentFor: envFile })
   const text = writeEnvFile(envFile, {
     KAFKA_BROKERS: infra.kafkaBrokers.join(','),
     REDIS_URL: infra.redisUrl,
@@ -29,7 +30,7 @@ async function up(envFile: string): Promise<number> {
 }
 
 async function down(envFile: string): Promise<number> {
-  const stopped = await reapPersistentAndStale()
+  const stopped = await reapPersistentAndStale(envFile)
   removeEnvFile(envFile)
   for (const e of stopped) {
     const kind = e.persistent ? 'persistent' : `stale, owner ${e.owner.pid} gone`
@@ -78,7 +79,8 @@ async function main(): Promise<number> {
     allowPositionals: true,
     options: { 'infra-env': { type: 'string' } },
   })
-  const envFile = values['infra-env'] ?? defaultEnvFile
+  // absolute: persistent servers remember it, and `down` from another directory must match it
+  const envFile = resolve(values['infra-env'] ?? defaultEnvFile)
   const [verb, ...rest] = positionals
   if (verb === 'up' && rest.length === 0) return up(envFile)
   if (verb === 'down' && rest.length === 0) return down(envFile)

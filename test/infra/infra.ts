@@ -12,8 +12,11 @@ export interface Infra {
 export interface StartInfraOptions {
   kafka?: boolean
   redis?: boolean
-  /** Leave the servers running after this process exits (`cli.ts up`); `cli.ts down` stops them. */
-  persistent?: boolean
+  /**
+   * Leave the servers running after this process exits (`cli.ts up`): they belong to this env file,
+   * and `cli.ts down` with the same file stops them.
+   */
+  persistentFor?: string
 }
 
 function brokersFrom(value: string): string[] {
@@ -25,12 +28,12 @@ function brokersFrom(value: string): string[] {
 
 /** Starts what is asked for and not provided by the environment, Kafka and Redis concurrently. */
 export async function startInfra(opts: StartInfraOptions = {}): Promise<Infra> {
-  const { kafka = true, redis = true, persistent = false } = opts
+  const { kafka = true, redis = true, persistentFor } = opts
   const envBrokers = process.env.KAFKA_BROKERS
   const envRedis = process.env.REDIS_URL
   const [k, r] = await Promise.allSettled([
-    envBrokers || !kafka ? undefined : launchKafka({ persistent }),
-    envRedis || !redis ? undefined : launchRedis({ persistent }),
+    envBrokers || !kafka ? undefined : launchKafka({ persistentFor }),
+    envRedis || !redis ? undefined : launchRedis({ persistentFor }),
   ])
   const stop = async () => {
     await Promise.all([

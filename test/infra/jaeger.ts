@@ -89,8 +89,8 @@ exporters:
 `
 }
 
-/** Internal: `persistent` is for a stack that outlives its starter; startJaeger() is always owned. */
-export async function launchJaeger(opts: { persistent?: boolean } = {}): Promise<JaegerServer> {
+/** Internal: `persistentFor` (the env file of `cli.ts up`) is for a stack that outlives its starter; startJaeger() is always owned. */
+export async function launchJaeger(opts: { persistentFor?: string } = {}): Promise<JaegerServer> {
   await reapStale()
   const binary = await jaegerBinary()
   const [otlpHttp, otlpGrpc, query, queryGrpc, health] = (await freePorts(5)) as [
@@ -121,7 +121,7 @@ export async function launchJaeger(opts: { persistent?: boolean } = {}): Promise
   } catch (error) {
     return failStart(server, error)
   }
-  if (opts.persistent) persist(server)
+  if (opts.persistentFor) persist(server, opts.persistentFor)
   return {
     otlpHttpUrl: `http://${host}:${otlpHttp}`,
     otlpGrpcEndpoint: `${host}:${otlpGrpc}`,

@@ -221,8 +221,8 @@ async function run(
   await waitUntilReady(server, what, () => probeKafka(brokers), 60_000)
 }
 
-/** Internal: `persistent` is for `cli.ts up`; the public startKafka() is always a private, owned broker. */
-export async function launchKafka(opts: { persistent?: boolean } = {}): Promise<KafkaServer> {
+/** Internal: `persistentFor` (the env file of `cli.ts up`) is for `cli.ts up`; the public startKafka() is always a private, owned broker. */
+export async function launchKafka(opts: { persistentFor?: string } = {}): Promise<KafkaServer> {
   const version = kafkaVersion()
   const [libs] = await Promise.all([ensureKafkaJars(version), reapStale()])
   const [port, controllerPort] = (await freePorts(2)) as [number, number]
@@ -232,7 +232,7 @@ export async function launchKafka(opts: { persistent?: boolean } = {}): Promise<
   } catch (error) {
     await failStart(server, error)
   }
-  if (opts.persistent) persist(server)
+  if (opts.persistentFor) persist(server, opts.persistentFor)
   return {
     brokers: [`${host}:${port}`],
     stop: once(() => stopServer(server)),

@@ -34,7 +34,12 @@ export function reapOwner(owner: ProcIdentity): Promise<Entry[]> {
   )
 }
 
-/** For `cli.ts down`: persistent servers plus stale ones. Servers of live test runs are left alone. */
-export function reapPersistentAndStale(): Promise<Entry[]> {
-  return stopAll(listEntries().filter((e) => e.persistent || isStale(e)))
+/**
+ * For `cli.ts down`: the persistent servers `cli.ts up` started for `envFile` (and those of older
+ * registries that recorded none), plus stale ones. Servers of live test runs, and persistent servers
+ * of other env files (another checkout's), are left alone.
+ */
+export function reapPersistentAndStale(envFile: string): Promise<Entry[]> {
+  const ours = (e: Entry) => e.persistent && (e.envFile === undefined || e.envFile === envFile)
+  return stopAll(listEntries().filter((e) => ours(e) || isStale(e)))
 }

@@ -127,12 +127,14 @@ async function startNode(port: number, clusterBusPort?: number, opts: RedisOptio
   }
 }
 
-/** Internal: `persistent` is for `cli.ts up`; the public startRedis() is always a private, owned server. */
-export async function launchRedis(opts: { persistent?: boolean } & RedisOptions = {}): Promise<RedisServer> {
+/** Internal: `persistentFor` (the env file of `cli.ts up`) is for `cli.ts up`; the public startRedis() is always a private, owned server. */
+export async function launchRedis(
+  opts: { persistentFor?: string } & RedisOptions = {},
+): Promise<RedisServer> {
   await reapStale()
   const [port] = (await freePorts(1)) as [number]
   const server = await startNode(port, undefined, opts)
-  if (opts.persistent) persist(server)
+  if (opts.persistentFor) persist(server, opts.persistentFor)
   return {
     url: `redis://${host}:${port}`,
     port,

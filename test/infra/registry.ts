@@ -22,6 +22,11 @@ export interface Entry {
   owner: ProcIdentity
   /** Persistent servers (`cli.ts up`) outlive their owner and are only stopped by `cli.ts down`. */
   persistent: boolean
+  /**
+   * The env file `cli.ts up` wrote for a persistent server: `cli.ts down` with the same file stops it,
+   * so one checkout's `down` leaves another checkout's (a git worktree's) servers alone.
+   */
+  envFile?: string
   /** Registries may sit on a shared home directory: only ever touch entries of this host. */
   host: string
   createdAt: string

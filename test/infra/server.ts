@@ -73,9 +73,10 @@ export async function failStart(server: Server, error: unknown): Promise<never> 
   throw new Error(`${message}\n${tail}`, { cause: error })
 }
 
-/** From now on the server outlives this process (`cli.ts up`); only `cli.ts down` stops it. */
-export function persist(server: Server): void {
+/** From now on the server outlives this process (`cli.ts up`); only `cli.ts down` with `envFile` stops it. */
+export function persist(server: Server, envFile: string): void {
   server.entry.persistent = true
+  server.entry.envFile = envFile
   writeEntry(server.entry)
   releaseWatchdog(server.entry.id)
 }

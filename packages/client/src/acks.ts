@@ -1,4 +1,7 @@
 import type { Clock, TimerHandle } from './clock.ts'
+import { TidingsError } from './errors.ts'
+import type { FetchLike } from './sse.ts'
+import { ACK_PATH } from './wire.ts'
 
 export interface AckOptions {
   /** Send an ack at most this long after a notification was handled. Default 1 000 ms. */
@@ -82,5 +85,45 @@ export class AckBatcher {
   private cancelTimer(): void {
     if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
     this.timer = undefined
+  }
+}
+
+/**
+ * Acks over HTTP: `POST /v1/inbox/ack`, the way back for SSE (receive-only). Failures are reported,
+ * never retried here: the batcher acks cumulatively, so the next ack covers this one.
+ */
+export class AckPoster {
+  private readonly inFlight = new Set<Promise<void>>()
+  private readonly fetchFn: FetchLike | undefined
+  private readonly report: (error: TidingsError) => void
+
+  constructor(fetchFn: FetchLike | undefined, report: (error: TidingsError) => void) {
+    this.fetchFn = fetchFn
+    this.report = report
+  }
+
+  /** Posts the ack to the gateway at `httpBase`; false when there is no `fetch`. */
+  post(httpBase: string, token: string, seq: number, epoch: string): boolean {
+    if (!this.fetchFn) return false
+    const post = this.fetchFn(httpBase + ACK_PATH, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      // the epoch makes the server ignore an ack that belongs to a sequence it no longer has
+      body: JSON.stringify({ seq, epoch }),
+    }).then(
+      (res) => {
+        if (!res.ok)
+          this.report(new TidingsError('transport', `POST ${ACK_PATH} answered HTTP ${res.status}`))
+      },
+      (cause: unknown) => this.report(new TidingsError('transport', `POST ${ACK_PATH} failed`, { cause })),
+    )
+    this.inFlight.add(post)
+    void post.finally(() => this.inFlight.delete(post))
+    return true
+  }
+
+  /** Settles when the posts in flight now have; undefined when there are none. */
+  idle(): Promise<unknown> | undefined {
+    return this.inFlight.size > 0 ? Promise.all(this.inFlight) : undefined
   }
 }

@@ -18,16 +18,21 @@ export class TidingsGaveUpError extends TidingsError {
   }
 }
 
+/** Returns `maxRetries` if it is valid (undefined or an integer ≥ 0), else throws a TypeError. */
+export function checkMaxRetries(maxRetries: number | undefined): number | undefined {
+  if (maxRetries !== undefined && !(Number.isInteger(maxRetries) && maxRetries >= 0)) {
+    throw new TypeError('maxRetries must be an integer ≥ 0')
+  }
+  return maxRetries
+}
+
 /** Counts failed attempts since the last `welcome`; attempts made while known to be offline are free. */
 export class RetryBudget {
   private failures = 0
   private readonly maxRetries: number
 
   constructor(maxRetries: number | undefined) {
-    if (maxRetries !== undefined && !(Number.isInteger(maxRetries) && maxRetries >= 0)) {
-      throw new TypeError('maxRetries must be an integer ≥ 0')
-    }
-    this.maxRetries = maxRetries ?? Number.POSITIVE_INFINITY
+    this.maxRetries = checkMaxRetries(maxRetries) ?? Number.POSITIVE_INFINITY
   }
 
   /** A session opened (`welcome`): the count starts over. */

@@ -17,8 +17,9 @@ import { createRedisConnection, type RedisTarget } from './connection.ts'
 import { userStateKey } from './keys.ts'
 import type { LiveNotification } from './live-message.ts'
 import { DEFAULT_RETENTION } from './options.ts'
-import { createChannelRouter } from './router.ts'
+import { createChannelRouter } from './router-redis.ts'
 import { createDeliveryStore } from './store.ts'
+import { exerciseRefreshMany } from './test-support.ts'
 
 // The same scripts and sharded pub/sub on a 3-primary Redis Cluster: every key and channel of a
 // user hashes to one slot, so each script runs on the shard that owns the user. Twice: a plain
@@ -64,6 +65,15 @@ const note = (u: string, i: number): Notification => ({
   title: 't',
   body: 'b',
   data: {},
+})
+
+test('presence refreshMany: one call per shard for users on every shard', async () => {
+  const redis = createRedisConnection({ clusterNodes: cluster.nodes }, { name: 'cluster-presence-test' })
+  try {
+    await exerciseRefreshMany(redis)
+  } finally {
+    redis.disconnect()
+  }
 })
 
 async function exercise(target: RedisTarget): Promise<void> {

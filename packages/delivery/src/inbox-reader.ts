@@ -1,10 +1,10 @@
-import { computeMissed, type InboxRead, nextEpochCandidate, type ResumePoint } from './inbox.ts'
-import { userInboxKey, userStateKey } from './keys.ts'
-import { type DeliveryMeta, splitEntry } from './meta.ts'
-import type { RedisClient } from './redis-client.ts'
-import { ACK, READ_INBOX } from './scripts.ts'
+import type { InboxRead, ResumePoint } from './inbox.ts'
+import type { DeliveryMeta } from './meta.ts'
 
-/** The gateway's side of delivery: what a user has not seen, and their acks. */
+/**
+ * The gateway's side of delivery: what a user has not seen, and their acks. Implementations:
+ * Redis (inbox-reader-redis.ts), one process (inbox-memory.ts, with the writer's side).
+ */
 export interface InboxReader {
   readInbox(userId: string, from: ResumePoint): Promise<InboxRead>
   /**
@@ -23,56 +23,4 @@ export interface InboxReader {
 export interface InboxReaderOptions {
   /** Seconds the user's epoch/seq/acked state outlives the user's last activity (a read renews it). */
   stateTtlSeconds: number
-}
-
-interface Scripted {
-  tdgRead(...args: Array<string | number>): Promise<[string, number, number, number, string[], number]>
-  tdgAck(...args: Array<string | number>): Promise<[number, string]>
-}
-
-export function createInboxReader(redis: RedisClient, options: InboxReaderOptions): InboxReader {
-  const { stateTtlSeconds } = options
-  if (!Number.isSafeInteger(stateTtlSeconds) || stateTtlSeconds < 1) {
-    throw new RangeError(`stateTtlSeconds must be a positive integer, got ${stateTtlSeconds}`)
-  }
-  redis.defineCommand('tdgRead', { numberOfKeys: 2, lua: READ_INBOX })
-  redis.defineCommand('tdgAck', { numberOfKeys: 2, lua: ACK })
-  const s = redis as unknown as Scripted
-
-  const ackWithMeta: InboxReader['ackWithMeta'] = async (userId, epoch, seq) => {
-    const [acked, line] = await s.tdgAck(userStateKey(userId), userInboxKey(userId), epoch ?? '', seq)
-    return { acked: Number(acked), meta: line === '' ? undefined : splitEntry(`${line}{`).meta }
-  }
-
-  return {
-    async readInbox(userId, from) {
-      const lastSeq = from.lastSeq ?? 0
-      const clientEpoch = from.epoch ?? ''
-      const [epoch, seq, acked, firstSeq, entries, regressed] = await s.tdgRead(
-        userStateKey(userId),
-        userInboxKey(userId),
-        nextEpochCandidate(),
-        lastSeq,
-        clientEpoch,
-        stateTtlSeconds,
-      )
-      const frames: string[] = new Array(entries.length)
-      const metas: Array<DeliveryMeta | undefined> = new Array(entries.length)
-      for (let i = 0; i < entries.length; i++) {
-        const split = splitEntry(entries[i]!)
-        frames[i] = split.frame
-        metas[i] = split.meta
-      }
-      const read: InboxRead = { epoch, seq, acked, frames, metas, firstSeq }
-      if (regressed === 1) read.regressed = true
-      const missed = computeMissed(from, read)
-      if (missed) read.missed = missed
-      return read
-    },
-
-    async ack(userId, epoch, seq) {
-      return (await ackWithMeta(userId, epoch, seq)).acked
-    },
-    ackWithMeta,
-  }
 }

@@ -4,7 +4,7 @@ import type { Notification } from '@tidings/contracts'
 import { infraFromEnv, uniqueName } from '@tidings/test/infra'
 import type { Redis } from 'ioredis'
 import { createRedisConnection } from './connection.ts'
-import type { DeliverOutcome, UserDelivery } from './inbox-writer.ts'
+import { type DeliverOutcome, deliverEachInOrder, type UserDelivery } from './inbox-writer.ts'
 import { userStateKey } from './keys.ts'
 import { DEFAULT_RETENTION } from './options.ts'
 import { createDeliveryStore, type DeliveryStore } from './store.ts'
@@ -105,4 +105,21 @@ test('deliverToUsers: a call that fails as a whole fails each of its items', asy
   } finally {
     down.disconnect()
   }
+})
+
+test('deliverEachInOrder: the same rules by single writes (the in-memory inbox)', async () => {
+  const tried: string[] = []
+  const out = await deliverEachInOrder(
+    ['a', 'b', 'a', 'b'].map((userId, i) => ({ userId, dedupeId: `e${i}`, notification: n(i) })),
+    async (userId, dedupeId) => {
+      tried.push(`${userId}:${dedupeId}`)
+      if (userId === 'a') throw new Error('read ECONNRESET')
+      return { status: 'delivered', seq: tried.length, epoch: 'x', inboxLength: 1 }
+    },
+  )
+  assert.deepEqual(tried, ['a:e0', 'b:e1', 'b:e3'])
+  assert.deepEqual(
+    out.map((o) => o.status),
+    ['failed', 'delivered', 'skipped', 'delivered'],
+  )
 })

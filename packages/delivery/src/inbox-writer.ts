@@ -105,7 +105,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
       }
       let tail: string
       try {
-        tail = JSON.stringify(toWire(item.notification)).slice(1)
+        tail = notificationFrameTail(item.notification)
       } catch (error) {
         // the user's later items must not overtake this one
         unencodable.add(item.userId)
@@ -169,7 +169,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
 
     async deliverToUser(userId, dedupeId, notification, meta) {
       // One serialisation per notification; the script prepends type and seq.
-      const tail = JSON.stringify(toWire(notification)).slice(1)
+      const tail = notificationFrameTail(notification)
       const res = await s.tdgDeliver(
         userStateKey(userId),
         userInboxKey(userId),
@@ -187,9 +187,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
     },
 
     async publishToTopic(topic, dedupeId, notification, meta) {
-      // the protocol's broadcast frame has no `kind`
-      const { id, createdAt, title, body, data } = notification
-      const frame = JSON.stringify({ type: 'broadcast', topic, id, createdAt, title, body, data })
+      const frame = broadcastFrame(topic, notification)
       const res = await s.tdgPublish(
         topicDedupeKey(topic, dedupeId),
         r.dedupeWindowSeconds,
@@ -199,6 +197,31 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
       return res === 1 ? 'published' : 'duplicate'
     },
   }
+}
+
+/**
+ * deliverToUsers by single writes, with its rules (a user's items in order, their later ones skipped
+ * after a failure): for writers without a many-item call, such as the in-memory inbox.
+ */
+export async function deliverEachInOrder(
+  items: readonly UserDelivery[],
+  deliverToUser: InboxWriter['deliverToUser'],
+): Promise<DeliverOutcome[]> {
+  const failed = new Set<string>()
+  const out: DeliverOutcome[] = []
+  for (const { userId, dedupeId, notification, meta } of items) {
+    if (failed.has(userId)) {
+      out.push({ status: 'skipped' })
+      continue
+    }
+    try {
+      out.push(await deliverToUser(userId, dedupeId, notification, meta))
+    } catch (error) {
+      failed.add(userId)
+      out.push({ status: 'failed', error })
+    }
+  }
+  return out
 }
 
 function resultOf(res: [number, string, number] | [0, string]): DeliverResult {
@@ -218,7 +241,17 @@ function outcomeOf(reply: [number, string, number] | [number, string?]): Deliver
   return resultOf(reply as [number, string, number])
 }
 
-// Field order of the wire object is fixed here, so every frame of a kind looks the same.
-function toWire(n: Notification): Notification {
-  return { id: n.id, kind: n.kind, createdAt: n.createdAt, title: n.title, body: n.body, data: n.data }
+/**
+ * A notification frame without its opening brace: what follows NOTIFICATION_FRAME_PREFIX, the seq
+ * and a comma. Field order is fixed here, so every frame of a kind looks the same.
+ */
+export function notificationFrameTail(n: Notification): string {
+  const wire = { id: n.id, kind: n.kind, createdAt: n.createdAt, title: n.title, body: n.body, data: n.data }
+  return JSON.stringify(wire).slice(1)
+}
+
+/** The protocol's broadcast frame (it has no `kind`). */
+export function broadcastFrame(topic: string, n: Notification): string {
+  const { id, createdAt, title, body, data } = n
+  return JSON.stringify({ type: 'broadcast', topic, id, createdAt, title, body, data })
 }

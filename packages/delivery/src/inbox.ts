@@ -54,6 +54,14 @@ export function computeMissed(
   return undefined
 }
 
+/** A read as the protocol answers it, from either implementation: marked regressed, with its `missed` range. */
+export function finishRead(from: ResumePoint, read: InboxRead, regressed: boolean): InboxRead {
+  if (regressed) read.regressed = true
+  const missed = computeMissed(from, read)
+  if (missed) read.missed = missed
+  return read
+}
+
 // Epoch candidates: unique per process (random prefix) and per call (counter), without a
 // random draw per notification. Only used when a user's state has to be created, by whichever
 // of writer and reader touches the user first.

@@ -6,8 +6,9 @@ import { type DeliveryMeta, splitMessage } from './meta.ts'
 
 const NEWLINE = 0x0a
 const COMMA = 0x2c
-// Every frame the deliver script builds starts with exactly this.
-const SEQ_PREFIX = Buffer.from('{"type":"notification","seq":')
+/** Every notification frame starts with exactly this, then its seq and a comma (scripts.ts builds them). */
+export const NOTIFICATION_FRAME_PREFIX = '{"type":"notification","seq":'
+const SEQ_PREFIX = Buffer.from(NOTIFICATION_FRAME_PREFIX)
 
 export interface LiveNotification {
   epoch: string

@@ -6,8 +6,8 @@ import { createRedisConnection } from './connection.ts'
 import { userChannel } from './keys.ts'
 import type { LiveNotification } from './live-message.ts'
 import { DEFAULT_RETENTION } from './options.ts'
-import { createPresenceStore } from './presence.ts'
-import { createChannelRouter } from './router.ts'
+import { createPresenceStore } from './presence-redis.ts'
+import { createChannelRouter } from './router-redis.ts'
 import { createDeliveryStore } from './store.ts'
 
 const note = { id: 'x', kind: 'k', createdAt: '2026-11-24T10:00:00.000Z', title: 't', body: 'b', data: {} }

@@ -1,3 +1,5 @@
+import { NOTIFICATION_FRAME_PREFIX } from './live-message.ts'
+
 // The Lua scripts both services run. Each touches the keys of a single user (one hash tag),
 // so each is one atomic step in standalone Redis and in Redis Cluster alike.
 //
@@ -28,7 +30,7 @@ local function deliver(stateKey, inboxKey, dedupeKey, candidate, tail, cap, inbo
   if mark then return {0, mark} end
   local epoch = ensure_state(stateKey, inboxKey, candidate)
   local seq = redis.call('HINCRBY', stateKey, 'seq', 1)
-  local entry = meta .. '{"type":"notification","seq":' .. seq .. ',' .. tail
+  local entry = meta .. '${NOTIFICATION_FRAME_PREFIX}' .. seq .. ',' .. tail
   local len = redis.call('RPUSH', inboxKey, entry)
   -- RPUSH gives the length: a trim (and a second length) only when the cap is passed
   if len > cap then
@@ -158,15 +160,6 @@ redis.call('PEXPIRE', KEYS[1], ARGV[2])
 return 1
 `
 
-/** KEYS: presence.  ARGV: member, ttlMs.  Extends a live session; a vanished one is not re-added. */
-export const PRESENCE_REFRESH = `${NOW_MS}
-if redis.call('ZADD', KEYS[1], 'XX', 'CH', now + tonumber(ARGV[2]), ARGV[1]) == 1 then
-  redis.call('PEXPIRE', KEYS[1], ARGV[2])
-  return 1
-end
-return 0
-`
-
 /** KEYS: presence.  Returns the number of live sessions. */
 export const PRESENCE_COUNT = `${NOW_MS}
 return redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
@@ -187,4 +180,23 @@ local at = math.max(prev, now)
 redis.call('SET', KEYS[1], at, 'EX', ARGV[1])
 redis.call('SPUBLISH', ARGV[2], ARGV[3] .. '\\n' .. at)
 return at
+`
+
+/**
+ * KEYS: one presence key (it routes the call in a Cluster).  ARGV: ttlMs, then key, member pairs
+ * (of any users, that key's first).  Extends live sessions, a vanished one is not re-added: a
+ * slice of the heartbeat sweep in one call. In a Cluster the caller sends each call only keys its
+ * node serves: a script's declared keys must share a slot, so the others are arguments, which the
+ * flag lets it touch there.
+ */
+export const PRESENCE_REFRESH_MANY = `#!lua flags=allow-cross-slot-keys
+${NOW_MS}
+local ttl = tonumber(ARGV[1])
+local expiry = now + ttl
+for i = 2, #ARGV, 2 do
+  if redis.call('ZADD', ARGV[i], 'XX', 'CH', expiry, ARGV[i + 1]) == 1 then
+    redis.call('PEXPIRE', ARGV[i], ttl)
+  end
+end
+return (#ARGV - 1) / 2
 `

@@ -1,4 +1,5 @@
-import { createInboxReader, type InboxReader } from './inbox-reader.ts'
+import type { InboxReader } from './inbox-reader.ts'
+import { createInboxReader } from './inbox-reader-redis.ts'
 import { createInboxWriter, type InboxWriter } from './inbox-writer.ts'
 import type { RetentionOptions } from './options.ts'
 import type { RedisClient } from './redis-client.ts'

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto'
 import { hostname } from 'node:os'
 import cors from '@fastify/cors'
 import websocket from '@fastify/websocket'
-import { CloseCode, WS_PATH } from '@tidings/contracts'
+import { WS_PATH } from '@tidings/contracts'
 import {
   type ChannelRouter,
   createChannelRouter,
@@ -24,13 +23,15 @@ import type { WebSocket } from 'ws'
 import { gatewayReadiness } from './admin-server.ts'
 import { selectSubprotocol } from './auth/handshake.ts'
 import { createTokenVerifier, type Principal } from './auth/token-verifier.ts'
+import { HANDLER_FAILED } from './close-reasons.ts'
 import type { GatewayConfig } from './config.ts'
 import { createDeadlineWheel } from './deadlines.ts'
-import { BAD_REQUEST, NOT_FOUND, NOT_WEBSOCKET, TRY_AGAIN_LATER } from './errors.ts'
+import { BAD_REQUEST, httpErrorCode, INTERNAL, NOT_FOUND, NOT_WEBSOCKET } from './errors.ts'
+import { Hub } from './hub.ts'
 import { registerInboxRoutes } from './inbox-routes.ts'
 import { createGatewayMetrics } from './metrics.ts'
 import { registerOpenApi } from './openapi.ts'
-import { drainSessions, type PodContext, startHeartbeat } from './pod.ts'
+import type { PodContext } from './pod.ts'
 import { createRequestRateLimiter } from './rate-limit.ts'
 import { createRequestAuthenticator } from './request-auth.ts'
 import { parseResumeQuery } from './resume.ts'
@@ -38,7 +39,7 @@ import { registerRevocationRoute } from './revocation.ts'
 import { registerSseRoute } from './sse.ts'
 import { createDeliveryTracing, type DeliveryTracing } from './tracing.ts'
 import { registerUpgradeGuard } from './upgrade-guard.ts'
-import { releaseUpgradeRequest, startWebSocketSession } from './ws-transport.ts'
+import { openWebSocketSession, releaseUpgradeRequest } from './ws-transport.ts'
 
 export interface GatewayDeps {
   config: GatewayConfig
@@ -51,7 +52,9 @@ export interface GatewayDeps {
 
 export interface Gateway {
   app: FastifyInstance
-  pod: PodContext
+  hub: Hub
+  /** The pod's shared services, with the hub's counts (what tests and the admin server read). */
+  pod: PodContext & { readonly sessions: { readonly size: number }; readonly openSockets: number }
   /** What /readyz reports (admin-server.ts explains why a Redis outage alone does not fail it). */
   readiness(): Promise<Readiness>
   /** Readiness false, refuse new sockets, drain the open ones, close. */
@@ -90,20 +93,18 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
       ttlSeconds: config.auth.maxLifetimeS + config.auth.clockToleranceS + 60,
     }),
     rateLimiter: createRequestRateLimiter(redis, config, log),
-    openSockets: 0,
     verifier: createTokenVerifier(config.auth),
     log,
     metrics,
-    sessions: new Set(),
     deadlines: createDeadlineWheel(),
     tracing,
     onSocketError: (err: Error) => log.debug({ err }, 'socket error'),
   }
-  let draining = false
   for (const conn of [redis, subscriber])
     conn.on('error', (err: Error) => metrics.redisErrors.inc({ kind: redisErrorKind(err) }))
-  const stopHeartbeat = startHeartbeat(pod)
-  watchSubscriber(subscriber, pod)
+  const hub = new Hub(pod)
+  hub.startHeartbeat()
+  hub.watchSubscriber(subscriber)
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -129,13 +130,14 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
       const status = err.statusCode ?? 500
       if (status >= 500 && status !== 503) {
         req.log.error({ err, url: redactUrl(req.url) }, 'request failed')
-        return reply.code(500).send({ statusCode: 500, code: 'TDG_ERR_INTERNAL', message: 'internal error' })
+        const { statusCode, code, message } = new INTERNAL()
+        return reply.code(500).send({ statusCode, code, message })
       }
       const code = err.code?.startsWith('TDG_ERR_')
         ? err.code
         : status === 415
           ? 'TDG_ERR_BAD_REQUEST'
-          : `TDG_ERR_HTTP_${status}`
+          : httpErrorCode(status)
       return reply.code(status).send({ statusCode: status, code, message: err.message })
     },
   )
@@ -147,20 +149,20 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
       perMessageDeflate: false,
       ...closeAndPongLimits(config),
       handleProtocols: (protocols) => selectSubprotocol(protocols),
-      // we track sockets ourselves (pod.sessions); ws's own Set would be a second copy
+      // we track sockets ourselves (hub.ts); ws's own Set would be a second copy
       clientTracking: false,
     },
     // a failure inside our handler: close with 1011 rather than leaving the socket hanging
     errorHandler: (err, socket) => {
       log.error({ err }, 'websocket handler failed')
-      socket.close(1011, 'internal error')
+      socket.close(HANDLER_FAILED.code, HANDLER_FAILED.reason)
     },
     preClose: (done) => done(),
   })
   // after the plugin: its onRequest hook marks upgrades (req.ws), its onResponse hook destroys them
   registerUpgradeGuard(app)
 
-  const readiness = () => gatewayReadiness(draining, redis)
+  const readiness = () => gatewayReadiness(hub.draining, redis)
   // A constant answer on the public port too: cloud load balancers health-check the traffic port
   // by default. Readiness and metrics move to the admin port when ADMIN_PORT is set.
   app.get('/healthz', async () => ({ status: 'ok' }))
@@ -175,7 +177,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     })
   }
 
-  const authenticate = createRequestAuthenticator(pod, () => draining)
+  const authenticate = createRequestAuthenticator(pod, () => hub.draining)
 
   // For the WebSocket everything is checked before the upgrade: a refusal is an HTTP response,
   // never a socket.
@@ -194,7 +196,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     allowedHeaders: ['authorization', 'content-type', 'last-event-id'],
     maxAge: 600,
   })
-  registerSseRoute(app, pod, authenticate)
+  registerSseRoute(app, pod, hub, authenticate)
   registerInboxRoutes(app, pod, authenticate)
   registerRevocationRoute(app, pod)
 
@@ -204,50 +206,42 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     preValidation: async (req, reply) => {
       if (!req.ws) throw new NOT_WEBSOCKET()
       await admit(req, reply)
-      // closing sockets count too: refused before the upgrade allocates anything
-      if (pod.openSockets >= config.MAX_CONNECTIONS) {
-        metrics.refused.inc({ reason: 'pod_full' })
-        throw new TRY_AGAIN_LATER('pod full')
-      }
+      hub.checkCapacity()
     },
     handler: async () => {
       throw new NOT_WEBSOCKET()
     },
     wsHandler: (socket: WebSocket, req: FastifyRequest) => {
-      const admitted = req.tidings!
+      const { principal, resume } = req.tidings!
       // Nothing of the upgrade request may stay reachable from the socket: @fastify/websocket's
       // error listener closes over request and reply, and the response stays attached to the
       // TCP socket. The session installs a lighter error listener.
       socket.removeAllListeners('error')
       releaseUpgradeRequest(req.raw)
       req.tidings = null
-      // counted until the TCP socket is gone (a session's close listener, or this one)
-      pod.openSockets++
-      // several upgrades may have passed preValidation at once
-      const full = pod.openSockets > config.MAX_CONNECTIONS
-      if (draining || full) {
-        socket.on('error', () => {})
-        socket.once('close', () => pod.openSockets--)
-      }
-      if (draining) return void socket.close(CloseCode.ServiceRestart, 'server restart')
-      if (full) {
-        metrics.closes.inc({ code: String(CloseCode.TryAgainLater) })
-        return void socket.close(CloseCode.TryAgainLater, 'pod full')
-      }
-      startWebSocketSession(socket, randomUUID(), admitted.principal, pod, admitted.resume)
+      openWebSocketSession(socket, hub, principal, resume, pod.onSocketError)
     },
   })
 
   async function close(): Promise<void> {
-    draining = true
-    log.info({ sessions: pod.sessions.size, drainMs: config.DRAIN_MS }, 'draining')
-    await drainSessions(pod, config.DRAIN_MS, config.RECONNECT_JITTER_MS)
-    stopHeartbeat()
+    await hub.drain(config.DRAIN_MS, config.RECONNECT_JITTER_MS)
+    hub.stop()
     pod.deadlines.stop()
     await app.close()
   }
 
-  return { app, pod, readiness, close }
+  const podView = {
+    ...pod,
+    sessions: {
+      get size() {
+        return hub.size
+      },
+    },
+    get openSockets() {
+      return hub.openSockets
+    },
+  }
+  return { app, hub, pod: podView, readiness, close }
 }
 
 // Options of ws 8.23 that @types/ws does not know yet.
@@ -258,54 +252,4 @@ function closeAndPongLimits(config: GatewayConfig): object {
     // Pongs queued for a client that does not read: ws terminates the socket past this.
     maxPendingAutoPongs: 8,
   }
-}
-
-/**
- * Redis pub/sub is at-most-once: while the subscriber connection is down, publishes are lost.
- * ioredis re-subscribes by itself when it reconnects; a PING answered after that proves the
- * subscriptions are back, and then every session re-reads its inbox from its cursor.
- */
-function watchSubscriber(subscriber: RedisClient, pod: PodContext): void {
-  let connectedBefore = false
-  subscriber.on('ready', () => {
-    if (!connectedBefore) {
-      connectedBefore = true
-      return
-    }
-    pod.log.warn(
-      { sessions: pod.sessions.size },
-      'pub/sub reconnected: re-reading the inboxes of open sessions',
-    )
-    subscriber
-      .ping()
-      .then(() => refreshAll(pod))
-      .catch((err: unknown) => pod.log.error({ err }, 'pub/sub ping after reconnect failed'))
-  })
-  subscriber.on('reconnecting', () => pod.log.warn('pub/sub connection lost, reconnecting'))
-  // Redis Cluster: each shard has its own subscriber, re-created (and re-subscribed) by ioredis
-  // after a failure, announced by 'subscribersReady' only. Its SSUBSCRIBEs are not awaited there,
-  // so the inboxes are read once now and once a second later; a resync from the cursor never
-  // sends anything twice.
-  subscriber.on('subscribersReady', () => {
-    pod.log.warn(
-      { sessions: pod.sessions.size },
-      'shard subscribers re-created: re-reading the inboxes of open sessions',
-    )
-    refreshAll(pod)
-    setTimeout(() => refreshAll(pod), 1000).unref()
-  })
-}
-
-// After a failover every session re-reads its inbox; in slices, so that a pod with 18k sockets
-// does not send Redis 18k scripts in one burst.
-const REFRESH_SLICE = 500
-function refreshAll(pod: PodContext): void {
-  const all = [...pod.sessions]
-  pod.metrics.resyncs.inc(all.length)
-  let i = 0
-  const next = () => {
-    for (const end = Math.min(i + REFRESH_SLICE, all.length); i < end; i++) all[i]!.refresh()
-    if (i < all.length) setTimeout(next, 20)
-  }
-  next()
 }

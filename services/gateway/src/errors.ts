@@ -54,3 +54,9 @@ export const TOKEN_REVOKED = createError(
   'The sessions of this user were revoked; sign in again',
   401,
 )
+
+// What the error handler (app.ts) answers for errors that are not ours. A failure inside the
+// gateway: its details go to the log, never to the client.
+export const INTERNAL = createError('TDG_ERR_INTERNAL', 'internal error', 500)
+/** Any other HTTP error Fastify raises (a body too large, a method not allowed…): the status in the code. */
+export const httpErrorCode = (status: number): string => `TDG_ERR_HTTP_${status}`

@@ -1,44 +1,28 @@
-import { CloseCode } from '@tidings/contracts'
 import { isRevoked } from '@tidings/delivery'
 import { AuthError, type Principal } from './auth/token-verifier.ts'
-import { authenticatedFrame, topicReplyFrame } from './frames.ts'
-import type { Session } from './session.ts'
+import { Closes, type SessionClose } from './close-reasons.ts'
+import type { PodContext } from './pod.ts'
+
+export type ReauthOutcome = { ok: true; principal: Principal } | { ok: false; close: SessionClose }
 
 /**
- * An `auth` frame on a live session: a fresh token of the same user, not revoked, extends it;
- * topics the new token no longer allows are left. Runs on the session's `inbound` chain.
+ * Checks the token of an `auth` frame on a live session: a fresh token of the same user, not
+ * revoked. The session applies a good one (session.ts); a bad one ends it with `code`.
  */
-export async function reauthenticate(s: Session, token: string): Promise<void> {
+export async function checkReauth(pod: PodContext, userId: string, token: string): Promise<ReauthOutcome> {
   let p: Principal
   try {
-    p = await s.pod.verifier.verify(token)
+    p = await pod.verifier.verify(token)
   } catch (err) {
     // a key server outage says nothing about the token: the app should retry, not log out
     if (err instanceof AuthError && err.code === 'auth_unavailable') {
-      return s.close(CloseCode.TryAgainLater, 'token could not be checked now')
+      return { ok: false, close: Closes.TokenUncheckable }
     }
-    return s.close(CloseCode.Unauthorized, 'invalid token')
+    return { ok: false, close: Closes.InvalidToken }
   }
-  if (p.userId !== s.userId) return s.close(CloseCode.Unauthorized, 'token is for another user')
-  if (isRevoked(p.issuedAt, await s.pod.revocations.revokedAt(s.userId))) {
-    return s.close(CloseCode.Revoked, 'sessions revoked')
+  if (p.userId !== userId) return { ok: false, close: Closes.OtherUser }
+  if (isRevoked(p.issuedAt, await pod.revocations.revokedAt(userId))) {
+    return { ok: false, close: Closes.Revoked }
   }
-  if (s.closed) return
-  s.expiresAt = p.expiresAt
-  s.issuedAt = p.issuedAt
-  s.allowedTopics = p.topics
-  s.warned = false
-  // topics the new token no longer allows are left
-  if (s.topics) {
-    for (const t of s.topics) {
-      if (!p.topics.includes(t)) {
-        s.topics.delete(t)
-        s.pod.router.leaveTopic(t, s.onBroadcast)
-        s.control('unsubscribed', topicReplyFrame('unsubscribed', t))
-      }
-    }
-  }
-  if (s.closed) return
-  s.pod.deadlines.schedule(s)
-  s.control('authenticated', authenticatedFrame(p.expiresAt))
+  return { ok: true, principal: p }
 }

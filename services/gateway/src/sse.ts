@@ -1,34 +1,16 @@
-import { randomUUID } from 'node:crypto'
 import type { ServerResponse } from 'node:http'
-import { CloseCode, type SseCloseFrame } from '@tidings/contracts'
+import type { SseCloseFrame } from '@tidings/contracts'
 import type { FastifyInstance } from 'fastify'
-import { RATE_LIMITED, TOKEN_EXPIRED, TOKEN_REVOKED, TOO_MANY_SESSIONS, TRY_AGAIN_LATER } from './errors.ts'
+import type { Hub } from './hub.ts'
 import type { PodContext } from './pod.ts'
 import type { RequestAuthenticator } from './request-auth.ts'
 import { parseLastEventId, parseResumeQuery } from './resume.ts'
-import { Session } from './session.ts'
 import type { Transport } from './transport.ts'
 
 // How long EventSource waits before reconnecting on its own after the stream ends (the `retry:`
 // line sent first). A draining pod also sends `reconnect{afterMs}`; EventSource cannot honour
 // that, our SDK does.
 export const SSE_RETRY_MS = 2000
-
-// What a WebSocket close code means for a stream whose headers have not been sent yet.
-function refusalFor(code: number, reason: string): Error & { statusCode: number; code: string } {
-  switch (code) {
-    case CloseCode.TooManySessions:
-      return new TOO_MANY_SESSIONS()
-    case CloseCode.RateLimited:
-      return new RATE_LIMITED()
-    case CloseCode.Unauthorized:
-      return new TOKEN_EXPIRED()
-    case CloseCode.Revoked:
-      return new TOKEN_REVOKED()
-    default:
-      return new TRY_AGAIN_LATER(reason)
-  }
-}
 
 /**
  * Server-Sent Events: the same frames as the WebSocket, `event:` = the frame type, `data:` = the
@@ -68,17 +50,17 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
     notification: (frame, seq, epoch) => write(`event: notification\nid: ${epoch}:${seq}\ndata: `, frame),
     broadcast: (frame) => write('event: broadcast\ndata: ', frame),
     control: (type, json) => write(`event: ${type}\ndata: `, json),
-    close(code, reason) {
+    close(why) {
       if (res.writableEnded || res.destroyed) return
       if (!started) {
-        const err = refusalFor(code, reason)
+        const err = why.refusal()
         res.writeHead(err.statusCode, { 'content-type': 'application/json' })
         res.end(JSON.stringify({ statusCode: err.statusCode, code: err.code, message: err.message }))
         return
       }
       // What a WebSocket close frame would say (4003 revoked, 4001 expired, 1013, 1012…): the
       // SDK acts on the code; EventSource ignores an event type it does not listen to.
-      const frame: SseCloseFrame = { type: 'close', code: code as CloseCode, reason }
+      const frame: SseCloseFrame = { type: 'close', code: why.code, reason: why.reason }
       res.end(`event: close\ndata: ${JSON.stringify(frame)}\n\n`)
     },
     get backlog() {
@@ -107,39 +89,36 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
 export function registerSseRoute(
   app: FastifyInstance,
   pod: PodContext,
+  hub: Hub,
   authenticate: RequestAuthenticator,
 ): void {
   app.get('/v1/sse', async (req, reply) => {
     const principal = await authenticate(req, reply, { queryToken: true, limit: 'connect' })
     const query = req.query as Record<string, unknown>
     const resume = parseLastEventId(req.headers['last-event-id']) ?? parseResumeQuery(query, 'lastSeq')
-    if (pod.openSockets >= pod.config.MAX_CONNECTIONS) {
-      pod.metrics.refused.inc({ reason: 'pod_full' })
-      throw new TRY_AGAIN_LATER('pod full')
-    }
+    hub.checkCapacity()
     reply.hijack()
     const res = reply.raw
     // the client may have left while the token was being checked: its 'close' event is gone
     if (req.raw.destroyed || res.destroyed) return
-    pod.openSockets++
-    const session = new Session(sseTransport(res, req.headers.origin), randomUUID(), principal, pod, resume)
+    const session = hub.open(sseTransport(res, req.headers.origin), principal, resume)
+    if (!session) {
+      res.once('close', () => hub.disconnected(null))
+      return
+    }
     // A phone that vanishes while its stream is idle leaves nothing to detect: each keep-alive fits
     // in the kernel's buffer and TCP retransmits for ~15 min before it gives up, holding a session
     // slot. So a stream lives at most SSE_MAX_STREAM_MS (±20 %: streams opened together do not end
     // together) and ends with `reconnect` + 1012; the SDK (or EventSource, with Last-Event-ID)
     // resumes on a new one at once. A live phone pays one reconnect per ~5 min.
     const maxAge = setTimeout(
-      () => {
-        session.reconnect(0)
-        session.close(CloseCode.ServiceRestart, 'stream age limit')
-      },
+      () => session.reconnect(0),
       pod.config.SSE_MAX_STREAM_MS * (0.8 + 0.4 * Math.random()),
     )
     maxAge.unref()
     res.once('close', () => {
       clearTimeout(maxAge)
-      pod.openSockets--
-      session.cleanup()
+      hub.disconnected(session)
     })
     res.on('error', () => session.cleanup())
   })

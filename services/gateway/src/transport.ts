@@ -1,4 +1,5 @@
 import type { ServerFrame } from '@tidings/contracts'
+import type { SessionClose } from './close-reasons.ts'
 
 /**
  * How a session reaches its client: a WebSocket, or a Server-Sent Events stream. The session
@@ -13,8 +14,8 @@ export interface Transport {
   broadcast(frame: Buffer): void
   /** Any other frame, already serialised. */
   control(type: ServerFrame['type'], json: string): void
-  /** Ends the connection. WebSocket: this close code; SSE: an HTTP status or the end of the stream. */
-  close(code: number, reason: string): void
+  /** Ends the connection. WebSocket: this close code; SSE: its HTTP refusal, or a `close` event. */
+  close(why: SessionClose): void
   /** Bytes accepted but not yet written to the network: a slow reader's backlog. */
   readonly backlog: number
   /** The peer is gone (the heartbeat sweep releases such a session if no close event did). */

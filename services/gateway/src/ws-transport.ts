@@ -3,8 +3,9 @@ import type { Socket } from 'node:net'
 import type { ResumePoint } from '@tidings/delivery'
 import type { WebSocket } from 'ws'
 import type { Principal } from './auth/token-verifier.ts'
-import type { PodContext } from './pod.ts'
-import { Session } from './session.ts'
+import type { SessionClose } from './close-reasons.ts'
+import type { Hub } from './hub.ts'
+import type { Session } from './session.ts'
 import type { Transport } from './transport.ts'
 
 const SEND_TEXT = { binary: false } as const
@@ -37,8 +38,8 @@ class WebSocketTransport implements Transport {
   control(_type: string, json: string): void {
     if (this.ws.readyState === OPEN) this.ws.send(json, SEND_TEXT)
   }
-  close(code: number, reason: string): void {
-    this.ws.close(code, reason)
+  close(why: SessionClose): void {
+    this.ws.close(why.code, why.reason)
   }
   get gone(): boolean {
     return this.ws.readyState === CLOSED
@@ -59,20 +60,17 @@ function onMessage(this: SocketWithSession, data: Buffer, isBinary: boolean): vo
   this[SESSION]?.receive(data, isBinary)
 }
 function onPong(this: SocketWithSession): void {
-  const s = this[SESSION]
-  if (s) s.alive = true
+  this[SESSION]?.pong()
 }
 function onClose(this: SocketWithSession): void {
-  const s = this[SESSION]
-  if (!s) return
-  s.pod.openSockets--
-  s.cleanup()
+  this[SESSION]?.disconnected()
 }
 // Ping control frames count against the session's frame rate limit like any frame; ws answers
 // them itself (autoPong) and terminates a client that lets pongs pile up (maxPendingAutoPongs).
 function onPing(this: SocketWithSession): void {
   this[SESSION]?.receivePing()
 }
+const ignore = (): void => {}
 
 /**
  * The upgrade's HTTP request and response must not outlive the handshake: the response stays
@@ -85,21 +83,29 @@ export function releaseUpgradeRequest(raw: { socket: Socket | null }): void {
   socket?._httpMessage?.detachSocket(socket)
 }
 
-/** Starts a session on an upgraded socket; listeners are attached before anything is awaited. */
-export function startWebSocketSession(
+/**
+ * Asks the hub for a session on an upgraded socket; listeners are attached before anything is
+ * awaited. A refused socket (draining, pod full) is closed by the hub and only counted until it
+ * is gone.
+ */
+export function openWebSocketSession(
   ws: WebSocket,
-  id: string,
+  hub: Hub,
   principal: Principal,
-  pod: PodContext,
   resume: ResumePoint,
-): Session {
-  const session = new Session(new WebSocketTransport(ws), id, principal, pod, resume)
+  onError: (err: Error) => void,
+): void {
+  const session = hub.open(new WebSocketTransport(ws), principal, resume)
+  if (!session) {
+    ws.on('error', ignore)
+    ws.once('close', () => hub.disconnected(null))
+    return
+  }
   const s = ws as SocketWithSession
   s[SESSION] = session
   ws.on('message', onMessage)
   ws.on('pong', onPong)
   ws.on('ping', onPing)
   ws.on('close', onClose)
-  ws.on('error', pod.onSocketError)
-  return session
+  ws.on('error', onError)
 }

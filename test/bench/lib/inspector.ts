@@ -11,14 +11,29 @@ export interface MemoryUsage {
 }
 
 export interface Inspector {
-  /** A full, compacting GC (HeapProfiler.collectGarbage), done twice: weak callbacks free more the 2nd time. */
+  /**
+   * A last-resort GC (HeapProfiler.collectGarbage), done twice: weak callbacks free more the 2nd
+   * time, and V8 shrinks its spaces and returns free pages to the OS. A running pod rarely gets one.
+   */
   collectGarbage(): Promise<void>
+  /**
+   * One ordinary full (major) GC, as V8 runs by itself under heap pressure: no shrinking pass, so
+   * RSS afterwards is what a running pod holds. Through `gc()` exposed at run time in the process.
+   */
+  ordinaryGc(): Promise<void>
   /** `process.memoryUsage()` inside the process. */
   memoryUsage(): Promise<MemoryUsage>
   /** The raw .heapsnapshot JSON text. */
   heapSnapshot(): Promise<string>
   close(): Promise<void>
 }
+
+// `--expose-gc` set after start is seen by new contexts: the `gc` of a fresh vm context is V8's.
+const ORDINARY_GC = `(() => {
+  process.getBuiltinModule('node:v8').setFlagsFromString('--expose-gc')
+  process.getBuiltinModule('node:vm').runInNewContext('gc')({ type: 'major', execution: 'sync' })
+  return 1
+})()`
 
 export async function connectInspector(url: string): Promise<Inspector> {
   const ws = new WebSocket(url, { perMessageDeflate: false, maxPayload: 1 << 30 })
@@ -77,6 +92,9 @@ export async function connectInspector(url: string): Promise<Inspector> {
     async collectGarbage() {
       await call('HeapProfiler.collectGarbage')
       await call('HeapProfiler.collectGarbage')
+    },
+    async ordinaryGc() {
+      await call('Runtime.evaluate', { expression: ORDINARY_GC, returnByValue: true })
     },
     async memoryUsage() {
       const r = await call<{ result: { value: string } }>('Runtime.evaluate', {

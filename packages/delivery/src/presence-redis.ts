@@ -1,0 +1,72 @@
+/// <reference path="./cluster-key-slot.d.ts" />
+import calculateSlot from 'cluster-key-slot'
+import { Cluster } from 'ioredis'
+import { userPresenceKey } from './keys.ts'
+import { type PresenceEntry, type PresenceStore, validatePresenceTtl } from './presence.ts'
+import type { RedisClient } from './redis-client.ts'
+import { PRESENCE_COUNT, PRESENCE_JOIN, PRESENCE_REFRESH_MANY } from './scripts.ts'
+
+/** Keys per refreshMany script call: each call is one atomic step, and Redis serves no one else meanwhile. */
+const REFRESH_BATCH = 256
+
+interface Scripted {
+  tdgPresenceJoin(key: string, member: string, ttlMs: number, max: number): Promise<number>
+  tdgPresenceRefreshMany(routingKey: string, ttlMs: number, ...keyMemberPairs: string[]): Promise<number>
+  tdgPresenceCount(key: string): Promise<number>
+}
+
+/** Presence in Redis: a sorted set per user (keys.ts), scored by expiry on Redis's clock (scripts.ts). */
+export function createPresenceStore(redis: RedisClient, opts: { ttlMs: number }): PresenceStore {
+  validatePresenceTtl(opts.ttlMs)
+  redis.defineCommand('tdgPresenceJoin', { numberOfKeys: 1, lua: PRESENCE_JOIN })
+  redis.defineCommand('tdgPresenceRefreshMany', { numberOfKeys: 1, lua: PRESENCE_REFRESH_MANY })
+  redis.defineCommand('tdgPresenceCount', { numberOfKeys: 1, lua: PRESENCE_COUNT })
+  const s = redis as unknown as Scripted
+  const { ttlMs } = opts
+
+  const refreshBatch = async (batch: readonly PresenceEntry[]): Promise<void> => {
+    const pairs: string[] = []
+    for (const e of batch) pairs.push(userPresenceKey(e.userId), e.sessionId)
+    await s.tdgPresenceRefreshMany(pairs[0]!, ttlMs, ...pairs)
+  }
+
+  return {
+    async join(userId, sessionId, maxSessions) {
+      return (await s.tdgPresenceJoin(userPresenceKey(userId), sessionId, ttlMs, maxSessions)) === 1
+    },
+    async refreshMany(entries) {
+      const calls: Array<Promise<void>> = []
+      for (const group of groupByNode(redis, entries)) {
+        for (let i = 0; i < group.length; i += REFRESH_BATCH) {
+          calls.push(refreshBatch(group.slice(i, i + REFRESH_BATCH)))
+        }
+      }
+      await Promise.all(calls)
+    },
+    async leave(userId, sessionId) {
+      await redis.zrem(userPresenceKey(userId), sessionId)
+    },
+    count(userId) {
+      return s.tdgPresenceCount(userPresenceKey(userId))
+    },
+  }
+}
+
+/**
+ * A script may only touch keys its node serves. One Redis: a single group. A Cluster: one group
+ * per primary, from ioredis's slot map (users are spread over the slots by their hash tag); a
+ * slot not mapped yet is a group of its own, so a stale map costs a redirection, never an error
+ * for other users.
+ */
+function groupByNode(redis: RedisClient, entries: readonly PresenceEntry[]): PresenceEntry[][] {
+  if (!(redis instanceof Cluster)) return entries.length > 0 ? [[...entries]] : []
+  const groups = new Map<string, PresenceEntry[]>()
+  for (const e of entries) {
+    const slot = calculateSlot(userPresenceKey(e.userId))
+    const node = redis.slots[slot]?.[0] ?? `slot:${slot}`
+    const group = groups.get(node)
+    if (group) group.push(e)
+    else groups.set(node, [e])
+  }
+  return [...groups.values()]
+}
