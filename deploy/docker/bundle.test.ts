@@ -102,7 +102,7 @@ test('the bundle holds no TypeScript, no tests and no development dependency', (
       `${service}: .ts left`,
     )
     assert.deepEqual(
-      all.filter((f) => /\.test\.[jt]s$|test-support|\/testing\.js$/.test(f) && f.includes('@tidings')),
+      all.filter((f) => /\.test\.[jt]s$|test-support|\/testing(\.js$|\/)/.test(f) && f.includes('@tidings')),
       [],
       `${service}: test files shipped`,
     )

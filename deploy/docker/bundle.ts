@@ -32,9 +32,10 @@ function walk(dir: string, onFile: (path: string) => void): void {
   }
 }
 
-// Mirrors the `files` exclusions of our package.json files: `pnpm deploy` applies them to the service
+// Mirrors the `files` exclusions of our package.json files (test code is `src/testing.ts` or under
+// `src/testing/`; the gateway's `test-support.ts` until it is renamed): `pnpm deploy` applies them to the service
 // itself but copies workspace dependencies whole.
-const NOT_SHIPPED = /(\.test\.ts|\/test-support\.ts|\/testing\.ts|\/tsconfig\.json)$/
+const NOT_SHIPPED = /(\.test\.ts|\/test-support\.ts|\/testing\.ts|\/testing\/.*\.ts|\/tsconfig\.json)$/
 
 /** Compiles a package's .ts files in place and points its package.json at the .js files. */
 function compilePackage(dir: string): number {

@@ -1,4 +1,4 @@
-// The handshake and frame rules of PROTOCOL.md §2 against a real gateway process: every refusal is
+// The handshake and frame rules of docs/protocol.md §3–4 against a real gateway process: every refusal is
 // an HTTP status before the upgrade; bad frames get the documented close codes. (The gateway's unit
 // tests cover the details; this is a compact pass over the real process and its real config.)
 import assert from 'node:assert/strict'

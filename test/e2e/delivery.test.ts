@@ -31,8 +31,7 @@ before(async () => {
     redisUrl: redisServer.url,
     kafkaBrokers,
     gateways: 2,
-    // a small inbox so that trimming (and its `missed`) is reachable; both services must agree
-    gatewayEnv: { INBOX_CAP: String(INBOX_CAP) },
+    // a small inbox so that trimming (and its `missed`) is reachable: the writer's setting only
     dispatcherEnv: { INBOX_CAP: String(INBOX_CAP) },
   }))
   gw1 = stack.gateways[0]!.baseUrl
@@ -117,7 +116,7 @@ test('an event reaches the user on whichever gateway holds the socket, and nobod
       forCarol.map((e) => e.loanId),
     )
 
-    // the frame is the DTO of PROTOCOL.md §2, nothing of the domain event leaks
+    // the frame is the DTO of docs/protocol.md §4.1, nothing of the domain event leaks
     const [approved, disbursedBn, needsInfo] = a.notifications()
     assert.deepEqual(Object.keys(approved!).sort(), [
       'body',

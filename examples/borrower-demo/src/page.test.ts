@@ -58,7 +58,7 @@ before(async () => {
     redisUrl: redis.url,
     kafkaBrokers,
     gateways: 2,
-    gatewayEnv: { ALLOWED_ORIGINS: `http://127.0.0.1:${demoPort}`, INBOX_CAP: String(INBOX_CAP) },
+    gatewayEnv: { ALLOWED_ORIGINS: `http://127.0.0.1:${demoPort}` },
     dispatcherEnv: { INBOX_CAP: String(INBOX_CAP) },
   })
   emitter = await connectEmitter(kafkaBrokers, stack.topics.loanDecisions)

@@ -439,6 +439,34 @@ test('persists through a localStorage-like adapter', async () => {
   await t.client.close()
 })
 
+test('one synchronous storage failure (localStorage over quota) neither stops later writes nor hangs close()', async () => {
+  const items = new Map<string, string>()
+  let quotaLeft = 0
+  const fake: StorageLike = {
+    getItem: (k) => items.get(k) ?? null,
+    setItem: (k, v) => {
+      if (quotaLeft-- <= 0) throw new Error('QuotaExceededError')
+      items.set(k, v)
+    },
+    removeItem: (k) => void items.delete(k),
+  }
+  const t = setup({ storage: localStorageAdapter(fake, 'me') })
+  void t.client.connect()
+  const s = await t.accept(0) // the welcome's write fails
+  assert.deepEqual(
+    t.errors.map((e) => e.message),
+    ['saving the resume position failed'],
+  )
+  quotaLeft = 100 // space was freed
+  s.receive(note(1))
+  s.receive(note(2))
+  await settle()
+  assert.deepEqual(JSON.parse(items.get('me') ?? 'null'), { epoch: 'e1', lastSeq: 2, userId: 'u1' })
+  // Before the fix, close() spun on a settled write in a microtask loop: the app froze.
+  await t.client.close()
+  assert.equal(t.client.state, 'closed')
+})
+
 /** A scriptable SSE endpoint behind a fake fetch(). */
 function fakeSseFetch() {
   const enc = new TextEncoder()

@@ -325,7 +325,7 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
       p.catch(() => undefined)
       if (!active) {
         active = true
-        schedule.restart()
+        schedule.begin()
         stopWatchingNetwork ??= opts.network?.subscribe(onNetwork)
         start()
       }

@@ -65,6 +65,47 @@ test('maxRetries counts failures since the last welcome, and maxRetries: 0 never
   assert.throws(() => setup({ maxRetries: -1 }), /maxRetries/)
 })
 
+test('connect() after giving up (or after close()) has all its maxRetries again', async () => {
+  const t = setup({ maxRetries: 1 })
+  const first = t.client.connect()
+  await failAll(t, 2)
+  await assert.rejects(first, TidingsGaveUpError)
+  assert.equal(t.ws.sockets.length, 2)
+  // The user taps "retry" on the offline banner: the first attempt fails again...
+  const again = t.client.connect()
+  await until(() => t.ws.sockets.length === 3, 'socket #2')
+  t.socket(2).fail()
+  await settle()
+  assert.equal(
+    t.client.state,
+    'reconnecting',
+    'one failure of a new connect() is not the end: a retry follows',
+  )
+  const r = t.states.at(-1)
+  await t.clock.advance(r?.state === 'reconnecting' ? r.delayMs : 0)
+  await failAll(t, 4)
+  await assert.rejects(again, (e: unknown) => e instanceof TidingsGaveUpError && e.attempts === 2)
+  assert.equal(t.ws.sockets.length, 4, 'the new connect() made 1 attempt + 1 retry, like the first')
+
+  // close() in the middle of a failing streak (the app went to the background) and connect() later
+  const u = setup({ maxRetries: 1 })
+  void u.client.connect()
+  await failAll(u, 1)
+  await u.client.close()
+  const closedAt = u.ws.sockets.length
+  const later = u.client.connect()
+  await until(() => u.ws.sockets.length > closedAt, 'a socket of the new connect()')
+  u.socket(closedAt).fail()
+  await settle()
+  assert.equal(
+    u.client.state,
+    'reconnecting',
+    'failures before close() do not count against the new connect()',
+  )
+  await u.client.close()
+  await assert.rejects(later, /closed before/)
+})
+
 test('network: back online during a backoff reconnects at once; offline attempts do not count', async () => {
   let online = true
   const listeners = new Set<(o: boolean) => void>()

@@ -101,3 +101,35 @@ test('storage failures are reported, never thrown', async () => {
     ],
   )
 })
+
+test('a storage that throws synchronously (localStorage over quota) is reported and later writes still happen', async () => {
+  const errors: TidingsError[] = []
+  const writes: unknown[] = []
+  let full = true
+  const resume = createResumePosition(
+    {
+      load: () => null,
+      save: (s) => {
+        if (full) throw new Error('QuotaExceededError')
+        writes.push(s)
+      },
+      clear: () => undefined,
+    },
+    (e) => errors.push(e),
+  )
+  await resume.load()
+  resume.enterEpoch('e1')
+  resume.claim('u1')
+  await settle()
+  assert.deepEqual(
+    errors.map((e) => e.message),
+    ['saving the resume position failed'],
+  )
+  // A write that failed synchronously must not stay "in flight" for ever: close() and flush() wait
+  // for it, in a loop that would never yield again.
+  assert.equal(resume.writing, undefined, 'no write in flight after the failure')
+  full = false
+  resume.advance(1)
+  await settle()
+  assert.deepEqual(writes, [{ epoch: 'e1', lastSeq: 1, userId: 'u1' }], 'the next position is written')
+})

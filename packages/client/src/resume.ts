@@ -45,13 +45,19 @@ export function createResumePosition(
       report(new TidingsError('storage', 'loading the resume position failed', { cause }))
     }
   }
+  // Through an async function, a storage that throws synchronously (localStorage over quota) rejects
+  // instead: otherwise write() would finish before `persist` stores it in `writing`, which would then
+  // hold a settled promise for ever (no later write, and settled() spinning on it).
+  const save = async (snapshot: ResumeState | null): Promise<void> => {
+    await (snapshot ? storage.save(snapshot) : storage.clear())
+  }
   const write = async (): Promise<void> => {
     try {
       while (dirty) {
         dirty = false
         const snapshot = state ? { ...state } : null
         try {
-          await (snapshot ? storage.save(snapshot) : storage.clear())
+          await save(snapshot)
         } catch (cause) {
           report(new TidingsError('storage', 'saving the resume position failed', { cause }))
         }

@@ -57,3 +57,16 @@ test('maxRetries: undefined once the budget is used up; offline failures are fre
   assert.equal(schedule.failures, 0)
   assert.notEqual(schedule.next('backoff', false), undefined)
 })
+
+test('begin() (a new connect()) refills the budget and restarts the backoff; restart() (back online) keeps the budget', () => {
+  const { schedule } = setup(1)
+  schedule.next('backoff', false)
+  assert.equal(schedule.next('backoff', false), undefined, 'gave up')
+  schedule.restart()
+  assert.equal(schedule.attempt, 0)
+  assert.equal(schedule.failures, 2, 'restart() keeps the count')
+  schedule.begin()
+  assert.equal(schedule.failures, 0)
+  assert.equal(schedule.next('backoff', false), 250)
+  assert.equal(schedule.next('backoff', false), undefined, 'and maxRetries used up again gives up again')
+})

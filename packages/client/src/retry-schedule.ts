@@ -8,10 +8,12 @@ import { RetryBudget } from './give-up.ts'
 export interface RetrySchedule {
   /** Consecutive failed attempts (0-based exponent of the backoff). */
   readonly attempt: number
-  /** Failed attempts counted against `maxRetries` since the last session opened. */
+  /** Failed attempts counted against `maxRetries` since the last session opened (or connect()). */
   readonly failures: number
-  /** The backoff starts over (a new connect(), the network came back). */
+  /** The backoff starts over (the network came back). */
   restart(): void
+  /** connect() after a stop (close(), gave up, revoked): the backoff and the `maxRetries` budget start over. */
+  begin(): void
   /** A session opened (`welcome`): the budget and the 4001 streak start over. */
   opened(): void
   /** The connection was replaced or stopped on purpose: its lifetime does not count. */
@@ -50,6 +52,11 @@ export function createRetrySchedule(
     },
     restart() {
       attempt = 0
+    },
+    begin() {
+      attempt = 0
+      // as after a welcome: the failures of an earlier run (before close() or giving up) do not count
+      budget.opened()
     },
     opened() {
       openedAt = clock.now()

@@ -1,4 +1,4 @@
-// The wire protocol as the SDK sees it (PROTOCOL.md §2/§3). These declarations mirror
+// The wire protocol as the SDK sees it (docs/protocol.md §3-4, §11). These declarations mirror
 // `@tidings/contracts` on purpose instead of importing from it: the published SDK must not
 // reference a private workspace package in its `.d.ts`, nor pull in its runtime dependency
 // (TypeBox). `wire.test.ts` proves both stay in step: every server frame that contracts

@@ -1,5 +1,5 @@
 // Producer helpers for backend services: typed builders that turn what a developer knows into a
-// validated Kafka record for `loan.decisions` / `notifications.requested` (PROTOCOL.md §1), an
+// validated Kafka record for `loan.decisions` / `notifications.requested` (docs/protocol.md §2), an
 // optional CloudEvents binary-mode variant, and a thin wrapper around a kafkajs producer.
 //
 // kafkajs is imported for its TYPES only: the caller brings (and connects) its own producer, so this

@@ -1,4 +1,5 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
+import { withTimeout } from '@tidings/runtime'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
 import type { RedisClient } from './redis-client.ts'
 
@@ -43,6 +44,18 @@ export function createRedisConnection(target: RedisTarget, opts: ConnectionOptio
     shardedSubscribers: Boolean(opts.subscriber),
     clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
   })
+}
+
+/**
+ * Whether Redis answers a PING within `timeoutMs`: the Redis check of both services' /readyz, which
+ * must answer quickly even while the connection is retrying (never rejects).
+ */
+export function pingRedis(redis: RedisClient, timeoutMs = 1000): Promise<boolean> {
+  const pong = redis.ping().then(
+    (r) => r === 'PONG',
+    () => false,
+  )
+  return withTimeout(pong, timeoutMs, () => false)
 }
 
 export function securityOptions(target: RedisSecurity): RedisOptions {

@@ -11,7 +11,7 @@ const REFRESH_BATCH = 256
 
 interface Scripted {
   tdgPresenceJoin(key: string, member: string, ttlMs: number, max: number): Promise<number>
-  tdgPresenceRefreshMany(routingKey: string, ttlMs: number, ...keyMemberPairs: string[]): Promise<number>
+  tdgPresenceRefreshMany(routingKey: string, ttlMs: number, ...keyMemberPairs: string[]): Promise<number[]>
   tdgPresenceCount(key: string): Promise<number>
 }
 
@@ -27,7 +27,16 @@ export function createPresenceStore(redis: RedisClient, opts: { ttlMs: number })
   const refreshBatch = async (batch: readonly PresenceEntry[]): Promise<void> => {
     const pairs: string[] = []
     for (const e of batch) pairs.push(userPresenceKey(e.userId), e.sessionId)
-    await s.tdgPresenceRefreshMany(pairs[0]!, ttlMs, ...pairs)
+    const elsewhere = await s.tdgPresenceRefreshMany(pairs[0]!, ttlMs, ...pairs)
+    // Keys of a slot that moved (resharding): a script error is no redirection, so ioredis would
+    // keep its stale map and the same keys would fail every heartbeat until their entries expired.
+    // One call each, routed by its own key: ioredis follows MOVED/ASK and updates its map.
+    await Promise.all(
+      elsewhere.map((i) => {
+        const key = pairs[2 * i]!
+        return s.tdgPresenceRefreshMany(key, ttlMs, key, pairs[2 * i + 1]!)
+      }),
+    )
   }
 
   return {

@@ -187,16 +187,21 @@ return at
  * (of any users, that key's first).  Extends live sessions, a vanished one is not re-added: a
  * slice of the heartbeat sweep in one call. In a Cluster the caller sends each call only keys its
  * node serves: a script's declared keys must share a slot, so the others are arguments, which the
- * flag lets it touch there.
+ * flag lets it touch there. Returns the (0-based) pairs whose key this node does not serve (a slot
+ * moved and the caller's slot map is stale): pcall, so one of them does not stop the others.
  */
 export const PRESENCE_REFRESH_MANY = `#!lua flags=allow-cross-slot-keys
 ${NOW_MS}
 local ttl = tonumber(ARGV[1])
 local expiry = now + ttl
+local elsewhere = {}
 for i = 2, #ARGV, 2 do
-  if redis.call('ZADD', ARGV[i], 'XX', 'CH', expiry, ARGV[i + 1]) == 1 then
+  local changed = redis.pcall('ZADD', ARGV[i], 'XX', 'CH', expiry, ARGV[i + 1])
+  if type(changed) == 'table' and changed.err then
+    elsewhere[#elsewhere + 1] = i / 2 - 1
+  elseif changed == 1 then
     redis.call('PEXPIRE', ARGV[i], ttl)
   end
 end
-return (#ARGV - 1) / 2
+return elsewhere
 `

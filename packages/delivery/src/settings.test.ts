@@ -1,4 +1,4 @@
-// The Redis settings both services share: every rule that the schema cannot express.
+// The settings both services share (Redis, retention): every rule that the schema cannot express.
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -6,7 +6,14 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { Type } from '@sinclair/typebox'
 import { ConfigError, loadConfig } from '@tidings/runtime'
-import { redisEnvProperties, redisTargetFromEnv } from './settings.ts'
+import { DEFAULT_RETENTION } from './options.ts'
+import {
+  readerRetentionEnvProperties,
+  redisEnvProperties,
+  redisTargetFromEnv,
+  retentionEnvProperties,
+  retentionFromEnv,
+} from './settings.ts'
 
 const schema = Type.Object(redisEnvProperties)
 const load = (env: Record<string, string>) => redisTargetFromEnv(loadConfig(schema, env))
@@ -94,4 +101,23 @@ test('TLS files without TLS, and half a client pair, are refused', () => {
     'REDIS_TLS_KEY_FILE',
     /go together/,
   )
+})
+
+const retention = (env: Record<string, string>) =>
+  retentionFromEnv(loadConfig(Type.Object(retentionEnvProperties), env))
+
+test('retention: the defaults are DEFAULT_RETENTION; the state must outlive the inbox', () => {
+  assert.deepEqual(retention({}), DEFAULT_RETENTION)
+  assert.throws(
+    () => retention({ INBOX_TTL_SECONDS: '7200', STATE_TTL_SECONDS: '3600' }),
+    (err: unknown) =>
+      err instanceof ConfigError &&
+      err.variable === 'STATE_TTL_SECONDS' &&
+      /^STATE_TTL_SECONDS must be at least INBOX_TTL_SECONDS \(7200\)/.test(err.message),
+  )
+})
+
+test('retention: the reader’s schema is the writer’s STATE_TTL_SECONDS, nothing else', () => {
+  assert.deepEqual(Object.keys(readerRetentionEnvProperties), ['STATE_TTL_SECONDS'])
+  assert.equal(readerRetentionEnvProperties.STATE_TTL_SECONDS, retentionEnvProperties.STATE_TTL_SECONDS)
 })

@@ -1,10 +1,15 @@
-// The Redis settings both services accept, with one meaning: the gateway and the dispatcher spread
-// `redisEnvProperties` into their own env schemas and call `redisTargetFromEnv`, so an operator
-// writes the same variables for both (the Helm chart renders them once).
+// The delivery settings both services accept, with one meaning: the gateway and the dispatcher spread
+// these properties into their own env schemas (as they do `authEnvProperties`) and call the
+// `…FromEnv` functions for the rules a schema cannot express, so an operator writes the same
+// variables for both (the Helm chart renders them once) and a bad one is a ConfigError (exit 78).
+//   Redis:     `redisEnvProperties` + `redisTargetFromEnv`, both services.
+//   Retention: `retentionEnvProperties` + `retentionFromEnv`, the writer (dispatcher);
+//              `readerRetentionEnvProperties` (STATE_TTL_SECONDS only), the reader (gateway).
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
-import { Type } from '@sinclair/typebox'
+import { type Static, type TObject, Type } from '@sinclair/typebox'
 import { ConfigError, readSettingFile, requireThat, valueOrFile } from '@tidings/runtime'
 import { parseClusterNodes, type RedisTarget } from './connection.ts'
+import { DEFAULT_RETENTION, type RetentionOptions } from './options.ts'
 
 const File = (description: string) => Type.Optional(Type.String({ minLength: 1, description }))
 
@@ -113,4 +118,58 @@ export function redisTargetFromEnv(e: RedisEnv): RedisTarget {
   }
   requireThat(clusterNodes.length > 0, 'REDIS_CLUSTER_NODES', 'must list at least one host:port')
   return { clusterNodes, ...security }
+}
+
+const Seconds = (min: number, max: number, def: number, description: string) =>
+  Type.Integer({ minimum: min, maximum: max, default: def, description })
+const YEAR = 31_536_000
+
+/** What the reader (the gateway) needs: a read renews the user's state for this long. */
+export const readerRetentionEnvProperties = {
+  STATE_TTL_SECONDS: Seconds(
+    60,
+    YEAR,
+    DEFAULT_RETENTION.stateTtlSeconds,
+    'how long a user’s epoch/seq state outlives their last activity; the same in both services, ≥ INBOX_TTL_SECONDS',
+  ),
+}
+
+/** What the writer (the dispatcher) needs: the reader's setting plus the inbox's limits. */
+export const retentionEnvProperties = {
+  INBOX_TTL_SECONDS: Seconds(
+    1,
+    YEAR,
+    DEFAULT_RETENTION.inboxTtlSeconds,
+    'how long a notification waits in an offline user’s inbox',
+  ),
+  INBOX_CAP: Type.Integer({
+    minimum: 1,
+    maximum: 1_000_000,
+    default: DEFAULT_RETENTION.inboxCap,
+    description: 'most notifications kept per user (older ones are trimmed and reported as missed)',
+  }),
+  DEDUPE_WINDOW_SECONDS: Seconds(
+    1,
+    YEAR,
+    DEFAULT_RETENTION.dedupeWindowSeconds,
+    'the same event id within this window gives no second notification',
+  ),
+  ...readerRetentionEnvProperties,
+}
+
+export type RetentionEnv = Static<TObject<typeof retentionEnvProperties>>
+
+/** The rule a schema cannot express: the state must outlive the inbox. */
+export function retentionFromEnv(e: RetentionEnv): RetentionOptions {
+  requireThat(
+    e.STATE_TTL_SECONDS >= e.INBOX_TTL_SECONDS,
+    'STATE_TTL_SECONDS',
+    `must be at least INBOX_TTL_SECONDS (${e.INBOX_TTL_SECONDS}): an inbox must not outlive its epoch`,
+  )
+  return {
+    inboxTtlSeconds: e.INBOX_TTL_SECONDS,
+    inboxCap: e.INBOX_CAP,
+    dedupeWindowSeconds: e.DEDUPE_WINDOW_SECONDS,
+    stateTtlSeconds: e.STATE_TTL_SECONDS,
+  }
 }

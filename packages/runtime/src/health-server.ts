@@ -1,7 +1,7 @@
 // The admin port of both services: liveness, readiness and metrics for the orchestrator and
 // Prometheus, on a port of its own so that neither probes nor /metrics are reachable through the
 // public listener (the gateway's WebSocket port). No framework: a few GET routes do not need one.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 import type { Registry } from 'prom-client'
@@ -28,37 +28,57 @@ export interface HealthServer {
   close(): Promise<void>
 }
 
+/** One answer of the admin endpoints, for any HTTP server to send (with `cache-control: no-store`). */
+export interface HealthAnswer {
+  status: number
+  contentType: string
+  body: string
+  /** Set on a 405: the methods the endpoints answer. */
+  allow?: string
+}
+
+/**
+ * What /healthz, /readyz, /metrics (and the extra documents) answer: the one implementation behind
+ * createHealthServer, and for a service that serves them on a listener of its own framework (the
+ * gateway without ADMIN_PORT) so that both ports answer alike.
+ */
+export async function healthAnswer(
+  method: string | undefined,
+  url: string | undefined,
+  deps: Omit<HealthServerDeps, 'logger'>,
+): Promise<HealthAnswer> {
+  const path = (url ?? '/').split('?')[0]
+  if (method !== 'GET' && method !== 'HEAD') {
+    return { status: 405, contentType: 'text/plain', body: 'method not allowed\n', allow: 'GET, HEAD' }
+  }
+  if (path === '/healthz') return { status: 200, contentType: 'application/json', body: '{"status":"ok"}\n' }
+  if (path === '/readyz') {
+    const r = await deps.readiness()
+    const body = JSON.stringify({ status: r.ready ? 'ready' : 'not ready', ...r.checks })
+    return { status: r.ready ? 200 : 503, contentType: 'application/json', body: `${body}\n` }
+  }
+  if (path === '/metrics') {
+    await deps.beforeScrape?.()
+    return { status: 200, contentType: deps.registry.contentType, body: await deps.registry.metrics() }
+  }
+  const document = path === undefined ? undefined : deps.documents?.[path]
+  if (document)
+    return { status: 200, contentType: 'application/json', body: `${JSON.stringify(document())}\n` }
+  return { status: 404, contentType: 'text/plain', body: 'not found\n' }
+}
+
 export function createHealthServer(deps: HealthServerDeps): HealthServer {
   const server = createServer((req, res) => {
-    route(req, res).catch((err: unknown) => {
-      deps.logger.error({ err, url: req.url }, 'health endpoint failed')
-      if (!res.headersSent) send(res, 500, 'text/plain', 'internal error\n')
-      else res.destroy()
-    })
+    healthAnswer(req.method, req.url, deps)
+      .then((answer) => send(res, answer))
+      .catch((err: unknown) => {
+        deps.logger.error({ err, url: req.url }, 'health endpoint failed')
+        if (!res.headersSent) send(res, { status: 500, contentType: 'text/plain', body: 'internal error\n' })
+        else res.destroy()
+      })
   })
   // Probes and scrapes are short: an idle keep-alive socket must not hold a shutdown.
   server.keepAliveTimeout = 5000
-
-  async function route(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      res.setHeader('allow', 'GET, HEAD')
-      return send(res, 405, 'text/plain', 'method not allowed\n')
-    }
-    if (path === '/healthz') return send(res, 200, 'application/json', '{"status":"ok"}\n')
-    if (path === '/readyz') {
-      const r = await deps.readiness()
-      const body = JSON.stringify({ status: r.ready ? 'ready' : 'not ready', ...r.checks })
-      return send(res, r.ready ? 200 : 503, 'application/json', `${body}\n`)
-    }
-    if (path === '/metrics') {
-      await deps.beforeScrape?.()
-      return send(res, 200, deps.registry.contentType, await deps.registry.metrics())
-    }
-    const document = path === undefined ? undefined : deps.documents?.[path]
-    if (document) return send(res, 200, 'application/json', `${JSON.stringify(document())}\n`)
-    return send(res, 404, 'text/plain', 'not found\n')
-  }
 
   return {
     listen(port, host) {
@@ -80,7 +100,8 @@ export function createHealthServer(deps: HealthServerDeps): HealthServer {
   }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string): void {
-  res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store' })
-  res.end(res.req.method === 'HEAD' ? undefined : body)
+function send(res: ServerResponse, answer: HealthAnswer): void {
+  if (answer.allow) res.setHeader('allow', answer.allow)
+  res.writeHead(answer.status, { 'content-type': answer.contentType, 'cache-control': 'no-store' })
+  res.end(res.req.method === 'HEAD' ? undefined : answer.body)
 }

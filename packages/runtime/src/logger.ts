@@ -1,6 +1,21 @@
+import { Type } from '@sinclair/typebox'
 import pino, { type DestinationStream, type Logger } from 'pino'
 
 export type { Logger }
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+/** LOG_LEVEL, spread into both services' env schemas. */
+export const logLevelEnvProperties = {
+  // an enum (not a union of literals) so that a wrong value reads "must be equal to one of the allowed values"
+  LOG_LEVEL: Type.Unsafe<LogLevel>({
+    type: 'string',
+    enum: [...LOG_LEVELS],
+    default: 'info',
+    description: LOG_LEVELS.join(', '),
+  }),
+}
 
 // Credentials never reach a log line: bearer headers, the browser subprotocol that carries a
 // JWT, `?access_token=` of EventSource URLs, and any field called token.

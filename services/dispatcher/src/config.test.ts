@@ -96,8 +96,14 @@ test('the state must outlive the inbox', () => {
   failsOn(
     { ...minimal, INBOX_TTL_SECONDS: '7200', STATE_TTL_SECONDS: '3600' },
     'STATE_TTL_SECONDS',
-    /at least inboxTtlSeconds/,
+    /at least INBOX_TTL_SECONDS \(7200\)/,
   )
+})
+
+test('a bad STATE_TTL_SECONDS is named, as in the gateway (one schema in @tidings/delivery)', () => {
+  failsOn({ ...minimal, STATE_TTL_SECONDS: 'month' }, 'STATE_TTL_SECONDS', /integer/)
+  failsOn({ ...minimal, STATE_TTL_SECONDS: '59' }, 'STATE_TTL_SECONDS', />= 60/)
+  failsOn({ ...minimal, STATE_TTL_SECONDS: '31536001' }, 'STATE_TTL_SECONDS', /<= 31536000/)
 })
 
 test('the dead-letter topic must not be an input topic', () => {

@@ -4,19 +4,16 @@
 import { type Static, Type } from '@sinclair/typebox'
 import { TOPICS } from '@tidings/contracts'
 import {
-  DEFAULT_RETENTION,
   type RedisTarget,
   type RetentionOptions,
   redisEnvProperties,
   redisTargetFromEnv,
-  validateRetention,
+  retentionEnvProperties,
+  retentionFromEnv,
 } from '@tidings/delivery'
-import { ConfigError, loadConfig, requireThat } from '@tidings/runtime'
+import { type LogLevel, loadConfig, logLevelEnvProperties, requireThat } from '@tidings/runtime'
 import { type KafkaSecurity, kafkaSecurityEnvProperties, kafkaSecurityFromEnv } from './kafka-security.ts'
 import { type PushConfig, pushEnvProperties, toPushConfig } from './push-config.ts'
-
-export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
-export type LogLevel = (typeof LOG_LEVELS)[number]
 
 // Kafka's own rule for topic names (legal characters, at most 249 of them).
 const KAFKA_TOPIC = '^[A-Za-z0-9._-]{1,249}$'
@@ -65,23 +62,14 @@ export const DispatcherEnv = Type.Object({
   TOPIC_DLQ_PARTITIONS: Int(1, 10_000, 1, 'partitions of the dead-letter topic the dispatcher creates'),
   TOPIC_REPLICATION_FACTOR: Int(-1, 32, -1, 'replication factor of created topics; -1 = broker default'),
   ...redisEnvProperties,
-  INBOX_TTL_SECONDS: Int(1, 31_536_000, DEFAULT_RETENTION.inboxTtlSeconds, 'inbox TTL'),
-  INBOX_CAP: Int(1, 1_000_000, DEFAULT_RETENTION.inboxCap, 'most notifications kept per user'),
-  DEDUPE_WINDOW_SECONDS: Int(1, 31_536_000, DEFAULT_RETENTION.dedupeWindowSeconds, 'dedupe window'),
-  STATE_TTL_SECONDS: Int(1, 315_360_000, DEFAULT_RETENTION.stateTtlSeconds, 'seq/epoch state TTL'),
+  ...retentionEnvProperties,
   MAX_EVENT_BYTES: Int(256, 16_777_216, 65_536, 'bigger event values go to the DLQ as too_large'),
   PARTITIONS_CONSUMED_CONCURRENTLY: Int(1, 1000, 4, 'partitions processed at the same time'),
   RETRY_INITIAL_MS: Int(1, 60_000, 100, 'first backoff after a Redis or DLQ failure'),
   RETRY_MAX_MS: Int(1, 600_000, 5000, 'longest backoff after repeated failures'),
   HTTP_PORT: Int(0, 65_535, 9464, 'health and metrics port; 0 = any free port'),
   HTTP_HOST: Type.String({ minLength: 1, default: '0.0.0.0', description: 'health and metrics interface' }),
-  // an enum (not a union of literals) so that a wrong value reads "must be equal to one of the allowed values"
-  LOG_LEVEL: Type.Unsafe<LogLevel>({
-    type: 'string',
-    enum: [...LOG_LEVELS],
-    default: 'info',
-    description: LOG_LEVELS.join(', '),
-  }),
+  ...logLevelEnvProperties,
   // below Kubernetes' default 30 s terminationGracePeriodSeconds, so that we exit before SIGKILL
   SHUTDOWN_GRACE_MS: Int(1000, 600_000, 25_000, 'hard limit of a graceful stop'),
   ...pushEnvProperties,
@@ -172,18 +160,7 @@ export function loadDispatcherConfig(
     'must be -1 (broker default) or at least 1',
   )
 
-  const retention: RetentionOptions = {
-    inboxTtlSeconds: e.INBOX_TTL_SECONDS,
-    inboxCap: e.INBOX_CAP,
-    dedupeWindowSeconds: e.DEDUPE_WINDOW_SECONDS,
-    stateTtlSeconds: e.STATE_TTL_SECONDS,
-  }
-  try {
-    validateRetention(retention)
-  } catch (err) {
-    // the only cross-field rule there: the state must outlive the inbox
-    throw new ConfigError(`STATE_TTL_SECONDS ${(err as Error).message}`, 'STATE_TTL_SECONDS')
-  }
+  const retention = retentionFromEnv(e)
 
   return {
     kafka: {

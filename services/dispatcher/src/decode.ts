@@ -1,6 +1,6 @@
 // From a Kafka record to a validated event, or to the reason it must be dead-lettered.
 //
-// Three encodings are accepted on both topics (PROTOCOL.md §1):
+// Three encodings are accepted on both topics (docs/protocol.md §2.4):
 //  - plain JSON: the value is the event object;
 //  - CloudEvents 1.0 structured mode: `content-type: application/cloudevents+json`, or a JSON value
 //    that carries `specversion`; the event object is the envelope's `data` (or `data_base64`);

@@ -1,9 +1,9 @@
 // The kafkajs client, with its log lines routed into the service's pino logger.
 /// <reference path="./types/kafkajs-snappy.d.ts" />
-import type { Logger } from '@tidings/runtime'
+import type { Logger, LogLevel } from '@tidings/runtime'
 import kafkajs, { Kafka, type LogEntry, logLevel } from 'kafkajs'
 import SnappyCodec from 'kafkajs-snappy'
-import type { DispatcherConfig, LogLevel } from './config.ts'
+import type { DispatcherConfig } from './config.ts'
 import { kafkaSecurityConfig } from './kafka-security.ts'
 
 // kafkajs reads gzip (and uncompressed) batches only; Java clients, franz-go and librdkafka producers

@@ -1,7 +1,7 @@
 // Consumer lag per partition, measured from the broker at each scrape: the high watermark of every
 // input partition minus the consumer group's committed offset. Asked of Kafka, not of the consumer,
 // so it keeps growing when the consumer is stuck or gone — which is when it matters.
-import type { Logger } from '@tidings/runtime'
+import { type Logger, withTimeout } from '@tidings/runtime'
 import type { Admin, Kafka } from 'kafkajs'
 import { type DispatcherMetrics, kafkaErrorKind } from './metrics.ts'
 
@@ -64,19 +64,13 @@ export function createLagCollector(
   return {
     async refresh() {
       if (closed) return
-      let timer: NodeJS.Timeout | undefined
       try {
-        await Promise.race([
-          query(),
-          new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error('consumer lag query timed out')), QUERY_TIMEOUT_MS)
-          }),
-        ])
+        await withTimeout(query(), QUERY_TIMEOUT_MS, () => {
+          throw new Error('consumer lag query timed out')
+        })
       } catch (err) {
         metrics.kafkaErrors.inc({ kind: kafkaErrorKind(err) })
         logger.debug({ err }, 'consumer lag query failed')
-      } finally {
-        clearTimeout(timer)
       }
     },
     async close() {

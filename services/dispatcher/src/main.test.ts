@@ -35,6 +35,21 @@ test('a bad setting stops the process with exit code 78 and a message naming the
   assert.match(stderr(), /^dispatcher: configuration error: INBOX_CAP must be integer$/m)
 })
 
+test('a state TTL shorter than the inbox TTL stops the process with exit code 78 naming STATE_TTL_SECONDS', async () => {
+  const { child, stderr } = run({
+    KAFKA_BROKERS: 'k:9092',
+    REDIS_URL: 'redis://r:6379',
+    INBOX_TTL_SECONDS: '7200',
+    STATE_TTL_SECONDS: '3600',
+  })
+  const [code] = await once(child, 'exit')
+  assert.equal(code, 78)
+  assert.match(
+    stderr(),
+    /^dispatcher: configuration error: STATE_TTL_SECONDS must be at least INBOX_TTL_SECONDS/m,
+  )
+})
+
 test('starts, answers its probes, logs JSON, and stops cleanly on SIGTERM', async (t) => {
   const infra = infraFromEnv()
   const proc = run({

@@ -29,7 +29,7 @@ export function toDelivery(decoded: DecodedEvent, sourceTopic: string): Result<D
         `decision ${JSON.stringify(e.decision)} has no template (known: ${MAPPED_DECISIONS.join(', ')})`,
       )
     }
-    // the whitelist of PROTOCOL.md §2: loanId, decision, and amount only when there is one
+    // the whitelist of docs/protocol.md §2.2: loanId, decision, and amount only when there is one
     const data: LoanDecisionData = { loanId: e.loanId, decision: e.decision }
     if (amount) data.amount = amount
     return {

@@ -6,6 +6,7 @@ import {
   createPresenceStore,
   createPushQueue,
   createRedisConnection,
+  pingRedis,
   type RedisClient,
 } from '@tidings/delivery'
 import {
@@ -15,6 +16,7 @@ import {
   type Registry,
   redisErrorKind,
   tracingEnabled,
+  withTimeout,
 } from '@tidings/runtime'
 import { type Consumer, Partitioners, type Producer } from 'kafkajs'
 import { createBatchHandler } from './batch.ts'
@@ -48,8 +50,8 @@ export interface Dispatcher {
   readiness(): Promise<Readiness>
 }
 
-// /readyz must answer well within a probe's timeout even while Redis is unreachable.
-const PING_TIMEOUT_MS = 1000
+// How long a stop waits for QUIT (the replies in flight) before dropping the connection.
+const QUIT_TIMEOUT_MS = 1000
 // Redis connection errors repeat every reconnect attempt; one log line per interval is enough.
 const REDIS_ERROR_LOG_INTERVAL_MS = 10_000
 
@@ -92,21 +94,8 @@ export function createDispatcher(
     return { ready: consumerOk && redisOk, checks: { consumer: consumerOk, redis: redisOk } }
   }
 
-  async function ping(): Promise<boolean> {
-    if (!redis) return false
-    let timer: NodeJS.Timeout | undefined
-    const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS)
-    })
-    const pong = redis.ping().then(
-      (r) => r === 'PONG',
-      () => false,
-    )
-    try {
-      return await Promise.race([pong, timeout])
-    } finally {
-      clearTimeout(timer)
-    }
+  function ping(): Promise<boolean> {
+    return redis ? pingRedis(redis) : Promise.resolve(false)
   }
 
   function connectRedis(): RedisClient {
@@ -279,13 +268,10 @@ async function quitRedis(redis: RedisClient): Promise<void> {
     redis.disconnect()
     return
   }
-  let timer: NodeJS.Timeout | undefined
-  await Promise.race([
+  await withTimeout(
     redis.quit().catch(() => undefined),
-    new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, PING_TIMEOUT_MS)
-    }),
-  ])
-  clearTimeout(timer)
+    QUIT_TIMEOUT_MS,
+    () => undefined,
+  )
   redis.disconnect()
 }

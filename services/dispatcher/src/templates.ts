@@ -79,7 +79,7 @@ const templates = new Map<string, Readonly<Record<Locale, Template>>>([
 /** Decisions that have a template (a Map, so that "toString" or "__proto__" are not decisions). */
 export const MAPPED_DECISIONS: readonly string[] = [...templates.keys()]
 
-/** `bn` is Bangla; anything else, including absent or unknown locales, is English (PROTOCOL.md §1). */
+/** `bn` is Bangla; anything else, including absent or unknown locales, is English (docs/protocol.md §2.2). */
 export function resolveLocale(value: unknown): Locale {
   return value === 'bn' ? 'bn' : 'en'
 }

@@ -11,34 +11,14 @@
 // open sockets stay open and are repaired from the inbox once Redis is back (pub/sub resync), and a
 // new handshake during the blip fails fast and the client retries with jittered backoff.
 
-import type { RedisClient } from '@tidings/delivery'
+import { pingRedis, type RedisClient } from '@tidings/delivery'
 import { createHealthServer, type HealthServer, type Logger, type Readiness } from '@tidings/runtime'
 import type { Gateway } from './app.ts'
 import { openApiDocument } from './openapi.ts'
 
-const PING_TIMEOUT_MS = 1000
-
 export async function gatewayReadiness(draining: boolean, redis: RedisClient): Promise<Readiness> {
-  const redisOk = await ping(redis)
+  const redisOk = await pingRedis(redis)
   return { ready: !draining, checks: { draining, redis: redisOk } }
-}
-
-async function ping(redis: RedisClient): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<boolean>((resolve) => {
-    timer = setTimeout(() => resolve(false), PING_TIMEOUT_MS)
-  })
-  try {
-    return await Promise.race([
-      redis.ping().then(
-        (r) => r === 'PONG',
-        () => false,
-      ),
-      timeout,
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** Starts the admin server; resolves with it and the port it bound (ADMIN_PORT may be 0). */

@@ -1,6 +1,11 @@
 import { type Static, Type } from '@sinclair/typebox'
-import { type RedisTarget, redisEnvProperties, redisTargetFromEnv } from '@tidings/delivery'
-import { loadConfig, requireThat } from '@tidings/runtime'
+import {
+  type RedisTarget,
+  readerRetentionEnvProperties,
+  redisEnvProperties,
+  redisTargetFromEnv,
+} from '@tidings/delivery'
+import { loadConfig, logLevelEnvProperties, requireThat } from '@tidings/runtime'
 import { type AuthOptions, authEnvProperties, authOptionsFromEnv } from './auth/config.ts'
 
 const Int = (min: number, max: number, def: number, description: string) =>
@@ -102,19 +107,10 @@ export const GatewayEnv = Type.Object({
   RECONNECT_JITTER_MS: Int(0, 600_000, 5_000, '`reconnect.afterMs` is drawn from 0..this'),
   // below Kubernetes' default 30 s terminationGracePeriodSeconds, so that we exit before SIGKILL
   SHUTDOWN_GRACE_MS: Int(1000, 900_000, 25_000, 'hard deadline for a graceful stop'),
-  STATE_TTL_SECONDS: Int(
-    60,
-    31_536_000,
-    2_592_000,
-    'must match the dispatcher: lifetime of a user’s epoch/seq state',
-  ),
-  INBOX_TTL_SECONDS: Int(1, 31_536_000, 86_400, 'must match the dispatcher'),
-  INBOX_CAP: Int(1, 100_000, 1000, 'must match the dispatcher'),
-  DEDUPE_WINDOW_SECONDS: Int(1, 31_536_000, 86_400, 'must match the dispatcher'),
-  LOG_LEVEL: Type.Union(
-    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
-    { default: 'info' },
-  ),
+  // Only what the inbox reader uses: INBOX_TTL_SECONDS, INBOX_CAP and DEDUPE_WINDOW_SECONDS shape the
+  // dispatcher's writes and are not read here (set in the gateway's environment, they are ignored).
+  ...readerRetentionEnvProperties,
+  ...logLevelEnvProperties,
 })
 export type GatewayEnv = Static<typeof GatewayEnv>
 

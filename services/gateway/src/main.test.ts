@@ -73,6 +73,17 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
     },
     /^gateway: configuration error: MAX_FRAME_BYTES must be integer$/m,
   ],
+  [
+    'a state TTL below a minute',
+    {
+      REDIS_URL: 'redis://r:6379',
+      JWT_ALGORITHMS: 'HS256',
+      JWT_SECRET: TEST_JWT_SECRET,
+      DEV_MODE: 'true',
+      STATE_TTL_SECONDS: '10',
+    },
+    /^gateway: configuration error: STATE_TTL_SECONDS must be >= 60$/m,
+  ],
 ]
 
 for (const [what, env, message] of bad) {
@@ -94,6 +105,8 @@ test('starts, answers its probes, logs JSON, and drains on SIGTERM with exit cod
     JWT_SECRET: TEST_JWT_SECRET,
     DEV_MODE: 'true',
     DRAIN_MS: '100',
+    // the dispatcher's setting, beyond any bound the gateway once had: not the gateway's, ignored
+    INBOX_CAP: '5000000',
   })
   const base = `http://127.0.0.1:${port}`
   try {

@@ -6,6 +6,7 @@ import {
   createMemoryPresenceStore,
   createMemoryRevocationStore,
   createMemoryRouter,
+  DEFAULT_RETENTION,
   type MemoryInbox,
   type MemoryRouter,
   type PresenceStore,
@@ -45,7 +46,8 @@ export function createMemoryPod(env: Record<string, string> = {}): MemoryPod {
     ...env,
   })
   const router = createMemoryRouter()
-  const inbox = createMemoryInbox({ inboxCap: config.INBOX_CAP, router })
+  // the in-memory inbox stands in for the dispatcher's writes too: the cap is the writer's setting
+  const inbox = createMemoryInbox({ inboxCap: DEFAULT_RETENTION.inboxCap, router })
   const presence = createMemoryPresenceStore({ ttlMs: Math.ceil(config.HEARTBEAT_MS * 2.5) })
   const revocations = createMemoryRevocationStore(router)
   const metrics = createGatewayMetrics(() => router.channelCount)

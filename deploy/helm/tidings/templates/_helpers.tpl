@@ -81,7 +81,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- add $s.preStopSeconds $s.drainSeconds $s.closeSeconds $s.marginSeconds -}}
 {{- end -}}
 
-{{/* Redis settings, identical for both services (environment entries). */}}
+{{/* Redis settings, the state TTL and the log level: identical for both services (environment entries). */}}
 {{- define "tidings.redisEnv" -}}
 {{- if .Values.redis.url }}
 REDIS_URL: {{ .Values.redis.url | quote }}
@@ -107,11 +107,16 @@ REDIS_TLS_KEY_FILE: "/etc/tidings/redis-tls/tls.key"
 REDIS_TLS_SERVERNAME: {{ . | quote }}
 {{- end }}
 {{- end }}
+STATE_TTL_SECONDS: {{ .Values.retention.stateTtlSeconds | quote }}
+LOG_LEVEL: {{ .Values.logLevel | quote }}
+{{- end -}}
+
+{{/* The inbox's limits: only the writer (the dispatcher) reads them; STATE_TTL_SECONDS, which both
+     services read, is in tidings.redisEnv. */}}
+{{- define "tidings.inboxEnv" -}}
 INBOX_TTL_SECONDS: {{ .Values.retention.inboxTtlSeconds | quote }}
 INBOX_CAP: {{ .Values.retention.inboxCap | quote }}
 DEDUPE_WINDOW_SECONDS: {{ .Values.retention.dedupeWindowSeconds | quote }}
-STATE_TTL_SECONDS: {{ .Values.retention.stateTtlSeconds | quote }}
-LOG_LEVEL: {{ .Values.logLevel | quote }}
 {{- end -}}
 
 {{/* Volumes both services mount: the secret files and the TLS material, plus a writable /tmp. */}}

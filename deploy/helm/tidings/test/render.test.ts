@@ -1,13 +1,13 @@
 // `helm lint --strict` and `helm template` of each values file, every rendered object validated
 // offline against the Kubernetes schemas, and the invariants an operator relies on at 3 a.m.
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, describe, test } from 'node:test'
-import { loadDispatcherConfig } from '../../../../services/dispatcher/src/config.ts'
-import { loadGatewayConfig } from '../../../../services/gateway/src/config.ts'
-import { find, type K8sObject, lint, render } from './helm.ts'
+import { DispatcherEnv, loadDispatcherConfig } from '../../../../services/dispatcher/src/config.ts'
+import { GatewayEnv, loadGatewayConfig } from '../../../../services/gateway/src/config.ts'
+import { chartDir, find, type K8sObject, lint, render } from './helm.ts'
 import { validateObject } from './k8s-schemas.ts'
 
 const VALUES_FILES: Record<string, string[]> = {
@@ -76,6 +76,16 @@ for (const [name, files] of Object.entries(VALUES_FILES)) {
         const text = JSON.stringify(cm.data)
         for (const secret of SECRET_VALUES)
           assert.ok(!text.includes(secret), `a secret value in ${cm.metadata.name}`)
+      }
+    })
+
+    test('each ConfigMap holds only settings its service reads (the gateway gets no inbox limits)', () => {
+      for (const [component, schema] of [
+        ['gateway', GatewayEnv],
+        ['dispatcher', DispatcherEnv],
+      ] as const) {
+        const unread = Object.keys(configMapOf(objects, component)).filter((k) => !(k in schema.properties))
+        assert.deepEqual(unread, [], `${component} ConfigMap`)
       }
     })
 
@@ -211,4 +221,24 @@ test('ALB and HAProxy get their own idle/tunnel timeout; an operator annotation 
   assert.equal((await ingress('haproxy'))['haproxy.org/timeout-tunnel'], '3600s')
   const own = await ingress('nginx', { 'nginx.ingress.kubernetes.io/proxy-read-timeout': '7200' })
   assert.equal(own['nginx.ingress.kubernetes.io/proxy-read-timeout'], '7200')
+})
+
+test('the chart’s retention bounds are the services’ own (one schema, in @tidings/delivery)', () => {
+  const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8'))
+  const chart = schema.properties.retention.properties as Record<string, { minimum: number; maximum: number }>
+  const variables = {
+    inboxTtlSeconds: 'INBOX_TTL_SECONDS',
+    inboxCap: 'INBOX_CAP',
+    dedupeWindowSeconds: 'DEDUPE_WINDOW_SECONDS',
+    stateTtlSeconds: 'STATE_TTL_SECONDS',
+  } as const
+  for (const [value, variable] of Object.entries(variables)) {
+    const service = DispatcherEnv.properties[variable]
+    assert.deepEqual(
+      [chart[value]!.minimum, chart[value]!.maximum],
+      [service.minimum, service.maximum],
+      value,
+    )
+  }
+  assert.equal(GatewayEnv.properties.STATE_TTL_SECONDS, DispatcherEnv.properties.STATE_TTL_SECONDS)
 })
