@@ -15,11 +15,12 @@ import { type Logger, redisErrorKind } from '@tidings/runtime'
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { type BackoffOptions, backoffDelay, pause } from './backoff.ts'
 import { createCallWriter, type Write, type WriteOutcome } from './calls.ts'
-import type { DeadLetter, DeadLetterSender } from './dead-letter.ts'
+import type { DeadLetterSender } from './dead-letter.ts'
 import { decodeEvent, type EventType } from './decode.ts'
 import { errorMessage, isRedisUnavailable, NotTriedError } from './failures.ts'
 import { type Delivery, toDelivery } from './map.ts'
 import { type DispatcherMetrics, kafkaErrorKind } from './metrics.ts'
+import { createParker } from './parking.ts'
 import type { PushHandOff } from './push.ts'
 import type { DeadLetterReason } from './reasons.ts'
 import { createRecordTracer, type RecordTrace, type RecordTracer } from './tracing.ts'
@@ -94,6 +95,7 @@ interface Run {
 export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
   const { metrics, logger, store } = deps
   const tracer = deps.tracer ?? createRecordTracer(false, metrics.eventAge)
+  const park = createParker(deps)
   const writer = createCallWriter({ store, metrics, ...(deps.push ? { push: deps.push } : {}) })
   const toWrite = (job: Job): Write => ({
     delivery: (job.work as { delivery: Delivery }).delivery,
@@ -301,46 +303,6 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
     }
     if (thrown) throw thrown.error
     return { errors, letGo }
-  }
-
-  /** Sends dead letters in order; marks those stored; returns the error that stopped it, if any. */
-  async function park(jobs: Job[], topic: string, partition: number): Promise<unknown> {
-    const letters: Array<{ job: Job; letter: DeadLetter }> = []
-    for (const job of jobs) {
-      if (job.work.kind !== 'dead-letter') continue
-      const { reason, detail } = job.work
-      letters.push({ job, letter: { topic, partition, message: job.message, reason, detail } })
-    }
-    if (letters.length === 0) return undefined
-    const { sent, error, shortened, lost } = await deps.sendDeadLetters(letters.map((l) => l.letter))
-    const skipped = new Set(lost)
-    for (const [index, { job, letter }] of letters.slice(0, sent).entries()) {
-      job.done = true
-      job.trace.end('dead_letter', letter.reason)
-      if (skipped.has(index)) continue // logged below: it is not on the topic
-      metrics.deadLetters.inc({ reason: letter.reason })
-      logger.warn(
-        { topic, partition, offset: letter.message.offset, reason: letter.reason, detail: letter.detail },
-        'event sent to the dead-letter topic',
-      )
-    }
-    for (const { index, form } of shortened) {
-      metrics.deadLettersShortened.inc({ form })
-      const offset = letters[index]?.letter.message.offset
-      logger.warn(
-        { topic, partition, offset, form },
-        'the dead-letter topic refused the letter whole; stored it shortened',
-      )
-    }
-    for (const index of lost) {
-      metrics.deadLettersLost.inc()
-      const offset = letters[index]?.letter.message.offset
-      logger.error(
-        { topic, partition, offset },
-        'the dead-letter topic refused even a bare letter (check its max.message.bytes); the event is skipped',
-      )
-    }
-    return error
   }
 
   /**
