@@ -31,8 +31,14 @@ export interface DispatcherOptions {
 export interface DispatcherResult extends DispatcherOptions {
   partitions: number
   produceSeconds: number
+  /** From start() to every notification in Redis: includes joining the group. */
   drainSeconds: number
   eventsPerSecond: number
+  /** start() (joined, partitions assigned) → every notification in Redis: the drain itself. */
+  joinSeconds: number
+  eventsPerSecondAfterJoin: number
+  /** Dispatcher (this process) and redis-server CPU time per event over the drain. */
+  cpuMicrosPerEvent: { dispatcher: number; redis: number }
   batches: number
   meanBatchSize: number
   dispatcherCpuSeconds: number
@@ -90,6 +96,7 @@ export async function runDispatcher(o: DispatcherOptions): Promise<DispatcherRes
     const start = performance.now()
     // startDispatcher = createDispatcher + start(), with the config's log level
     const dispatcher = await startDispatcher(config)
+    const joinedAt = performance.now()
     try {
       await waitFor(
         async () =>
@@ -98,7 +105,8 @@ export async function runDispatcher(o: DispatcherOptions): Promise<DispatcherRes
           })) >= o.events,
         { timeoutMs: 600_000, intervalMs: 100, message: `${o.events} notifications delivered` },
       )
-      const drainMs = performance.now() - start
+      const end = performance.now()
+      const drainMs = end - start
       const cpu = process.cpuUsage(cpu0)
       const after = await redisCounters(stats)
       const d = diffCounters(before, after)
@@ -115,6 +123,12 @@ export async function runDispatcher(o: DispatcherOptions): Promise<DispatcherRes
         produceSeconds: round(produceMs / 1000, 2),
         drainSeconds: round(drainMs / 1000, 2),
         eventsPerSecond: Math.round(o.events / (drainMs / 1000)),
+        joinSeconds: round((joinedAt - start) / 1000, 2),
+        eventsPerSecondAfterJoin: Math.round(o.events / ((end - joinedAt) / 1000)),
+        cpuMicrosPerEvent: {
+          dispatcher: round((cpu.user + cpu.system) / o.events, 1),
+          redis: round((d.cpuSeconds * 1e6) / o.events, 1),
+        },
         batches,
         meanBatchSize: Math.round(records / batches),
         dispatcherCpuSeconds: round((cpu.user + cpu.system) / 1e6, 2),

@@ -356,7 +356,7 @@ try {
     () => runDispatcher({ events: opts.events, users: opts.users, concurrency: 4 }),
     (r) =>
       [
-        `**dispatcher throughput** (backlog drain, in-process dispatcher, ${r.partitions} partitions, ${r.concurrency} consumed concurrently): ${r.events} events / ${r.users} users in ${r.drainSeconds} s = **${r.eventsPerSecond} events/s**; ${r.batches} Kafka batches (mean ${r.meanBatchSize} records); dispatcher CPU ${r.dispatcherCpuSeconds} s.`,
+        `**dispatcher throughput** (backlog drain, in-process dispatcher, ${r.partitions} partitions, ${r.concurrency} consumed concurrently): ${r.events} events / ${r.users} users in ${r.drainSeconds} s = **${r.eventsPerSecond} events/s**; ${r.batches} Kafka batches (mean ${r.meanBatchSize} records); dispatcher CPU ${r.dispatcherCpuSeconds} s. After joining the group (${r.joinSeconds} s): **${r.eventsPerSecondAfterJoin} events/s**. CPU per event: dispatcher ${r.cpuMicrosPerEvent.dispatcher} µs, Redis ${r.cpuMicrosPerEvent.redis} µs.`,
         '',
         `Redis per event: EVALSHA ${r.perEvent.evalsha}, EVAL ${r.perEvent.eval}, all client commands ${r.perEvent.clientCommands}, round trips (total_reads_processed) ${r.perEvent.roundTrips}, ${r.perEvent.netInputBytes} bytes in. In-script calls: ${Object.entries(
           r.redisCalls,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { rmSync } from 'node:fs'
 import { after, before, test } from 'node:test'
+import type { Notification } from '@tidings/contracts'
 import { ConfigError } from '@tidings/runtime'
 import {
   type Certificates,
@@ -57,6 +58,15 @@ test('the same on a Cluster with TLS and an ACL user; a wrong password is a Conf
   await exercise(target)
 })
 
+const note = (u: string, i: number): Notification => ({
+  id: `${u}-${i}`,
+  kind: 'k',
+  createdAt: '2026-11-24T10:00:00.000Z',
+  title: 't',
+  body: 'b',
+  data: {},
+})
+
 test('presence refreshMany: one call per shard for users on every shard', async () => {
   const redis = createRedisConnection({ clusterNodes: cluster.nodes }, { name: 'cluster-presence-test' })
   try {
@@ -79,25 +89,26 @@ async function exercise(target: RedisTarget): Promise<void> {
       await router.joinUser(u, (m: LiveNotification) => got.get(u)!.push(m.seq))
     }
     // concurrent writes: auto-pipelined per node
-    await Promise.all(
-      users.flatMap((u) =>
-        [1, 2, 3].map((i) =>
-          store.deliverToUser(u, `e${i}`, {
-            id: `${u}-${i}`,
-            kind: 'k',
-            createdAt: '2026-11-24T10:00:00.000Z',
-            title: 't',
-            body: 'b',
-            data: {},
-          }),
-        ),
+    await Promise.all(users.flatMap((u) => [1, 2, 3].map((i) => store.deliverToUser(u, `e${i}`, note(u, i)))))
+    // and in calls of many users (the dispatcher's way): grouped so that each call stays in one slot
+    const many = await store.deliverToUsers(
+      [4, 5].flatMap((i) =>
+        users.map((u) => ({
+          userId: u,
+          dedupeId: `e${i}`,
+          notification: note(u, i),
+        })),
       ),
     )
-    await waitFor(() => users.every((u) => got.get(u)!.length === 3), { message: 'all live messages' })
+    assert.ok(
+      many.every((o) => o.status === 'delivered'),
+      String((many.find((o) => o.status === 'failed') as { error?: unknown } | undefined)?.error),
+    )
+    await waitFor(() => users.every((u) => got.get(u)!.length === 5), { message: 'all live messages' })
     for (const u of users) {
-      assert.deepEqual(got.get(u), [1, 2, 3])
+      assert.deepEqual(got.get(u), [1, 2, 3, 4, 5])
       const read = await store.readInbox(u, {})
-      assert.equal(read.frames.length, 3)
+      assert.equal(read.frames.length, 5)
     }
     // the users really are spread over several shards
     const owners = new Set<string>()

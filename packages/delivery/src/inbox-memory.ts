@@ -1,6 +1,11 @@
 import { finishRead, nextEpochCandidate } from './inbox.ts'
 import type { InboxReader } from './inbox-reader.ts'
-import { broadcastFrame, type InboxWriter, notificationFrameTail } from './inbox-writer.ts'
+import {
+  broadcastFrame,
+  deliverEachInOrder,
+  type InboxWriter,
+  notificationFrameTail,
+} from './inbox-writer.ts'
 import { NOTIFICATION_FRAME_PREFIX } from './live-message.ts'
 import type { DeliveryMeta } from './meta.ts'
 import type { MemoryRouter } from './router-memory.ts'
@@ -48,7 +53,8 @@ export function createMemoryInbox(opts: { inboxCap: number; router?: MemoryRoute
     st.entries.splice(0, drop)
     return { acked: ack, meta }
   }
-  return {
+  const inbox: MemoryInbox = {
+    deliverToUsers: (items) => deliverEachInOrder(items, inbox.deliverToUser),
     async deliverToUser(userId, dedupeId, notification, meta) {
       const st = stateOf(userId)
       const first = st.delivered.get(dedupeId)
@@ -93,4 +99,5 @@ export function createMemoryInbox(opts: { inboxCap: number; router?: MemoryRoute
       users.delete(userId)
     },
   }
+  return inbox
 }

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto'
 import type { Notification } from '@tidings/contracts'
+import { ReplyError } from 'ioredis'
 import { nextEpochCandidate } from './inbox.ts'
 import {
   topicChannel,
@@ -11,7 +13,7 @@ import {
 import { type DeliveryMeta, encodeMeta } from './meta.ts'
 import { type RetentionOptions, validateRetention } from './options.ts'
 import type { RedisClient } from './redis-client.ts'
-import { DELIVER_TO_USER, PUBLISH_TO_TOPIC } from './scripts.ts'
+import { DELIVER_TO_USER, DELIVER_TO_USERS, PUBLISH_TO_TOPIC } from './scripts.ts'
 
 export type DeliverResult =
   /** `inboxLength`: the user's inbox after the write (a metric: how close inboxes run to the cap). */
@@ -19,8 +21,30 @@ export type DeliverResult =
   /** Already delivered within the dedupe window: where it went (unknown for marks of older versions). */
   | { status: 'duplicate'; first?: { seq: number; epoch: string } }
 
+/** One notification for one user, as a part of `deliverToUsers`. */
+export interface UserDelivery {
+  userId: string
+  dedupeId: string
+  notification: Notification
+  meta?: DeliveryMeta | undefined
+}
+
+export type DeliverOutcome =
+  | DeliverResult
+  /** Its write failed: a Redis reply about it, the call's own failure, or it could not be encoded. */
+  | { status: 'failed'; error: unknown }
+  /** Not tried: an earlier item of the same user in the same call failed (it must not take that seq). */
+  | { status: 'skipped' }
+
 /** The dispatcher's side of delivery: a notification into a user's inbox, or onto a topic. */
 export interface InboxWriter {
+  /**
+   * Many notifications, in order, one outcome per item (never rejects). A user's items are written in
+   * the order given, and after one of them fails the user's later items are skipped. Standalone Redis:
+   * one script call per `maxPerCall` items; Redis Cluster: one call per user (a script's keys must
+   * share a slot), concurrent calls auto-pipelined per node.
+   */
+  deliverToUsers(items: readonly UserDelivery[]): Promise<DeliverOutcome[]>
   /** `meta` (Kafka timestamp, trace context) is kept with the notification for the gateway only. */
   deliverToUser(
     userId: string,
@@ -41,6 +65,12 @@ interface Scripted {
   tdgPublish(...args: Array<string | number>): Promise<number>
 }
 
+type ManyReply = Array<[number, string, number] | [number, string?]>
+
+// Items per script call on a standalone Redis. A call runs ~10 commands per item while Redis serves
+// no one else: 100 items is well under a millisecond, and already makes the per-call cost small.
+const MAX_PER_CALL = 100
+
 export function createInboxWriter(redis: RedisClient, retention: RetentionOptions): InboxWriter {
   const r = validateRetention({ ...retention })
   // defineCommand runs EVALSHA and falls back to EVAL once per connection/node; with
@@ -48,8 +78,95 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
   redis.defineCommand('tdgDeliver', { numberOfKeys: 3, lua: DELIVER_TO_USER })
   redis.defineCommand('tdgPublish', { numberOfKeys: 1, lua: PUBLISH_TO_TOPIC })
   const s = redis as unknown as Scripted
+  // Plain EVALSHA rather than defineCommand: its key count varies per call, and a Cluster routes an
+  // EVALSHA by its first key (a defined command with a variable key count by its first argument).
+  const manySha = createHash('sha1').update(DELIVER_TO_USERS).digest('hex')
+  async function deliverMany(numKeys: number, keysAndArgs: Array<string | number>): Promise<ManyReply> {
+    try {
+      return (await redis.evalsha(manySha, numKeys, ...keysAndArgs)) as ManyReply
+    } catch (err) {
+      // the script is not cached on that node yet (first call, restart, failover): once with its text
+      if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err
+      return (await redis.eval(DELIVER_TO_USERS, numKeys, ...keysAndArgs)) as ManyReply
+    }
+  }
+  const constants = [r.inboxCap, r.inboxTtlSeconds, r.dedupeWindowSeconds, r.stateTtlSeconds]
+
+  /** One script call for items that may share it (standalone: any; cluster: one user's). */
+  async function deliverCall(items: readonly UserDelivery[], out: DeliverOutcome[], at: number[]) {
+    const keys: string[] = []
+    const args: Array<string | number> = [nextEpochCandidate(), ...constants]
+    const sent: number[] = []
+    const unencodable = new Set<string>()
+    items.forEach((item, i) => {
+      if (unencodable.has(item.userId)) {
+        out[at[i]!] = { status: 'skipped' }
+        return
+      }
+      let tail: string
+      try {
+        tail = notificationFrameTail(item.notification)
+      } catch (error) {
+        // the user's later items must not overtake this one
+        unencodable.add(item.userId)
+        out[at[i]!] = { status: 'failed', error }
+        return
+      }
+      keys.push(
+        userStateKey(item.userId),
+        userInboxKey(item.userId),
+        userDedupeKey(item.userId, item.dedupeId),
+      )
+      args.push(userChannel(item.userId), tail, encodeMeta(item.meta))
+      sent.push(at[i]!)
+    })
+    if (sent.length === 0) return
+    try {
+      const replies = await deliverMany(keys.length, [...keys, ...args])
+      replies.forEach((reply, j) => {
+        out[sent[j]!] = outcomeOf(reply)
+      })
+    } catch (error) {
+      for (const index of sent) out[index] = { status: 'failed', error }
+    }
+  }
 
   return {
+    async deliverToUsers(items) {
+      const out: DeliverOutcome[] = new Array(items.length)
+      const calls: Promise<void>[] = []
+      if (redis.isCluster) {
+        const byUser = new Map<string, number[]>()
+        items.forEach((item, i) => {
+          const list = byUser.get(item.userId)
+          if (list) list.push(i)
+          else byUser.set(item.userId, [i])
+        })
+        for (const at of byUser.values()) {
+          calls.push(
+            deliverCall(
+              at.map((i) => items[i]!),
+              out,
+              at,
+            ),
+          )
+        }
+      } else {
+        for (let from = 0; from < items.length; from += MAX_PER_CALL) {
+          const part = items.slice(from, from + MAX_PER_CALL)
+          calls.push(
+            deliverCall(
+              part,
+              out,
+              part.map((_, j) => from + j),
+            ),
+          )
+        }
+      }
+      await Promise.all(calls)
+      return out
+    },
+
     async deliverToUser(userId, dedupeId, notification, meta) {
       // One serialisation per notification; the script prepends type and seq.
       const tail = notificationFrameTail(notification)
@@ -66,13 +183,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
         userChannel(userId),
         encodeMeta(meta),
       )
-      if (res[0] === 0) {
-        const [seq, epoch] = String(res[1]).split(' ')
-        return seq && epoch
-          ? { status: 'duplicate', first: { seq: Number(seq), epoch } }
-          : { status: 'duplicate' }
-      }
-      return { status: 'delivered', seq: Number(res[0]), epoch: String(res[1]), inboxLength: Number(res[2]) }
+      return resultOf(res)
     },
 
     async publishToTopic(topic, dedupeId, notification, meta) {
@@ -86,6 +197,48 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
       return res === 1 ? 'published' : 'duplicate'
     },
   }
+}
+
+/**
+ * deliverToUsers by single writes, with its rules (a user's items in order, their later ones skipped
+ * after a failure): for writers without a many-item call, such as the in-memory inbox.
+ */
+export async function deliverEachInOrder(
+  items: readonly UserDelivery[],
+  deliverToUser: InboxWriter['deliverToUser'],
+): Promise<DeliverOutcome[]> {
+  const failed = new Set<string>()
+  const out: DeliverOutcome[] = []
+  for (const { userId, dedupeId, notification, meta } of items) {
+    if (failed.has(userId)) {
+      out.push({ status: 'skipped' })
+      continue
+    }
+    try {
+      out.push(await deliverToUser(userId, dedupeId, notification, meta))
+    } catch (error) {
+      failed.add(userId)
+      out.push({ status: 'failed', error })
+    }
+  }
+  return out
+}
+
+function resultOf(res: [number, string, number] | [0, string]): DeliverResult {
+  if (res[0] === 0) {
+    const [seq, epoch] = String(res[1]).split(' ')
+    return seq && epoch
+      ? { status: 'duplicate', first: { seq: Number(seq), epoch } }
+      : { status: 'duplicate' }
+  }
+  return { status: 'delivered', seq: Number(res[0]), epoch: String(res[1]), inboxLength: Number(res[2]) }
+}
+
+function outcomeOf(reply: [number, string, number] | [number, string?]): DeliverOutcome {
+  // an item's own error reply is a ReplyError like a failed single call: classified the same way
+  if (reply[0] === -1) return { status: 'failed', error: new ReplyError(String(reply[1])) }
+  if (reply[0] === -2) return { status: 'skipped' }
+  return resultOf(reply as [number, string, number])
 }
 
 /**

@@ -18,29 +18,70 @@ local function ensure_state(stateKey, inboxKey, candidate)
 end
 `
 
+// One notification into one user's inbox. The dedupe mark is checked first and written last:
+// scripts do not roll back, so a write that fails half-way must not leave a mark that turns the
+// retry into a silent "duplicate". Returns {seq, epoch, inbox length}, or {0, mark} for a duplicate:
+// the mark is "<seq> <epoch>" of the first delivery ("1" for marks written before it carried them).
+// `tail` is the notification JSON without its opening brace; the frame is assembled here because
+// only this script knows the seq. `meta` ('' or `@…\n`, meta.ts) is stored before it.
+const DELIVER = `${ENSURE_STATE}
+local function deliver(stateKey, inboxKey, dedupeKey, candidate, tail, cap, inboxTtl, dedupeTtl, stateTtl, channel, meta)
+  local mark = redis.call('GET', dedupeKey)
+  if mark then return {0, mark} end
+  local epoch = ensure_state(stateKey, inboxKey, candidate)
+  local seq = redis.call('HINCRBY', stateKey, 'seq', 1)
+  local entry = meta .. '${NOTIFICATION_FRAME_PREFIX}' .. seq .. ',' .. tail
+  local len = redis.call('RPUSH', inboxKey, entry)
+  -- RPUSH gives the length: a trim (and a second length) only when the cap is passed
+  if len > cap then
+    redis.call('LTRIM', inboxKey, -cap, -1)
+    len = cap
+  end
+  redis.call('EXPIRE', inboxKey, inboxTtl)
+  redis.call('EXPIRE', stateKey, stateTtl)
+  redis.call('SET', dedupeKey, seq .. ' ' .. epoch, 'EX', dedupeTtl)
+  redis.call('SPUBLISH', channel, epoch .. '\\n' .. entry)
+  return {seq, epoch, len}
+end
+`
+
 /**
  * KEYS: state, inbox, dedupe.  ARGV: candidateEpoch, frameTail, cap, inboxTtl, dedupeTtl,
- * stateTtl, channel, metaLine.  Returns {seq, epoch, inbox length}, or {0, mark} for a duplicate:
- * the mark is "<seq> <epoch>" of the first delivery ("1" for marks written before it carried them).
- * `frameTail` is the notification JSON without its opening brace; the frame is assembled here
- * because only this script knows the seq. `metaLine` ('' or `@…\n`, meta.ts) is stored before it.
+ * stateTtl, channel, metaLine.  One notification (see DELIVER for the reply).
  */
-export const DELIVER_TO_USER = `${ENSURE_STATE}
--- The dedupe mark is checked first and written last: scripts do not roll back, so a write that
--- fails half-way must not leave a mark that turns the retry into a silent "duplicate".
-local mark = redis.call('GET', KEYS[3])
-if mark then return {0, mark} end
-local epoch = ensure_state(KEYS[1], KEYS[2], ARGV[1])
-local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
-local entry = (ARGV[8] or '') .. '${NOTIFICATION_FRAME_PREFIX}' .. seq .. ',' .. ARGV[2]
-redis.call('RPUSH', KEYS[2], entry)
-redis.call('LTRIM', KEYS[2], -tonumber(ARGV[3]), -1)
-local len = redis.call('LLEN', KEYS[2])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-redis.call('EXPIRE', KEYS[1], ARGV[6])
-redis.call('SET', KEYS[3], seq .. ' ' .. epoch, 'EX', ARGV[5])
-redis.call('SPUBLISH', ARGV[7], epoch .. '\\n' .. entry)
-return {seq, epoch, len}
+export const DELIVER_TO_USER = `${DELIVER}
+return deliver(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8] or '')
+`
+
+/**
+ * Many notifications in one call, in order (one script call per slice instead of per notification).
+ * KEYS: state, inbox, dedupe of item 1, then of item 2, ….  ARGV: candidateEpoch, cap, inboxTtl,
+ * dedupeTtl, stateTtl, then channel, frameTail, metaLine of item 1, of item 2, ….  Returns one reply
+ * per item: DELIVER's, or {-1, error} when its write failed, or {-2} when it was not tried because an
+ * earlier item of the same user failed (a later event must never take an earlier one's seq).
+ * One candidate epoch serves the whole call: it names a user's state only within that user, and a
+ * user's state is created at most once per call. Its keys must share a slot in a Redis Cluster.
+ */
+export const DELIVER_TO_USERS = `${DELIVER}
+local cap = tonumber(ARGV[2])
+local failed = {}
+local out = {}
+for i = 1, #KEYS / 3 do
+  local k = 3 * i - 2
+  local a = 3 * i + 3
+  if failed[KEYS[k]] then
+    out[i] = {-2}
+  else
+    local ok, res = pcall(deliver, KEYS[k], KEYS[k + 1], KEYS[k + 2], ARGV[1], ARGV[a + 1], cap, ARGV[3], ARGV[4], ARGV[5], ARGV[a], ARGV[a + 2])
+    if ok then
+      out[i] = res
+    else
+      failed[KEYS[k]] = true
+      out[i] = {-1, type(res) == 'table' and res.err or tostring(res)}
+    end
+  end
+end
+return out
 `
 
 /** KEYS: dedupe.  ARGV: dedupeTtl, channel, message (meta line + frame).  Returns 0 for a duplicate, else 1. */

@@ -3,7 +3,7 @@
 // Latency = time from calling producer.send() (acks=-1) to the notification arriving on the user's channel
 // (sharded pub/sub, as a gateway receives it).
 import { setTimeout as sleep } from 'node:timers/promises'
-import { userChannel } from '@tidings/delivery'
+import { splitMessage, userChannel } from '@tidings/delivery'
 import { createLogger } from '@tidings/runtime'
 import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
 import { Redis } from 'ioredis'
@@ -24,8 +24,10 @@ const sub = new Redis(infraFromEnv().redisUrl)
 const user = uniqueName('lat')
 const sentAt = new Map<string, number>()
 const latencies: number[] = []
-sub.on('smessage', (_c: string, message: string) => {
-  const frame = JSON.parse(message.slice(message.indexOf('\n') + 1)) as { data: { loanId: string } }
+sub.on('smessageBuffer', (_c: Buffer, message: Buffer) => {
+  // `<epoch>\n<meta line><frame>`: the meta line (Kafka timestamp, trace) is delivery's business
+  const { frame: raw } = splitMessage(message.subarray(message.indexOf(0x0a) + 1))
+  const frame = JSON.parse(raw.toString()) as { data: { loanId: string } }
   const t = sentAt.get(frame.data.loanId)
   if (t !== undefined) latencies.push(performance.now() - t)
 })

@@ -8,14 +8,19 @@
 // batch from the first unsafe record, heartbeating meanwhile, until it succeeds, the consumer stops,
 // or a rebalance takes the partition away (kafkajs then commits only what was resolved). A record
 // retried after a write that did happen is recognised by the store's dedupe and not written twice.
+// The batch is written as a pipeline of calls, each with many users' notifications, several in
+// flight; a user's order holds because no event of a user leaves while an earlier one is in flight.
 import type { InboxWriter } from '@tidings/delivery'
 import { type Logger, redisErrorKind } from '@tidings/runtime'
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
 import { type BackoffOptions, backoffDelay, pause } from './backoff.ts'
-import type { DeadLetter, DeadLetterSender } from './dead-letter.ts'
+import { createCallWriter, type Write, type WriteOutcome } from './calls.ts'
+import type { DeadLetterSender } from './dead-letter.ts'
 import { decodeEvent, type EventType } from './decode.ts'
+import { errorMessage, isRedisUnavailable, NotTriedError } from './failures.ts'
 import { type Delivery, toDelivery } from './map.ts'
 import { type DispatcherMetrics, kafkaErrorKind } from './metrics.ts'
+import { createParker } from './parking.ts'
 import type { PushHandOff } from './push.ts'
 import type { DeadLetterReason } from './reasons.ts'
 import { createRecordTracer, type RecordTrace, type RecordTracer } from './tracing.ts'
@@ -43,27 +48,69 @@ type Work =
 
 interface Job {
   message: KafkaMessage
+  /** Position in the batch. */
+  index: number
   work: Work
+  /** Whose order the job keeps (orderKey); '' for a record that is a dead letter from the start. */
+  key: string
   done: boolean
+  /** In a call (or a dead-letter send) that has not settled yet. */
+  sending: boolean
   trace: RecordTrace
 }
 
-// Records sent to Redis at once. A fetch may return thousands; slices keep memory flat, let offsets
-// be resolved (and committed) as the batch progresses, and bound what a failure makes us redo.
-const SLICE = 500
+// Records per call (one script call to Redis, or one dead-letter send), and calls a partition keeps
+// in flight. Several calls in flight keep Redis busy while the dispatcher settles one and prepares the
+// next; each call carries many notifications, so the per-call costs (a round trip, a command, a
+// promise) are shared. A user whose event is in a call that has not settled waits for it: a later
+// event of theirs must never be written while an earlier one may still fail and be retried.
+const CALL_SIZE = 100
+const CALLS_IN_FLIGHT = 4
+
+// the rule, with the handler that applies it
+export { isRedisUnavailable } from './failures.ts'
 
 export type BatchHandler = (payload: EachBatchPayload) => Promise<void>
+
+/** Whose order a delivery keeps: a user's inbox, or a broadcast topic's. */
+const orderKey = (d: Delivery): string => (d.target === 'user' ? `u:${d.userId}` : `t:${d.topic}`)
+
+interface Errors {
+  redis?: unknown
+  dlq?: unknown
+}
+
+/** One batch (a partition's records of one fetch) on its way to Redis and the dead-letter topic. */
+interface Run {
+  payload: EachBatchPayload
+  jobs: Job[]
+  /** Prepares records until `n` jobs exist (or the batch ends). */
+  prepareUpTo(n: number): void
+  /** Jobs before this index are done and their last offset resolved. */
+  next: number
+  /** Jobs before this index are done or in flight: where the search for the next call starts. */
+  unsent: number
+}
 
 export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
   const { metrics, logger, store } = deps
   const tracer = deps.tracer ?? createRecordTracer(false, metrics.eventAge)
+  const park = createParker(deps)
+  const writer = createCallWriter({ store, metrics, ...(deps.push ? { push: deps.push } : {}) })
+  const toWrite = (job: Job): Write => ({
+    delivery: (job.work as { delivery: Delivery }).delivery,
+    trace: job.trace,
+  })
 
   /** Decodes and maps one record; never throws (a failure here is a dead letter, not a stall). */
-  function prepare(message: KafkaMessage, topic: string, trace: RecordTrace): Job {
+  function prepare(message: KafkaMessage, index: number, topic: string, trace: RecordTrace): Job {
     const deadLetter = (reason: DeadLetterReason, detail: string): Job => ({
       message,
+      index,
       work: { kind: 'dead-letter', reason, detail },
+      key: '',
       done: false,
+      sending: false,
       trace,
     })
     try {
@@ -73,60 +120,56 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
       if (!decoded.ok) return deadLetter(decoded.reason, decoded.message)
       const mapped = toDelivery(decoded.value, topic)
       if (!mapped.ok) return deadLetter(mapped.reason, mapped.message)
-      return { message, work: { kind: 'deliver', delivery: mapped.value }, done: false, trace }
+      return {
+        message,
+        index,
+        work: { kind: 'deliver', delivery: mapped.value },
+        key: orderKey(mapped.value),
+        done: false,
+        sending: false,
+        trace,
+      }
     } catch (err) {
       logger.error({ err, topic, offset: message.offset }, 'failed to prepare an event')
       return deadLetter('internal_error', errorMessage(err) ?? 'unknown error')
     }
   }
 
-  async function write(d: Delivery, meta: RecordTrace['meta']): Promise<'delivered' | 'duplicate'> {
-    const push = deps.push
-    if (d.target === 'user') {
-      const res = await store.deliverToUser(d.userId, d.dedupeId, d.notification, meta)
-      if (res.status === 'delivered') metrics.inboxLength.observe(res.inboxLength)
-      // also for a duplicate: the dispatcher that wrote it may have died before scheduling the push
-      const at = res.status === 'delivered' ? res : res.first
-      if (push && at) await push.afterUserDelivery(d.userId, d.notification, at.seq, at.epoch)
-      return res.status
-    }
-    const published = await store.publishToTopic(d.topic, d.dedupeId, d.notification, meta)
-    if (push) await push.afterBroadcast(d.topic, d.notification)
-    return published === 'published' ? 'delivered' : 'duplicate'
-  }
-
   /**
-   * One try at every job not yet done: all Redis writes fired together (ioredis pipelines them into
-   * one round trip per node), the dead letters sent meanwhile. Marks jobs done; returns the errors.
+   * Settles one call: marks what was stored done, turns what was refused for good into dead letters,
+   * puts back what must be tried again. Returns whether Redis was unavailable (the run must stop).
    */
-  async function attempt(
-    jobs: Job[],
-    topic: string,
-    partition: number,
-  ): Promise<{ redis?: unknown; dlq?: unknown }> {
-    const writes: Array<{ job: Job; delivery: Delivery }> = []
-    const letters: Job[] = []
-    for (const job of jobs) {
-      if (job.done) continue
-      if (job.work.kind === 'deliver') writes.push({ job, delivery: job.work.delivery })
-      else letters.push(job)
+  async function runCall(writes: Job[], letters: Job[], run: Run, errors: Errors): Promise<boolean> {
+    const { topic, partition } = run.payload.batch
+    const users: Job[] = []
+    const topics: Job[] = []
+    for (const job of writes) {
+      if ((job.work as { delivery: Delivery }).delivery.target === 'user') users.push(job)
+      else topics.push(job)
     }
-    const errors: { redis?: unknown; dlq?: unknown } = {}
+    const [userOutcomes, topicOutcomes, dlqError] = await Promise.all([
+      users.length > 0 ? writer.deliverUsers(users.map(toWrite)) : [],
+      topics.length > 0 ? writer.publishTopics(topics.map(toWrite)) : [],
+      park(letters, topic, partition),
+    ])
+    if (dlqError !== undefined) errors.dlq ??= dlqError
 
-    const [results, dlqError] = await Promise.all([writeInUserOrder(writes), park(letters, topic, partition)])
-    if (dlqError !== undefined) errors.dlq = dlqError
-
+    let unavailable = false
     const refused: Job[] = []
-    results.forEach((r, i) => {
-      const { job, delivery } = writes[i]!
-      if (r.status === 'fulfilled') {
+    // counted per call: a labelled counter's inc costs a label lookup
+    const counts = { delivered: { user: 0, topic: 0 }, duplicate: { user: 0, topic: 0 } }
+    const settleOne = (job: Job, r: WriteOutcome) => {
+      const delivery = (job.work as { delivery: Delivery }).delivery
+      if (r.ok) {
         job.done = true
         job.trace.end(r.value)
-        if (r.value === 'delivered') metrics.notificationsDelivered.inc({ target: delivery.target })
-        else metrics.duplicates.inc({ target: delivery.target })
+        counts[r.value][delivery.target]++
       } else if (isRedisUnavailable(r.reason)) {
         // a write held back behind its user's failed one is no failure of its own
-        if (!(r.reason instanceof NotTriedError)) errors.redis ??= r.reason
+        if (!(r.reason instanceof NotTriedError)) {
+          errors.redis ??= r.reason
+          unavailable = true
+        }
       } else {
         // Retrying would fail the same way forever and stall the partition: park it instead.
         const reason =
@@ -136,125 +179,152 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
         job.work = { kind: 'dead-letter', reason, detail: errorMessage(r.reason) ?? '' }
         refused.push(job)
       }
-    })
+    }
+    for (const [i, job] of users.entries()) settleOne(job, userOutcomes[i]!)
+    for (const [i, job] of topics.entries()) settleOne(job, topicOutcomes[i]!)
+    for (const target of ['user', 'topic'] as const) {
+      if (counts.delivered[target] > 0)
+        metrics.notificationsDelivered.inc({ target }, counts.delivered[target])
+      if (counts.duplicate[target] > 0) metrics.duplicates.inc({ target }, counts.duplicate[target])
+    }
     if (refused.length > 0) {
       const err = await park(refused, topic, partition)
       if (err !== undefined) errors.dlq ??= err
     }
-    return errors
+    for (const list of [writes, letters]) {
+      for (const job of list) {
+        job.sending = false
+        if (!job.done && job.index < run.unsent) run.unsent = job.index
+      }
+    }
+    resolveDone(run)
+    return unavailable
+  }
+
+  /** Resolves the offset of the last job of the done prefix, when it grew. */
+  function resolveDone(run: Run): void {
+    let k = run.next
+    while (k < run.jobs.length && run.jobs[k]!.done) k++
+    if (k > run.next) {
+      run.payload.resolveOffset(run.jobs[k - 1]!.message.offset)
+      run.next = k
+    }
   }
 
   /**
-   * Different users' writes go together (one pipelined round trip per node); one user's writes go
-   * one after the other, and stop at the first failure: if an earlier event of a user failed and a
-   * later one succeeded, the retry would give the earlier event the later seq. A user with many
-   * events in one batch costs one round trip per event, which is the price of their order.
+   * The next call: up to CALL_SIZE jobs in offset order that are neither done nor in flight, skipping
+   * every job whose user (or topic) has a job in a call in flight. Dead letters go with it.
    */
-  function writeInUserOrder(
-    writes: Array<{ job: Job; delivery: Delivery }>,
-  ): Promise<PromiseSettledResult<'delivered' | 'duplicate'>[]> {
-    const results: PromiseSettledResult<'delivered' | 'duplicate'>[] = new Array(writes.length)
-    const byKey = new Map<string, number[]>()
-    writes.forEach((w, i) => {
-      const d = w.delivery
-      const key = d.target === 'user' ? `u:${d.userId}` : `t:${d.topic}`
-      const list = byKey.get(key)
-      if (list) list.push(i)
-      else byKey.set(key, [i])
-    })
-    const notTried: PromiseRejectedResult = { status: 'rejected', reason: new NotTriedError() }
-    return Promise.all(
-      [...byKey.values()].map(async (indexes) => {
-        let failed = false
-        for (const i of indexes) {
-          if (failed) {
-            results[i] = notTried
-            continue
-          }
-          try {
-            const { job, delivery } = writes[i]!
-            results[i] = {
-              status: 'fulfilled',
-              value: await job.trace.run(() => write(delivery, job.trace.meta)),
-            }
-          } catch (reason) {
-            results[i] = { status: 'rejected', reason }
-            // Only a write that will be retried holds the user's later ones back (they must not
-            // take its seq); one refused for good becomes a dead letter and is never written.
-            failed = isRedisUnavailable(reason)
-          }
+  function takeCall(
+    run: Run,
+    busy: Map<string, number>,
+    lettersHeld: boolean,
+  ): { writes: Job[]; letters: Job[] } | undefined {
+    const writes: Job[] = []
+    const letters: Job[] = []
+    const total = run.payload.batch.messages.length
+    const { jobs } = run
+    while (run.unsent < jobs.length && (jobs[run.unsent]!.done || jobs[run.unsent]!.sending)) run.unsent++
+    for (let i = run.unsent; writes.length + letters.length < CALL_SIZE; i++) {
+      if (i >= run.jobs.length) {
+        if (run.jobs.length >= total) break
+        run.prepareUpTo(run.jobs.length + CALL_SIZE)
+      }
+      const job = run.jobs[i]!
+      if (job.done || job.sending) continue
+      if (job.work.kind === 'dead-letter') {
+        if (!lettersHeld) letters.push(job)
+        continue
+      }
+      if (busy.has(job.key)) continue
+      writes.push(job)
+    }
+    if (writes.length + letters.length === 0) return undefined
+    for (const job of writes) job.sending = true
+    for (const job of letters) job.sending = true
+    return { writes, letters }
+  }
+
+  /**
+   * One try at every job not yet done, CALLS_IN_FLIGHT calls at a time, until all are done or
+   * Redis is unavailable (no new call after that; those in flight settle). Returns the errors, and
+   * whether the partition must be let go of.
+   */
+  async function attempt(run: Run): Promise<{ errors: Errors; letGo: boolean }> {
+    const errors: Errors = {}
+    run.unsent = run.next
+    const busy = new Map<string, number>()
+    const inFlight = new Set<Promise<void>>()
+    let stop = false
+    let letGo = false
+    let thrown: { error: unknown } | undefined
+    for (;;) {
+      while (!stop && inFlight.size < CALLS_IN_FLIGHT) {
+        if (mustLetGo(run.payload)) {
+          letGo = stop = true
+          break
         }
-      }),
-    ).then(() => results)
-  }
-
-  /** Sends dead letters in order; marks those stored; returns the error that stopped it, if any. */
-  async function park(jobs: Job[], topic: string, partition: number): Promise<unknown> {
-    const letters: Array<{ job: Job; letter: DeadLetter }> = []
-    for (const job of jobs) {
-      if (job.work.kind !== 'dead-letter') continue
-      const { reason, detail } = job.work
-      letters.push({ job, letter: { topic, partition, message: job.message, reason, detail } })
+        // a dead-letter topic that failed in this try is tried again after the backoff, not at once
+        const call = takeCall(run, busy, errors.dlq !== undefined)
+        if (!call) break
+        const keys = call.writes.map((j) => j.key)
+        for (const key of keys) busy.set(key, (busy.get(key) ?? 0) + 1)
+        const settled: Promise<void> = runCall(call.writes, call.letters, run, errors)
+          .then(
+            (unavailable) => {
+              if (unavailable) stop = true
+            },
+            (error: unknown) => {
+              thrown ??= { error }
+              stop = true
+            },
+          )
+          .finally(() => {
+            for (const key of keys) {
+              const n = busy.get(key)! - 1
+              if (n === 0) busy.delete(key)
+              else busy.set(key, n)
+            }
+            inFlight.delete(settled)
+          })
+        inFlight.add(settled)
+      }
+      if (inFlight.size === 0) break
+      await Promise.race(inFlight)
+      if (stop) continue
+      try {
+        // both do nothing until their interval is due; a rebalance surfaces here as a thrown error
+        await run.payload.commitOffsetsIfNecessary()
+        await run.payload.heartbeat()
+      } catch (error) {
+        thrown ??= { error }
+        stop = true
+      }
     }
-    if (letters.length === 0) return undefined
-    const { sent, error, shortened, lost } = await deps.sendDeadLetters(letters.map((l) => l.letter))
-    const skipped = new Set(lost)
-    for (const [index, { job, letter }] of letters.slice(0, sent).entries()) {
-      job.done = true
-      job.trace.end('dead_letter', letter.reason)
-      if (skipped.has(index)) continue // logged below: it is not on the topic
-      metrics.deadLetters.inc({ reason: letter.reason })
-      logger.warn(
-        { topic, partition, offset: letter.message.offset, reason: letter.reason, detail: letter.detail },
-        'event sent to the dead-letter topic',
-      )
-    }
-    for (const { index, form } of shortened) {
-      metrics.deadLettersShortened.inc({ form })
-      const offset = letters[index]?.letter.message.offset
-      logger.warn(
-        { topic, partition, offset, form },
-        'the dead-letter topic refused the letter whole; stored it shortened',
-      )
-    }
-    for (const index of lost) {
-      metrics.deadLettersLost.inc()
-      const offset = letters[index]?.letter.message.offset
-      logger.error(
-        { topic, partition, offset },
-        'the dead-letter topic refused even a bare letter (check its max.message.bytes); the event is skipped',
-      )
-    }
-    return error
+    if (thrown) throw thrown.error
+    return { errors, letGo }
   }
 
   /**
-   * Settles one slice: loops until every job is done (→ true) or the consumer must let go of the
-   * partition (→ false). Resolves offsets as the done prefix grows.
+   * Settles the batch: tries until every job is done (→ true) or the consumer must let go of the
+   * partition (→ false), backing off between tries that leave something undone.
    */
-  async function settle(jobs: Job[], payload: EachBatchPayload): Promise<boolean> {
-    const { topic, partition } = payload.batch
-    let next = 0 // first job whose offset is not resolved
-    let failures = 0 // consecutive attempts without progress: drives the backoff
+  async function settle(run: Run): Promise<boolean> {
+    const { topic, partition, messages } = run.payload.batch
+    let failures = 0 // consecutive tries without progress: drives the backoff
     let retrying = false
     let attempts = 0
     try {
       for (;;) {
         attempts++
-        const errors = await attempt(jobs.slice(next), topic, partition)
-        let k = next
-        while (k < jobs.length && jobs[k]!.done) k++
-        if (k > next) {
-          payload.resolveOffset(jobs[k - 1]!.message.offset)
-          next = k
-          failures = 0
-        }
-        if (next === jobs.length) {
+        const before = run.next
+        const { errors, letGo } = await attempt(run)
+        if (run.next === messages.length) {
           if (retrying) logger.info({ topic, partition, attempts }, 'events stored again after retrying')
           return true
         }
-
-        failures++
+        if (letGo) return false
+        failures = run.next > before ? 1 : failures + 1
         if (!retrying) {
           retrying = true
           metrics.retryingPartitions.inc()
@@ -274,7 +344,7 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
           {
             topic,
             partition,
-            offset: jobs[next]!.message.offset,
+            offset: messages[run.next]!.offset,
             failures,
             delayMs,
             redisError: errorMessage(errors.redis),
@@ -283,10 +353,10 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
           'could not store events; retrying from the first unstored one',
         )
         // A rebalance surfaces here as a thrown error: kafkajs commits what is resolved and rejoins.
-        await payload.heartbeat()
-        if (mustLetGo(payload)) return false
+        await run.payload.heartbeat()
+        if (mustLetGo(run.payload)) return false
         await pause(delayMs, deps.stopping)
-        if (mustLetGo(payload)) return false
+        if (mustLetGo(run.payload)) return false
       }
     } finally {
       if (retrying) metrics.retryingPartitions.dec()
@@ -300,65 +370,29 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
     const endTimer = metrics.batchDuration.startTimer()
     metrics.batchSize.observe(batch.messages.length)
     metrics.eventsConsumed.inc({ topic: batch.topic }, batch.messages.length)
-    try {
-      for (let from = 0; from < batch.messages.length; from += SLICE) {
-        const jobs = batch.messages
-          .slice(from, from + SLICE)
-          .map((m) => prepare(m, batch.topic, tracer.start(m, batch.topic, batch.partition)))
-        try {
-          if (!(await settle(jobs, payload))) return
-        } finally {
-          // records of a partition let go of are redelivered (to this or another member): new spans
-          for (const job of jobs) if (!job.done) job.trace.end('released')
+    const jobs: Job[] = []
+    const run: Run = {
+      payload,
+      jobs,
+      next: 0,
+      unsent: 0,
+      // records are decoded as the calls reach them: the first call leaves before the batch is parsed
+      prepareUpTo(n) {
+        const end = Math.min(n, batch.messages.length)
+        for (let i = jobs.length; i < end; i++) {
+          const m = batch.messages[i]!
+          jobs.push(prepare(m, i, batch.topic, tracer.start(m, batch.topic, batch.partition)))
         }
-        await payload.commitOffsetsIfNecessary()
-        await payload.heartbeat()
-      }
+      },
+    }
+    try {
+      if (!(await settle(run))) return
+      await payload.commitOffsetsIfNecessary()
+      await payload.heartbeat()
     } finally {
+      // records of a partition let go of are redelivered (to this or another member): new spans
+      for (const job of jobs) if (!job.done) job.trace.end('released')
       endTimer()
     }
   }
-}
-
-/** A write held back because an earlier write of the same user failed: retried with it. */
-class NotTriedError extends Error {
-  constructor() {
-    super('an earlier write of this user failed')
-    this.name = 'NotTriedError'
-  }
-}
-
-// Replies of a Redis that is not serving writes for now: loading, failing over, out of memory until
-// eviction catches up, a script busy, a cluster resharding, credentials or ACLs an operator is fixing.
-const UNAVAILABLE_REPLY =
-  /^(LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY|NOREPLICAS|OOM|MISCONF|NOAUTH|WRONGPASS|NOPERM|MOVED|ASK)\b|^ERR max number of clients/
-
-// Thrown by JavaScript itself (e.g. JSON.stringify on a value it cannot serialise): a bug or an input
-// the validation let through; the same event fails the same way every time.
-const LANGUAGE_ERRORS = new Set([
-  'TypeError',
-  'RangeError',
-  'SyntaxError',
-  'ReferenceError',
-  'URIError',
-  'EvalError',
-])
-
-/**
- * Whether a failed write may succeed if tried again unchanged. Only unavailability is retried: the
- * connection is down or times out (ioredis's plain errors: "Connection is closed.", "Command timed
- * out", MaxRetriesPerRequestError, ClusterAllFailedError, ...) or Redis answers that it is not serving
- * for now. A reply about the data (WRONGTYPE, a script error) or a language error is permanent: the
- * event becomes a dead letter instead of stalling its partition — and through kafkajs's fetch loop,
- * every partition of the dispatcher.
- */
-export function isRedisUnavailable(err: unknown): boolean {
-  if (!(err instanceof Error)) return false
-  if (err.name === 'ReplyError') return UNAVAILABLE_REPLY.test(err.message)
-  return !LANGUAGE_ERRORS.has(err.name)
-}
-
-function errorMessage(err: unknown): string | undefined {
-  if (err === undefined) return undefined
-  return err instanceof Error ? err.message : String(err)
 }

@@ -6,6 +6,7 @@ import {
   createDeliveryStore,
   createRedisConnection,
   DEFAULT_RETENTION,
+  type DeliverOutcome,
   type DeliveryStore,
 } from '@tidings/delivery'
 import { createLogger } from '@tidings/runtime'
@@ -62,13 +63,19 @@ test('an event whose write fails for good becomes a dead letter instead of stall
   let poisonedWrites = 0
   const store: DeliveryStore = {
     ...real,
-    deliverToUser(userId, dedupeId, notification) {
-      if (userId === poisoned) {
+    async deliverToUsers(items) {
+      const written = await real.deliverToUsers(items.filter((i) => i.userId !== poisoned))
+      return items.map((i): DeliverOutcome => {
+        if (i.userId !== poisoned) return written.shift()!
         poisonedWrites++
         // what JSON.stringify of a too-deep value throws inside the store
-        return Promise.resolve().then(() => JSON.stringify(nestedArray(20_000)) as never)
-      }
-      return real.deliverToUser(userId, dedupeId, notification)
+        try {
+          JSON.stringify(nestedArray(20_000))
+        } catch (error) {
+          return { status: 'failed', error }
+        }
+        throw new Error('expected a RangeError')
+      })
     },
   }
   const letters: DeadLetter[] = []

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { LOAN_DECISIONS, LOCALES } from '@tidings/contracts'
 import { type DecodedEvent, decodeEvent } from './decode.ts'
-import { type Delivery, notificationId, toDelivery } from './map.ts'
+import { canonicalInstant, type Delivery, notificationId, toDelivery } from './map.ts'
 import { MAPPED_DECISIONS, renderLoanDecision } from './templates.ts'
 
 const TOPIC = 'loan.decisions'
@@ -163,4 +163,25 @@ test('a notification request for a topic is a broadcast', () => {
     d.notification.id,
     notificationId('notifications.requested', 'r-2', { topic: 'announcements' }),
   )
+})
+
+test('createdAt: a canonical occurredAt is kept as is, anything else normalised, same text either way', () => {
+  const samples = [
+    '2026-11-24T10:00:00.000Z',
+    '2026-02-28T23:59:59.999Z',
+    '2026-02-29T00:00:00.000Z', // not a leap year: March 1st
+    '2024-02-29T12:00:00.000Z',
+    '2026-04-31T00:00:00.000Z',
+    '2026-11-24T10:00:00Z',
+    '2026-11-24T10:00:00.1Z',
+    '2026-11-24T12:00:00+02:00',
+    '2026-11-24T24:00:00.000Z',
+    '0000-01-01T00:00:00.000Z',
+  ]
+  for (const s of samples) assert.equal(canonicalInstant(s), new Date(s).toISOString(), s)
+  const t0 = Date.UTC(2026, 0, 1)
+  for (let i = 0; i < 2000; i++) {
+    const s = new Date(t0 + i * 15_731_113_777).toISOString()
+    assert.equal(canonicalInstant(s), s)
+  }
 })

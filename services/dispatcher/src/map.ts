@@ -1,6 +1,6 @@
 // From a validated event to the notification a user (or a broadcast topic) receives. The result
 // is a DTO built field by field: nothing of the domain event reaches a client unless listed here.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import { LOAN_DECISION_KIND, type LoanDecisionData, type Notification } from '@tidings/contracts'
 import type { DecodedEvent } from './decode.ts'
 import { type Result, reject } from './reasons.ts'
@@ -17,7 +17,7 @@ export type Delivery =
  */
 export function toDelivery(decoded: DecodedEvent, sourceTopic: string): Result<Delivery> {
   const dedupeId = `${sourceTopic}:${decoded.event.eventId}`
-  const createdAt = new Date(decoded.event.occurredAt).toISOString()
+  const createdAt = canonicalInstant(decoded.event.occurredAt)
 
   if (decoded.type === 'loan.decision') {
     const e = decoded.event
@@ -76,6 +76,16 @@ export function toDelivery(decoded: DecodedEvent, sourceTopic: string): Result<D
   }
 }
 
+// Already what toISOString() would give (UTC, milliseconds, a day that every month has): kept as it
+// is, which saves a Date and a new string per event. Anything else is normalised through a Date.
+const CANONICAL_INSTANT =
+  /^\d{4}-(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z$/
+
+/** An occurredAt (validated: a real instant) as the ISO 8601 UTC text a notification carries. */
+export function canonicalInstant(occurredAt: string): string {
+  return CANONICAL_INSTANT.test(occurredAt) ? occurredAt : new Date(occurredAt).toISOString()
+}
+
 /**
  * Stable for the same (source topic, event id, recipient): clients dedupe on it across redeliveries
  * and replays. 22 base64url characters = 132 bits of a SHA-256: collisions are not a concern.
@@ -87,8 +97,6 @@ export function notificationId(
 ): string {
   // JSON of an array keeps the three parts unambiguous whatever characters the event id has
   const who = 'userId' in recipient ? ['user', recipient.userId] : ['topic', recipient.topic]
-  return createHash('sha256')
-    .update(JSON.stringify([sourceTopic, eventId, ...who]))
-    .digest('base64url')
-    .slice(0, 22)
+  // crypto.hash: one call, no Hash object (about half the time of createHash().update().digest())
+  return hash('sha256', JSON.stringify([sourceTopic, eventId, ...who]), 'base64url').slice(0, 22)
 }

@@ -71,9 +71,16 @@ const nothing = (): void => {}
  * observes each record's age (Kafka timestamp → now) as it is read, tracing or not.
  */
 export function createRecordTracer(enabled: boolean, eventAge?: Histogram<'topic'>): RecordTracer {
+  // one child per topic: observe({ topic }, v) would look the labels up for every record
+  const ages = new Map<string, { observe(seconds: number): void }>()
   const observe = (producedAt: number | undefined, topic: string): void => {
-    if (eventAge && producedAt !== undefined)
-      eventAge.observe({ topic }, Math.max(0, Date.now() - producedAt) / 1000)
+    if (!eventAge || producedAt === undefined) return
+    let age = ages.get(topic)
+    if (!age) {
+      age = eventAge.labels({ topic })
+      ages.set(topic, age)
+    }
+    age.observe(Math.max(0, Date.now() - producedAt) / 1000)
   }
   if (!enabled) {
     return {

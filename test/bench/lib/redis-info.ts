@@ -8,10 +8,16 @@ export interface RedisCounters {
   /** Read events on client sockets: each is one batch of pipelined commands arriving, ~ one round trip. */
   readsProcessed: number
   netInputBytes: number
+  /** used_cpu_user + used_cpu_sys of the server (all its threads), seconds. */
+  cpuSeconds: number
 }
 
 export async function redisCounters(redis: Redis): Promise<RedisCounters> {
-  const [cmd, stats] = await Promise.all([redis.info('commandstats'), redis.info('stats')])
+  const [cmd, stats, cpu] = await Promise.all([
+    redis.info('commandstats'),
+    redis.info('stats'),
+    redis.info('cpu'),
+  ])
   const calls: Record<string, number> = {}
   for (const m of cmd.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[m[1]!] = Number(m[2])
   const stat = (k: string) => Number(new RegExp(`^${k}:(\\d+)`, 'm').exec(stats)?.[1] ?? Number.NaN)
@@ -20,6 +26,9 @@ export async function redisCounters(redis: Redis): Promise<RedisCounters> {
     totalCommands: stat('total_commands_processed'),
     readsProcessed: stat('total_reads_processed'),
     netInputBytes: stat('total_net_input_bytes'),
+    cpuSeconds: ['used_cpu_user', 'used_cpu_sys']
+      .map((k) => Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(cpu)?.[1] ?? Number.NaN))
+      .reduce((a, b) => a + b, 0),
   }
 }
 
@@ -35,5 +44,6 @@ export function diffCounters(before: RedisCounters, after: RedisCounters): Redis
     totalCommands: after.totalCommands - before.totalCommands,
     readsProcessed: after.readsProcessed - before.readsProcessed,
     netInputBytes: after.netInputBytes - before.netInputBytes,
+    cpuSeconds: after.cpuSeconds - before.cpuSeconds,
   }
 }

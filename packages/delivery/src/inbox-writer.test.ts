@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict'
+import { after, before, test } from 'node:test'
+import type { Notification } from '@tidings/contracts'
+import { infraFromEnv, uniqueName } from '@tidings/test/infra'
+import type { Redis } from 'ioredis'
+import { createRedisConnection } from './connection.ts'
+import { type DeliverOutcome, deliverEachInOrder, type UserDelivery } from './inbox-writer.ts'
+import { userStateKey } from './keys.ts'
+import { DEFAULT_RETENTION } from './options.ts'
+import { createDeliveryStore, type DeliveryStore } from './store.ts'
+
+const n = (i: number, data: Record<string, unknown> = { i }): Notification => ({
+  id: `n${i}`,
+  kind: 'k',
+  createdAt: '2026-11-24T10:00:00.000Z',
+  title: `t${i}`,
+  body: 'b',
+  data,
+})
+
+let redis: Redis
+let store: DeliveryStore
+before(() => {
+  redis = createRedisConnection({ url: infraFromEnv().redisUrl }, { name: 'inbox-writer-test' }) as Redis
+  store = createDeliveryStore(redis, { ...DEFAULT_RETENTION, inboxCap: 5 })
+})
+after(() => redis.quit())
+
+const seqs = async (user: string) =>
+  (await store.readInbox(user, {})).frames.map((f) => [JSON.parse(f).seq, JSON.parse(f).data.i])
+
+test('deliverToUsers: many users per call, each user in order, the cap and dedupe as one by one', async () => {
+  const users = Array.from({ length: 30 }, () => uniqueName('u'))
+  // 7 rounds over 30 users: 210 items, more than one script call; each user's seqs 1..7, 3..7 kept
+  const items: UserDelivery[] = []
+  for (let i = 1; i <= 7; i++)
+    for (const u of users) items.push({ userId: u, dedupeId: `e${i}`, notification: n(i) })
+  const out = await store.deliverToUsers(items)
+  assert.equal(out.length, items.length)
+  assert.ok(out.every((o) => o.status === 'delivered'))
+  const firstOfLast = out[items.length - 1] as Extract<DeliverOutcome, { status: 'delivered' }>
+  assert.deepEqual([firstOfLast.seq, firstOfLast.inboxLength], [7, 5])
+  for (const u of users.slice(0, 3)) {
+    assert.deepEqual(
+      await seqs(u),
+      [3, 4, 5, 6, 7].map((i) => [i, i]),
+    )
+  }
+  // the same items again: all duplicates, each pointing at its first delivery
+  const again = await store.deliverToUsers(items.slice(0, 2))
+  assert.deepEqual(
+    again.map((o) => o.status === 'duplicate' && o.first?.seq),
+    [1, 1],
+  )
+  // a single write and a call agree on seqs (the same script body)
+  const single = await store.deliverToUser(users[0]!, 'e8', n(8))
+  assert.equal(single.status === 'delivered' && single.seq, 8)
+})
+
+test('deliverToUsers: after a user item fails, that user’s later items are skipped; others go on', async () => {
+  const broken = uniqueName('broken')
+  const unencodable = uniqueName('unencodable')
+  const fine = uniqueName('fine')
+  await redis.set(userStateKey(broken), 'not a hash')
+  const out = await store.deliverToUsers([
+    { userId: broken, dedupeId: 'e1', notification: n(1) },
+    { userId: unencodable, dedupeId: 'e1', notification: n(1, { big: 1n }) },
+    { userId: fine, dedupeId: 'e1', notification: n(1) },
+    { userId: broken, dedupeId: 'e2', notification: n(2) },
+    { userId: unencodable, dedupeId: 'e2', notification: n(2) },
+    { userId: fine, dedupeId: 'e2', notification: n(2) },
+  ])
+  const [b1, u1, f1, b2, u2, f2] = out
+  assert.ok(b1?.status === 'failed' && b1.error instanceof Error)
+  assert.equal((b1.error as Error).name, 'ReplyError')
+  assert.match((b1.error as Error).message, /^WRONGTYPE/)
+  assert.ok(u1?.status === 'failed' && u1.error instanceof TypeError)
+  assert.deepEqual([b2?.status, u2?.status], ['skipped', 'skipped'])
+  assert.deepEqual(
+    [f1, f2].map((o) => o?.status === 'delivered' && o.seq),
+    [1, 2],
+  )
+  assert.deepEqual(await seqs(fine), [
+    [1, 1],
+    [2, 2],
+  ])
+  assert.deepEqual(await seqs(unencodable), [])
+})
+
+test('deliverToUsers: a call that fails as a whole fails each of its items', async () => {
+  const down = createRedisConnection(
+    { url: 'redis://127.0.0.1:1' },
+    { name: 'inbox-writer-test-down' },
+  ) as Redis
+  down.on('error', () => undefined)
+  try {
+    const out = await createDeliveryStore(down, DEFAULT_RETENTION).deliverToUsers([
+      { userId: 'a', dedupeId: 'e1', notification: n(1) },
+      { userId: 'b', dedupeId: 'e1', notification: n(1) },
+    ])
+    assert.deepEqual(
+      out.map((o) => o.status),
+      ['failed', 'failed'],
+    )
+  } finally {
+    down.disconnect()
+  }
+})
+
+test('deliverEachInOrder: the same rules by single writes (the in-memory inbox)', async () => {
+  const tried: string[] = []
+  const out = await deliverEachInOrder(
+    ['a', 'b', 'a', 'b'].map((userId, i) => ({ userId, dedupeId: `e${i}`, notification: n(i) })),
+    async (userId, dedupeId) => {
+      tried.push(`${userId}:${dedupeId}`)
+      if (userId === 'a') throw new Error('read ECONNRESET')
+      return { status: 'delivered', seq: tried.length, epoch: 'x', inboxLength: 1 }
+    },
+  )
+  assert.deepEqual(tried, ['a:e0', 'b:e1', 'b:e3'])
+  assert.deepEqual(
+    out.map((o) => o.status),
+    ['failed', 'delivered', 'skipped', 'delivered'],
+  )
+})
