@@ -160,6 +160,19 @@ describe('SSE, REST inbox and presence', () => {
     await stopping
   })
 
+  test('SSE: the keep-alive is a pong event an EventSource sees (not a comment), each heartbeat', async () => {
+    const own = await startTestGateway({ HEARTBEAT_MS: '1000' })
+    try {
+      const sse = await openSse(`${own.url}/v1/sse`, bearer(await signUserToken(uniqueName('u'))))
+      await sse.next('welcome')
+      for (let i = 0; i < 2; i++)
+        assert.deepEqual(JSON.parse((await sse.next('pong', 10_000)).data), { type: 'pong' })
+      sse.close()
+    } finally {
+      await own.stop()
+    }
+  })
+
   test('CORS: an allowed origin may call the inbox cross-origin, another may not', async () => {
     const pre = await fetch(`${gw.url}/v1/inbox`, {
       method: 'OPTIONS',

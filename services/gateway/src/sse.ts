@@ -7,6 +7,12 @@ import type { RequestAuthenticator } from './request-auth.ts'
 import { parseLastEventId, parseResumeQuery } from './resume.ts'
 import type { Transport } from './transport.ts'
 
+// The keep-alive is an unsolicited `pong` event, not an SSE comment: a native EventSource (and the
+// React Native polyfills the SDK falls back to) never shows comments to the page, so an idle stream
+// looked dead to the SDK's watchdog after two heartbeats. Every SDK already treats a `pong` as
+// traffic and answers nothing to it.
+const SSE_KEEPALIVE = 'event: pong\ndata: {"type":"pong"}\n\n'
+
 // How long EventSource waits before reconnecting on its own after the stream ends (the `retry:`
 // line sent first). A draining pod also sends `reconnect{afterMs}`; EventSource cannot honour
 // that, our SDK does.
@@ -78,7 +84,7 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
       if (!started || res.writableEnded || res.destroyed) return
       if (!flushed) return void res.destroy()
       flushed = false
-      res.write(': keep-alive\n\n', () => {
+      res.write(SSE_KEEPALIVE, () => {
         flushed = true
       })
     },
