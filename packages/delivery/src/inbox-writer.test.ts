@@ -87,6 +87,28 @@ test('deliverToUsers: after a user item fails, that user’s later items are ski
   assert.deepEqual(await seqs(unencodable), [])
 })
 
+test('deliverToUsers: the skip rule holds across script calls too (more items than one call takes)', async () => {
+  const user = uniqueName('split')
+  // the user's first item fails (cannot be encoded); 100 other users' items push their second item
+  // into the next script call, which must skip it all the same
+  const others = Array.from(
+    { length: 100 },
+    (_, i): UserDelivery => ({
+      userId: uniqueName('o'),
+      dedupeId: 'e1',
+      notification: n(i),
+    }),
+  )
+  const out = await store.deliverToUsers([
+    { userId: user, dedupeId: 'e1', notification: n(1, { big: 1n }) },
+    ...others,
+    { userId: user, dedupeId: 'e2', notification: n(2) },
+  ])
+  assert.equal(out[0]?.status, 'failed')
+  assert.equal(out.at(-1)?.status, 'skipped')
+  assert.deepEqual(await seqs(user), [])
+})
+
 test('deliverToUsers: a call that fails as a whole fails each of its items', async () => {
   const down = createRedisConnection(
     { url: 'redis://127.0.0.1:1' },
