@@ -5,7 +5,7 @@ import { infraFromEnv, uniqueName } from '@tidings/test/infra'
 import type { Redis } from 'ioredis'
 import { createRedisConnection } from './connection.ts'
 import { type DeliverOutcome, deliverEachInOrder, type UserDelivery } from './inbox-writer.ts'
-import { userStateKey } from './keys.ts'
+import { userDedupeKey, userInboxKey, userStateKey } from './keys.ts'
 import { DEFAULT_RETENTION } from './options.ts'
 import { createDeliveryStore, type DeliveryStore } from './store.ts'
 
@@ -85,6 +85,46 @@ test('deliverToUsers: after a user item fails, that user’s later items are ski
     [2, 2],
   ])
   assert.deepEqual(await seqs(unencodable), [])
+})
+
+test('deliverToUsers: the skip rule holds across script calls too (more items than one call takes)', async () => {
+  const user = uniqueName('split')
+  // the user's first item fails (cannot be encoded); 100 other users' items push their second item
+  // into the next script call, which must skip it all the same
+  const others = Array.from(
+    { length: 100 },
+    (_, i): UserDelivery => ({
+      userId: uniqueName('o'),
+      dedupeId: 'e1',
+      notification: n(i),
+    }),
+  )
+  const out = await store.deliverToUsers([
+    { userId: user, dedupeId: 'e1', notification: n(1, { big: 1n }) },
+    ...others,
+    { userId: user, dedupeId: 'e2', notification: n(2) },
+  ])
+  assert.equal(out[0]?.status, 'failed')
+  assert.equal(out.at(-1)?.status, 'skipped')
+  assert.deepEqual(await seqs(user), [])
+})
+
+test('an item whose write fails half-way leaves neither its seq nor its dedupe mark behind', async () => {
+  const user = uniqueName('half')
+  assert.equal(
+    (await store.deliverToUsers([{ userId: user, dedupeId: 'e1', notification: n(1) }]))[0]?.status,
+    'delivered',
+  )
+  // the inbox is not a list any more: the item's RPUSH fails after its state was read
+  await redis.set(userInboxKey(user), 'not a list')
+  const [failed] = await store.deliverToUsers([{ userId: user, dedupeId: 'e2', notification: n(2) }])
+  assert.ok(failed?.status === 'failed')
+  assert.match((failed.error as Error).message, /^WRONGTYPE/)
+  assert.equal(await redis.hget(userStateKey(user), 'seq'), '1', 'the seq did not move without an entry')
+  assert.equal(await redis.exists(userDedupeKey(user, 'e2')), 0, 'no dedupe mark')
+  // the single-item script shares the body
+  await assert.rejects(store.deliverToUser(user, 'e3', n(3)), /^ReplyError: WRONGTYPE|WRONGTYPE/)
+  assert.equal(await redis.hget(userStateKey(user), 'seq'), '1')
 })
 
 test('deliverToUsers: a call that fails as a whole fails each of its items', async () => {

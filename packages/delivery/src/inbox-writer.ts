@@ -41,7 +41,7 @@ export interface InboxWriter {
   /**
    * Many notifications, in order, one outcome per item (never rejects). A user's items are written in
    * the order given, and after one of them fails the user's later items are skipped. Standalone Redis:
-   * one script call per `maxPerCall` items; Redis Cluster: one call per user (a script's keys must
+   * one script call per 100 items, one after the other; Redis Cluster: one call per user (a script's keys must
    * share a slot), concurrent calls auto-pipelined per node.
    */
   deliverToUsers(items: readonly UserDelivery[]): Promise<DeliverOutcome[]>
@@ -92,14 +92,23 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
   }
   const constants = [r.inboxCap, r.inboxTtlSeconds, r.dedupeWindowSeconds, r.stateTtlSeconds]
 
-  /** One script call for items that may share it (standalone: any; cluster: one user's). */
-  async function deliverCall(items: readonly UserDelivery[], out: DeliverOutcome[], at: number[]) {
+  /**
+   * One script call for items that may share it (standalone: any; cluster: one user's). `failed`:
+   * users with an item that failed (or was skipped) in this deliverToUsers so far; their later items
+   * are skipped, and the call adds its own.
+   */
+  async function deliverCall(
+    items: readonly UserDelivery[],
+    out: DeliverOutcome[],
+    at: number[],
+    failed: Set<string>,
+  ) {
     const keys: string[] = []
     const args: Array<string | number> = [nextEpochCandidate(), ...constants]
     const sent: number[] = []
-    const unencodable = new Set<string>()
+    const positions: number[] = [] // of the sent items in `items`
     items.forEach((item, i) => {
-      if (unencodable.has(item.userId)) {
+      if (failed.has(item.userId)) {
         out[at[i]!] = { status: 'skipped' }
         return
       }
@@ -108,7 +117,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
         tail = notificationFrameTail(item.notification)
       } catch (error) {
         // the user's later items must not overtake this one
-        unencodable.add(item.userId)
+        failed.add(item.userId)
         out[at[i]!] = { status: 'failed', error }
         return
       }
@@ -119,15 +128,20 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
       )
       args.push(userChannel(item.userId), tail, encodeMeta(item.meta))
       sent.push(at[i]!)
+      positions.push(i)
     })
     if (sent.length === 0) return
     try {
       const replies = await deliverMany(keys.length, [...keys, ...args])
       replies.forEach((reply, j) => {
-        out[sent[j]!] = outcomeOf(reply)
+        const outcome = outcomeOf(reply)
+        out[sent[j]!] = outcome
+        if (outcome.status === 'failed' || outcome.status === 'skipped')
+          failed.add(items[positions[j]!]!.userId)
       })
     } catch (error) {
       for (const index of sent) out[index] = { status: 'failed', error }
+      for (const i of positions) failed.add(items[i]!.userId)
     }
   }
 
@@ -135,6 +149,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
     async deliverToUsers(items) {
       const out: DeliverOutcome[] = new Array(items.length)
       const calls: Promise<void>[] = []
+      const failed = new Set<string>()
       if (redis.isCluster) {
         const byUser = new Map<string, number[]>()
         items.forEach((item, i) => {
@@ -148,18 +163,19 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
               at.map((i) => items[i]!),
               out,
               at,
+              failed,
             ),
           )
         }
       } else {
+        // one call after the other: a user's failure in one must skip their items in the next
         for (let from = 0; from < items.length; from += MAX_PER_CALL) {
           const part = items.slice(from, from + MAX_PER_CALL)
-          calls.push(
-            deliverCall(
-              part,
-              out,
-              part.map((_, j) => from + j),
-            ),
+          await deliverCall(
+            part,
+            out,
+            part.map((_, j) => from + j),
+            failed,
           )
         }
       }

@@ -28,10 +28,12 @@ const DELIVER = `${ENSURE_STATE}
 local function deliver(stateKey, inboxKey, dedupeKey, candidate, tail, cap, inboxTtl, dedupeTtl, stateTtl, channel, meta)
   local mark = redis.call('GET', dedupeKey)
   if mark then return {0, mark} end
-  local epoch = ensure_state(stateKey, inboxKey, candidate)
-  local seq = redis.call('HINCRBY', stateKey, 'seq', 1)
+  local epoch, last = ensure_state(stateKey, inboxKey, candidate)
+  local seq = last + 1
   local entry = meta .. '${NOTIFICATION_FRAME_PREFIX}' .. seq .. ',' .. tail
+  -- the entry before the seq: a RPUSH that fails (a key of another type) leaves the seq unmoved
   local len = redis.call('RPUSH', inboxKey, entry)
+  redis.call('HSET', stateKey, 'seq', seq)
   -- RPUSH gives the length: a trim (and a second length) only when the cap is passed
   if len > cap then
     redis.call('LTRIM', inboxKey, -cap, -1)

@@ -63,7 +63,10 @@ export function createCallWriter(deps: {
         if (push && at) {
           const item = items[i]!
           try {
-            await push.afterUserDelivery(item.userId, item.notification, at.seq, at.epoch)
+            // in the record's own span: its Redis commands are children of that record's trace
+            await writes[i]!.trace.run(() =>
+              push.afterUserDelivery(item.userId, item.notification, at.seq, at.epoch),
+            )
           } catch (reason) {
             return { ok: false, reason }
           }
@@ -94,10 +97,11 @@ export function createCallWriter(deps: {
           const job = writes[i]!
           const d = job.delivery as Delivery & { target: 'topic' }
           try {
-            const published = await job.trace.run(() =>
-              store.publishToTopic(d.topic, d.dedupeId, d.notification, job.trace.meta),
-            )
-            if (deps.push) await deps.push.afterBroadcast(d.topic, d.notification)
+            const published = await job.trace.run(async () => {
+              const res = await store.publishToTopic(d.topic, d.dedupeId, d.notification, job.trace.meta)
+              if (deps.push) await deps.push.afterBroadcast(d.topic, d.notification)
+              return res
+            })
             outcomes[i] = { ok: true, value: published === 'published' ? 'delivered' : 'duplicate' }
           } catch (reason) {
             outcomes[i] = { ok: false, reason }
