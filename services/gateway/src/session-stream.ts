@@ -186,10 +186,6 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     return true
   }
 
-  #control(type: ServerFrame['type'], json: string): void {
-    if (!this.closed && !this.overloaded()) this.transport.control(type, json)
-  }
-
   protected control(type: ServerFrame['type'], json: string): void {
     if (!this.closed && !this.overloaded()) this.transport.control(type, json)
   }
