@@ -17,7 +17,7 @@ import { type FanoutResult, runFanout } from './fanout.ts'
 import { e2eTable, writeE2ePlots } from './lib/e2e-report.ts'
 import { SYSTEMS, type SystemName, startProductionKafka } from './lib/e2e-systems.ts'
 import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
-import { SERVER_KINDS, type ServerKind } from './lib/servers.ts'
+import { DEFAULT_SERVER_KINDS, SERVER_KINDS, type ServerKind } from './lib/servers.ts'
 import { runMemory, type ServerMemory } from './memory.ts'
 import { runScale, runStorm } from './scale.ts'
 import { runTracing, type TracingResult } from './tracing.ts'
@@ -38,7 +38,8 @@ type Bench = (typeof BENCHES)[number]
 
 const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --sockets N          memory: idle sockets per server (default 18000)
-  --servers a,b        memory: ${SERVER_KINDS.join(',')} (default: all)
+  --servers a,b        memory: ${SERVER_KINDS.join(',')} (default: ${DEFAULT_SERVER_KINDS.join(',')})
+  --baseline DIR       memory/heap: the checkout gateway-baseline runs from (e.g. a worktree of main)
   --heap-sockets N     heap: sockets per server for the heap snapshots (default 2000)
   --heap-servers a,b   heap: default gateway,ws,fastify
   --targets N          fanout: users on gateway A that receive notifications (default 2000)
@@ -73,7 +74,8 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     sockets: { type: 'string', default: '18000' },
-    servers: { type: 'string', default: SERVER_KINDS.join(',') },
+    servers: { type: 'string', default: DEFAULT_SERVER_KINDS.join(',') },
+    baseline: { type: 'string' },
     'heap-sockets': { type: 'string', default: '2000' },
     'heap-servers': { type: 'string', default: 'gateway,ws,fastify' },
     targets: { type: 'string', default: '2000' },
@@ -127,6 +129,10 @@ function kinds(name: 'servers' | 'heap-servers'): ServerKind[] {
       console.error(`--${name}: unknown server ${k}\n${usage}`)
       process.exit(2)
     }
+  }
+  if (list.includes('gateway-baseline') && !values.baseline) {
+    console.error(`--${name}: gateway-baseline needs --baseline DIR\n${usage}`)
+    process.exit(2)
   }
   return list as ServerKind[]
 }
@@ -209,15 +215,15 @@ function memoryTable(rows: ServerMemory[], title: string): string {
   const lines = [
     `**${title}**`,
     '',
-    '| server | sockets | RSS KiB/socket, after an ordinary GC (size pods by this) | × raw ws | after a last-resort GC (best case) | × raw ws | no forced GC | × raw ws | V8 heap B/socket | connect s |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | sockets | RSS KiB/socket, after an ordinary GC (size pods by this) | × raw ws | after a last-resort GC (best case) | × raw ws | no forced GC | × raw ws | V8 heap B/socket | connect s | CPU µs/connect | × raw ws |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   const ratio = (v: number, base: number | undefined) => (base ? (v / base).toFixed(2) : '–')
   for (const r of rows) {
     const failedNote = r.failed ? ` (${r.failed} failed)` : ''
     const p = r.perSocket
     lines.push(
-      `| ${r.kind}: ${r.label} | ${r.sockets}${failedNote} | ${kib(p.rssOrdinaryGcKiB)} | ${ratio(p.rssOrdinaryGcKiB, ws?.perSocket.rssOrdinaryGcKiB)} | ${kib(p.rssKiB)} | ${ratio(p.rssKiB, ws?.perSocket.rssKiB)} | ${kib(p.rssSettledKiB)} | ${ratio(p.rssSettledKiB, ws?.perSocket.rssSettledKiB)} | ${p.heapUsedBytes} | ${r.connectSeconds} |`,
+      `| ${r.kind}: ${r.label} | ${r.sockets}${failedNote} | ${kib(p.rssOrdinaryGcKiB)} | ${ratio(p.rssOrdinaryGcKiB, ws?.perSocket.rssOrdinaryGcKiB)} | ${kib(p.rssKiB)} | ${ratio(p.rssKiB, ws?.perSocket.rssKiB)} | ${kib(p.rssSettledKiB)} | ${ratio(p.rssSettledKiB, ws?.perSocket.rssSettledKiB)} | ${p.heapUsedBytes} | ${r.connectSeconds} | ${r.cpuPerConnectUs} | ${ratio(r.cpuPerConnectUs, ws?.cpuPerConnectUs)} |`,
     )
   }
   return lines.join('\n')
@@ -321,7 +327,14 @@ const redis = needsRedis ? await startRedis() : undefined
 try {
   await step(
     'memory',
-    () => runMemory({ sockets: opts.sockets, servers: opts.servers, redisUrl: redis!.url, logDir }),
+    () =>
+      runMemory({
+        sockets: opts.sockets,
+        servers: opts.servers,
+        redisUrl: redis!.url,
+        logDir,
+        ...(values.baseline !== undefined && { baselineRoot: values.baseline }),
+      }),
     (r) => memoryTable(r, `memory per idle socket, ${opts.sockets} sockets per server (KiB = 1024 B)`),
   )
   await step(
@@ -333,6 +346,7 @@ try {
         redisUrl: redis!.url,
         logDir,
         heapSnapshots: true,
+        ...(values.baseline !== undefined && { baselineRoot: values.baseline }),
       }),
     (r) =>
       `${memoryTable(r, `heap-snapshot run, ${opts.heapSockets} sockets per server (RSS here is disturbed by the snapshots)`)}\n\n${heapTable(r)}`,
