@@ -23,6 +23,11 @@ export interface MemoryOptions {
   logDir: string
   /** `gateway-baseline`: the checkout it runs from. */
   baselineRoot?: string
+  /**
+   * The servers are measured in turn this many times (default 1): CPU per connect moves by ±30 %
+   * with the load of the shared machine, so compare servers within a round and take medians.
+   */
+  rounds?: number
   /** Take heap snapshots (use a small N: a snapshot of 18k sockets is hundreds of MB of JSON). */
   heapSnapshots?: boolean
 }
@@ -30,6 +35,8 @@ export interface MemoryOptions {
 export interface ServerMemory {
   kind: ServerKind
   label: string
+  /** 1-based, with `rounds`. */
+  round: number
   sockets: number
   failed: number
   retries: number
@@ -71,7 +78,7 @@ const RETAINED = [
 
 let runCounter = 0
 
-export async function measureServer(kind: ServerKind, o: MemoryOptions): Promise<ServerMemory> {
+export async function measureServer(kind: ServerKind, o: MemoryOptions, roundNo = 1): Promise<ServerMemory> {
   const run = `${process.pid}-${++runCounter}`
   const nofile = fileLimitFor(o.sockets)
   const server = await startServer(kind, {
@@ -141,6 +148,7 @@ export async function measureServer(kind: ServerKind, o: MemoryOptions): Promise
         const result: ServerMemory = {
           kind,
           label: SERVER_LABELS[kind],
+          round: roundNo,
           sockets: n,
           failed: fleet.failed,
           retries: fleet.retries,
@@ -188,13 +196,16 @@ async function waitForCount(server: Awaited<ReturnType<typeof startServer>>, soc
 
 export async function runMemory(o: MemoryOptions): Promise<ServerMemory[]> {
   const out: ServerMemory[] = []
-  for (const kind of o.servers) {
-    process.stderr.write(`memory: ${kind}, ${o.sockets} sockets…\n`)
-    const r = await measureServer(kind, o)
-    process.stderr.write(
-      `memory: ${kind}: ${r.perSocket.rssOrdinaryGcKiB} KiB/socket RSS after an ordinary GC, ${r.perSocket.rssKiB} after a last-resort GC (${r.sockets} sockets, ${r.connectSeconds} s to connect, ${r.cpuPerConnectUs} µs CPU per connect)\n`,
-    )
-    out.push(r)
+  const rounds = o.rounds ?? 1
+  for (let roundNo = 1; roundNo <= rounds; roundNo++) {
+    for (const kind of o.servers) {
+      process.stderr.write(`memory: ${kind}, ${o.sockets} sockets (round ${roundNo}/${rounds})…\n`)
+      const r = await measureServer(kind, o, roundNo)
+      process.stderr.write(
+        `memory: ${kind}: ${r.perSocket.rssOrdinaryGcKiB} KiB/socket RSS after an ordinary GC, ${r.perSocket.rssKiB} after a last-resort GC (${r.sockets} sockets, ${r.connectSeconds} s to connect, ${r.cpuPerConnectUs} µs CPU per connect)\n`,
+      )
+      out.push(r)
+    }
   }
   return out
 }

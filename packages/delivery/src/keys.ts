@@ -41,3 +41,10 @@ export const pushClaimedKey = (queue: string, shard: number): string =>
 /** Marks a notification's push as handled, so a redelivered event does not schedule it again. */
 export const pushDoneKey = (queue: string, shard: number, notificationId: string): string =>
   `${PREFIX}:push:{${queue}:s${shard}}:done:${notificationId}`
+
+/**
+ * A per-user rate-limit counter (`name`: what it counts, e.g. `connect`), under the user's hash tag:
+ * the handshake's user check reads it and the revocation in one script (user-gate.ts).
+ */
+export const userRateLimitKey = (userId: string, name: string): string =>
+  `${RATE_LIMIT_KEY_PREFIX}:u:{${userId}}:${name}`

@@ -26,6 +26,15 @@ const scripts: Record<Exclude<ServerKind, 'gateway' | 'gateway-baseline'>, strin
   'ws-bare': fileURLToPath(new URL('../servers/ws-bare.ts', import.meta.url)),
 }
 
+let gatewayNodeOptions: string | undefined
+/**
+ * NODE_OPTIONS of every `gateway` server the benches start from now on (run.ts `--gateway-node-options`:
+ * what-ifs such as a bounded young generation, or `--cpu-prof`); `gateway-baseline` runs without them.
+ */
+export function setGatewayNodeOptions(value: string): void {
+  gatewayNodeOptions = value
+}
+
 export interface ServerUnderTest {
   kind: ServerKind
   proc: NodeProcess
@@ -79,6 +88,7 @@ export async function startServer(kind: ServerKind, o: StartOptions): Promise<Se
         RECONNECT_JITTER_MS: '0',
       })
     }
+    if (kind === 'gateway' && gatewayNodeOptions !== undefined) env.NODE_OPTIONS = gatewayNodeOptions
     Object.assign(env, o.env)
     let script: string
     if (kind === 'gateway-baseline') {
