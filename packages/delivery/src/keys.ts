@@ -26,8 +26,9 @@ export const userPresenceKey = (userId: string): string => `${PREFIX}:u:{${userI
 export const userRevokedKey = (userId: string): string => `${PREFIX}:u:{${userId}}:revoked`
 
 /**
- * Prefix of the gateway's rate-limit counters (rate-limiter-flexible appends `:<key>`, e.g.
- * `u:{b-1042}:connect` or `ip:203.0.113.7:http`). One counter per key: fine in Redis Cluster.
+ * Prefix of the gateway's rate-limit counters: per IP rate-limiter-flexible's `<kind>:ip:<address>`
+ * (e.g. `tdg:rl:connect:ip:203.0.113.7`), per user userRateLimitKey. One counter per key: fine in
+ * Redis Cluster.
  */
 export const RATE_LIMIT_KEY_PREFIX = `${PREFIX}:rl`
 
