@@ -12,7 +12,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { type ClassDelta, diffHeaps, type HeapSummary, summarizeHeap, topRetainers } from './lib/heap.ts'
 import { connectInspector, type MemoryUsage } from './lib/inspector.ts'
 import { openFleet } from './lib/loadgen-client.ts'
-import { fileLimitFor, openFileLimit, peakRssKiB, sampleRss, waitQuiet } from './lib/proc.ts'
+import { cpuMs, fileLimitFor, openFileLimit, peakRssKiB, sampleRss, waitQuiet } from './lib/proc.ts'
 import { BENCH_JWT_SECRET, SERVER_LABELS, type ServerKind, startServer } from './lib/servers.ts'
 import { round } from './lib/stats.ts'
 
@@ -21,6 +21,13 @@ export interface MemoryOptions {
   servers: readonly ServerKind[]
   redisUrl: string
   logDir: string
+  /** `gateway-baseline`: the checkout it runs from. */
+  baselineRoot?: string
+  /**
+   * The servers are measured in turn this many times (default 1): CPU per connect moves by ±30 %
+   * with the load of the shared machine, so compare servers within a round and take medians.
+   */
+  rounds?: number
   /** Take heap snapshots (use a small N: a snapshot of 18k sockets is hundreds of MB of JSON). */
   heapSnapshots?: boolean
 }
@@ -28,10 +35,17 @@ export interface MemoryOptions {
 export interface ServerMemory {
   kind: ServerKind
   label: string
+  /** 1-based, with `rounds`. */
+  round: number
   sockets: number
   failed: number
   retries: number
   connectSeconds: number
+  /**
+   * CPU time of the server process (utime + stime, all threads, /proc) from the first handshake
+   * until the last socket got its `welcome`, per socket opened, µs. 10 ms ticks: fine at N ≥ 2,000.
+   */
+  cpuPerConnectUs: number
   /** What the server itself reports once all are open (gateway: /metrics; baselines: /stats). */
   serverCounts: { sockets: number; channels: number }
   /** Whether the server went idle (< 3% CPU over 1 s) before the "after" samples. */
@@ -64,10 +78,16 @@ const RETAINED = [
 
 let runCounter = 0
 
-export async function measureServer(kind: ServerKind, o: MemoryOptions): Promise<ServerMemory> {
+export async function measureServer(kind: ServerKind, o: MemoryOptions, roundNo = 1): Promise<ServerMemory> {
   const run = `${process.pid}-${++runCounter}`
   const nofile = fileLimitFor(o.sockets)
-  const server = await startServer(kind, { redisUrl: o.redisUrl, logDir: o.logDir, nofile, inspect: true })
+  const server = await startServer(kind, {
+    redisUrl: o.redisUrl,
+    logDir: o.logDir,
+    nofile,
+    inspect: true,
+    ...(o.baselineRoot !== undefined && { baselineRoot: o.baselineRoot }),
+  })
   const { pid } = server.proc
   const limit = openFileLimit(pid)
   if (limit < o.sockets + 100) {
@@ -97,12 +117,14 @@ export async function measureServer(kind: ServerKind, o: MemoryOptions): Promise
       }
       const before = { rss: await sampleRss(pid), v8: await inspector.memoryUsage() }
 
+      const cpuBefore = cpuMs(pid)
       const fleet = await openFleet({
         ...fleetBase,
         name: `${kind}-load`,
         sockets: o.sockets,
         userPrefix: `bm${run}-`,
       })
+      const connectCpuMs = cpuMs(pid) - cpuBefore
       try {
         const serverCounts = await server.counts()
         const quiet = await waitQuiet(pid, { timeoutMs: 60_000 })
@@ -126,10 +148,12 @@ export async function measureServer(kind: ServerKind, o: MemoryOptions): Promise
         const result: ServerMemory = {
           kind,
           label: SERVER_LABELS[kind],
+          round: roundNo,
           sockets: n,
           failed: fleet.failed,
           retries: fleet.retries,
           connectSeconds: round(fleet.ms / 1000, 2),
+          cpuPerConnectUs: Math.round((connectCpuMs * 1000) / n),
           serverCounts,
           quiet,
           rssKiB: { before: before.rss, settled, afterOrdinaryGc, afterGc: after.rss, peak },
@@ -172,13 +196,16 @@ async function waitForCount(server: Awaited<ReturnType<typeof startServer>>, soc
 
 export async function runMemory(o: MemoryOptions): Promise<ServerMemory[]> {
   const out: ServerMemory[] = []
-  for (const kind of o.servers) {
-    process.stderr.write(`memory: ${kind}, ${o.sockets} sockets…\n`)
-    const r = await measureServer(kind, o)
-    process.stderr.write(
-      `memory: ${kind}: ${r.perSocket.rssKiB} KiB/socket RSS (${r.sockets} sockets, ${r.connectSeconds} s to connect)\n`,
-    )
-    out.push(r)
+  const rounds = o.rounds ?? 1
+  for (let roundNo = 1; roundNo <= rounds; roundNo++) {
+    for (const kind of o.servers) {
+      process.stderr.write(`memory: ${kind}, ${o.sockets} sockets (round ${roundNo}/${rounds})…\n`)
+      const r = await measureServer(kind, o, roundNo)
+      process.stderr.write(
+        `memory: ${kind}: ${r.perSocket.rssOrdinaryGcKiB} KiB/socket RSS after an ordinary GC, ${r.perSocket.rssKiB} after a last-resort GC (${r.sockets} sockets, ${r.connectSeconds} s to connect, ${r.cpuPerConnectUs} µs CPU per connect)\n`,
+      )
+      out.push(r)
+    }
   }
   return out
 }

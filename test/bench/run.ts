@@ -16,8 +16,8 @@ import { runE2e, type SystemResult } from './e2e.ts'
 import { type FanoutResult, runFanout } from './fanout.ts'
 import { e2eTable, writeE2ePlots } from './lib/e2e-report.ts'
 import { SYSTEMS, type SystemName, startProductionKafka } from './lib/e2e-systems.ts'
-import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
-import { SERVER_KINDS, type ServerKind } from './lib/servers.ts'
+import { leftoverProcesses, liveChildren, median, repoRoot } from './lib/proc.ts'
+import { DEFAULT_SERVER_KINDS, SERVER_KINDS, type ServerKind, setGatewayNodeOptions } from './lib/servers.ts'
 import { runMemory, type ServerMemory } from './memory.ts'
 import { runScale, runStorm } from './scale.ts'
 import { runTracing, type TracingResult } from './tracing.ts'
@@ -38,7 +38,11 @@ type Bench = (typeof BENCHES)[number]
 
 const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --sockets N          memory: idle sockets per server (default 18000)
-  --servers a,b        memory: ${SERVER_KINDS.join(',')} (default: all)
+  --servers a,b        memory: ${SERVER_KINDS.join(',')} (default: ${DEFAULT_SERVER_KINDS.join(',')})
+  --baseline DIR       memory/heap: the checkout gateway-baseline runs from (e.g. a worktree of main)
+  --rounds N           memory: measure the servers in turn N times (default 1; CPU per connect is noisy)
+  --gateway-node-options S  NODE_OPTIONS of every \`gateway\` process of the benches, not of gateway-baseline
+                       (what-ifs: --max-semi-space-size=N; --cpu-prof --cpu-prof-dir=DIR)
   --heap-sockets N     heap: sockets per server for the heap snapshots (default 2000)
   --heap-servers a,b   heap: default gateway,ws,fastify
   --targets N          fanout: users on gateway A that receive notifications (default 2000)
@@ -73,7 +77,10 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
   options: {
     sockets: { type: 'string', default: '18000' },
-    servers: { type: 'string', default: SERVER_KINDS.join(',') },
+    servers: { type: 'string', default: DEFAULT_SERVER_KINDS.join(',') },
+    baseline: { type: 'string' },
+    'gateway-node-options': { type: 'string' },
+    rounds: { type: 'string', default: '1' },
     'heap-sockets': { type: 'string', default: '2000' },
     'heap-servers': { type: 'string', default: 'gateway,ws,fastify' },
     targets: { type: 'string', default: '2000' },
@@ -127,6 +134,10 @@ function kinds(name: 'servers' | 'heap-servers'): ServerKind[] {
       console.error(`--${name}: unknown server ${k}\n${usage}`)
       process.exit(2)
     }
+  }
+  if (list.includes('gateway-baseline') && !values.baseline) {
+    console.error(`--${name}: gateway-baseline needs --baseline DIR\n${usage}`)
+    process.exit(2)
   }
   return list as ServerKind[]
 }
@@ -185,8 +196,10 @@ const opts = {
   scaleSockets: int('scale-sockets', 10, 200_000),
   gateways: int('gateways', 1, 32),
   stormClients: int('storm-clients', 0, 19_000),
+  rounds: int('rounds', 1, 10),
 }
 
+if (values['gateway-node-options'] !== undefined) setGatewayNodeOptions(values['gateway-node-options'])
 const logDir = mkdtempSync(join(tmpdir(), 'tidings-bench-'))
 const startedAt = new Date()
 const host = {
@@ -205,20 +218,38 @@ let failed = false
 const kib = (v: number) => v.toFixed(1)
 
 function memoryTable(rows: ServerMemory[], title: string): string {
-  const ws = rows.find((r) => r.kind === 'ws')
+  const rounds = Math.max(...rows.map((r) => r.round ?? 1))
   const lines = [
     `**${title}**`,
     '',
-    '| server | sockets | RSS KiB/socket, after an ordinary GC (size pods by this) | × raw ws | after a last-resort GC (best case) | × raw ws | no forced GC | × raw ws | V8 heap B/socket | connect s |',
-    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| server | sockets | RSS KiB/socket, after an ordinary GC (size pods by this) | × raw ws | after a last-resort GC (best case) | × raw ws | no forced GC | × raw ws | V8 heap B/socket | connect s | CPU µs/connect | × raw ws |',
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   const ratio = (v: number, base: number | undefined) => (base ? (v / base).toFixed(2) : '–')
   for (const r of rows) {
+    // ratios within the round: the load of the machine moves CPU figures between rounds
+    const ws = rows.find((x) => x.kind === 'ws' && x.round === r.round)
     const failedNote = r.failed ? ` (${r.failed} failed)` : ''
     const p = r.perSocket
     lines.push(
-      `| ${r.kind}: ${r.label} | ${r.sockets}${failedNote} | ${kib(p.rssOrdinaryGcKiB)} | ${ratio(p.rssOrdinaryGcKiB, ws?.perSocket.rssOrdinaryGcKiB)} | ${kib(p.rssKiB)} | ${ratio(p.rssKiB, ws?.perSocket.rssKiB)} | ${kib(p.rssSettledKiB)} | ${ratio(p.rssSettledKiB, ws?.perSocket.rssSettledKiB)} | ${p.heapUsedBytes} | ${r.connectSeconds} |`,
+      `| ${r.kind}${rounds > 1 ? ` (round ${r.round})` : `: ${r.label}`} | ${r.sockets}${failedNote} | ${kib(p.rssOrdinaryGcKiB)} | ${ratio(p.rssOrdinaryGcKiB, ws?.perSocket.rssOrdinaryGcKiB)} | ${kib(p.rssKiB)} | ${ratio(p.rssKiB, ws?.perSocket.rssKiB)} | ${kib(p.rssSettledKiB)} | ${ratio(p.rssSettledKiB, ws?.perSocket.rssSettledKiB)} | ${p.heapUsedBytes} | ${r.connectSeconds} | ${r.cpuPerConnectUs} | ${ratio(r.cpuPerConnectUs, ws?.cpuPerConnectUs)} |`,
     )
+  }
+  if (rounds > 1) {
+    // the medians over the rounds, each ratio of medians
+    const med = (kind: string, f: (r: ServerMemory) => number) =>
+      median(rows.filter((r) => r.kind === kind).map(f))
+    const kindsSeen = [...new Set(rows.map((r) => r.kind))]
+    for (const k of kindsSeen) {
+      const m = (f: (r: ServerMemory) => number) => {
+        const v = med(k, f)
+        const base = kindsSeen.includes('ws') ? med('ws', f) : undefined
+        return `${Number.isInteger(v) ? v : kib(v)} | ${ratio(v, base)}`
+      }
+      lines.push(
+        `| **${k}, median of ${rounds}** | | ${m((r) => r.perSocket.rssOrdinaryGcKiB)} | ${m((r) => r.perSocket.rssKiB)} | ${m((r) => r.perSocket.rssSettledKiB)} | ${med(k, (r) => r.perSocket.heapUsedBytes)} | ${med(k, (r) => r.connectSeconds)} | ${m((r) => r.cpuPerConnectUs)} |`,
+      )
+    }
   }
   return lines.join('\n')
 }
@@ -321,7 +352,15 @@ const redis = needsRedis ? await startRedis() : undefined
 try {
   await step(
     'memory',
-    () => runMemory({ sockets: opts.sockets, servers: opts.servers, redisUrl: redis!.url, logDir }),
+    () =>
+      runMemory({
+        sockets: opts.sockets,
+        servers: opts.servers,
+        redisUrl: redis!.url,
+        logDir,
+        rounds: opts.rounds,
+        ...(values.baseline !== undefined && { baselineRoot: values.baseline }),
+      }),
     (r) => memoryTable(r, `memory per idle socket, ${opts.sockets} sockets per server (KiB = 1024 B)`),
   )
   await step(
@@ -333,6 +372,7 @@ try {
         redisUrl: redis!.url,
         logDir,
         heapSnapshots: true,
+        ...(values.baseline !== undefined && { baselineRoot: values.baseline }),
       }),
     (r) =>
       `${memoryTable(r, `heap-snapshot run, ${opts.heapSockets} sockets per server (RSS here is disturbed by the snapshots)`)}\n\n${heapTable(r)}`,

@@ -26,8 +26,9 @@ export const userPresenceKey = (userId: string): string => `${PREFIX}:u:{${userI
 export const userRevokedKey = (userId: string): string => `${PREFIX}:u:{${userId}}:revoked`
 
 /**
- * Prefix of the gateway's rate-limit counters (rate-limiter-flexible appends `:<key>`, e.g.
- * `u:{b-1042}:connect` or `ip:203.0.113.7:http`). One counter per key: fine in Redis Cluster.
+ * Prefix of the gateway's rate-limit counters: per IP rate-limiter-flexible's `<kind>:ip:<address>`
+ * (e.g. `tdg:rl:connect:ip:203.0.113.7`), per user userRateLimitKey. One counter per key: fine in
+ * Redis Cluster.
  */
 export const RATE_LIMIT_KEY_PREFIX = `${PREFIX}:rl`
 
@@ -41,3 +42,10 @@ export const pushClaimedKey = (queue: string, shard: number): string =>
 /** Marks a notification's push as handled, so a redelivered event does not schedule it again. */
 export const pushDoneKey = (queue: string, shard: number, notificationId: string): string =>
   `${PREFIX}:push:{${queue}:s${shard}}:done:${notificationId}`
+
+/**
+ * A per-user rate-limit counter (`name`: what it counts, e.g. `connect`), under the user's hash tag:
+ * the handshake's user check reads it and the revocation in one script (user-gate.ts).
+ */
+export const userRateLimitKey = (userId: string, name: string): string =>
+  `${RATE_LIMIT_KEY_PREFIX}:u:{${userId}}:${name}`

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis'
 import { topicChannel, userChannel } from './keys.ts'
 import { decodeLiveNotification } from './live-message.ts'
 import { splitMessage } from './meta.ts'
@@ -40,10 +41,35 @@ export function createChannelRouter(
     else deliver()
   })
 
+  // One Redis: the SSUBSCRIBEs of one event-loop turn go as one command (one write instead of one
+  // per connect in a reconnect storm, issue 11). A Cluster takes one channel per SSUBSCRIBE (its
+  // channels must share a slot; users are spread over all of them), as before.
+  let batch: { names: string[]; ready: Promise<void> } | null = null
+  function ssubscribe(name: string): Promise<void> {
+    // Before the connection is ready, straight to ioredis's offline queue: a command written
+    // during its ready check (INFO) makes that check fail, and the subscription with it.
+    if (subscriber instanceof Cluster || subscriber.status !== 'ready') {
+      return subscriber.ssubscribe(name).then(() => undefined)
+    }
+    if (!batch) {
+      const names: string[] = []
+      const ready = new Promise<void>((resolve, reject) => {
+        setImmediate(() => {
+          batch = null
+          if (names.length === 0) return resolve()
+          subscriber.ssubscribe(...names).then(() => resolve(), reject)
+        })
+      })
+      batch = { names, ready }
+    }
+    batch.names.push(name)
+    return batch.ready
+  }
+
   function subscribe<K extends Channel['kind']>(kind: K, name: string): Extract<Channel, { kind: K }> {
     let ch = channels.get(name)
     if (!ch) {
-      const ready = subscriber.ssubscribe(name).then(() => undefined)
+      const ready = ssubscribe(name)
       const created = { kind, listeners: new Set(), ready } as Channel
       channels.set(name, created)
       // a failed subscribe must not stay cached: the next join tries again
@@ -62,6 +88,12 @@ export function createChannelRouter(
     ;(ch.listeners as Set<unknown>).delete(listener)
     if (ch.listeners.size > 0) return
     channels.delete(name)
+    // Not sent yet: it is taken out of the batch, so no SSUBSCRIBE follows the SUNSUBSCRIBE.
+    const queued = batch?.names.indexOf(name) ?? -1
+    if (queued >= 0) {
+      batch!.names.splice(queued, 1)
+      return
+    }
     // Commands on one connection run in order, so a later re-join's SSUBSCRIBE lands after this.
     subscriber.sunsubscribe(name).catch(onError)
   }

@@ -94,29 +94,36 @@ redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
 return 1
 `
 
+// The inbox read of READ_INBOX, and of the connect path's ADMIT_SESSION (scripts-connect.ts).
+export const READ_INBOX_FN = `${ENSURE_STATE}
+local function read_inbox(stateKey, inboxKey, candidate, afterSeq, clientEpoch, stateTtl)
+  local epoch, seq, acked = ensure_state(stateKey, inboxKey, candidate)
+  redis.call('EXPIRE', stateKey, stateTtl)
+  local after = 0
+  local regressed = 0
+  if clientEpoch == epoch or clientEpoch == '' then
+    after = tonumber(afterSeq)
+    -- the caller saw a seq this state never reached: writes were lost (a failover) and seqs may be
+    -- reused, so nothing after 0 can be trusted
+    if after > seq then after = 0; regressed = 1 end
+  end
+  local len = redis.call('LLEN', inboxKey)
+  local head = seq - len + 1
+  local from = math.max(after + 1, head)
+  local frames = {}
+  if len > 0 and from <= seq then frames = redis.call('LRANGE', inboxKey, from - head, -1) end
+  if #frames == 0 then from = seq + 1 end
+  return epoch, seq, acked, from, frames, regressed
+end
+`
+
 /**
  * KEYS: state, inbox.  ARGV: candidateEpoch, afterSeq, clientEpoch ('' = "the current one", for
  * callers that only know a seq), stateTtl. afterSeq only counts in the epoch it came from.  Returns {epoch, seq, acked, firstSeq, frames}: the frames after afterSeq (or from
  * the oldest when the epoch differs), firstSeq = seq of frames[1] or seq+1 when none.
  */
-export const READ_INBOX = `${ENSURE_STATE}
-local epoch, seq, acked = ensure_state(KEYS[1], KEYS[2], ARGV[1])
-redis.call('EXPIRE', KEYS[1], ARGV[4])
-local after = 0
-local regressed = 0
-if ARGV[3] == epoch or ARGV[3] == '' then
-  after = tonumber(ARGV[2])
-  -- the caller saw a seq this state never reached: writes were lost (a failover) and seqs may be
-  -- reused, so nothing after 0 can be trusted
-  if after > seq then after = 0; regressed = 1 end
-end
-local len = redis.call('LLEN', KEYS[2])
-local head = seq - len + 1
-local from = math.max(after + 1, head)
-local frames = {}
-if len > 0 and from <= seq then frames = redis.call('LRANGE', KEYS[2], from - head, -1) end
-if #frames == 0 then from = seq + 1 end
-return {epoch, seq, acked, from, frames, regressed}
+export const READ_INBOX = `${READ_INBOX_FN}
+return {read_inbox(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])}
 `
 
 /**
@@ -148,7 +155,7 @@ return {ack, meta}
 
 // Presence: a sorted set per user, member = session, score = expiry in ms (Redis clock, so
 // pods with skewed clocks agree). Entries of a pod that died stop counting once they expire.
-const NOW_MS = `
+export const NOW_MS = `
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `

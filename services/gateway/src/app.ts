@@ -8,6 +8,7 @@ import {
   createInboxReader,
   createPresenceStore,
   createRevocationStore,
+  createSessionAdmission,
   type RedisClient,
   type ResumePoint,
 } from '@tidings/delivery'
@@ -72,6 +73,10 @@ declare module 'fastify' {
   interface FastifyRequest {
     tidings: { principal: Principal; resume: ResumePoint } | null
   }
+  interface FastifyContextConfig {
+    /** @fastify/cors reads it: false turns CORS off for the route. */
+    cors?: false
+  }
 }
 
 export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
@@ -90,14 +95,19 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     pod: config.podName ?? hostname(),
     age: metrics.deliveryAge,
   })
+  const presenceTtlMs = Math.ceil(config.socket.heartbeatMs * 2.5)
   const pod: PodContext = {
     config,
     store: createInboxReader(redis, config.inbox),
     router,
-    presence: createPresenceStore(redis, { ttlMs: Math.ceil(config.socket.heartbeatMs * 2.5) }),
+    presence: createPresenceStore(redis, { ttlMs: presenceTtlMs }),
     // a revocation outlives every token it revokes (they are expired by then)
     revocations: createRevocationStore(redis, {
       ttlSeconds: config.auth.maxLifetimeS + config.auth.clockToleranceS + 60,
+    }),
+    admission: createSessionAdmission(redis, {
+      presenceTtlMs,
+      stateTtlSeconds: config.inbox.stateTtlSeconds,
     }),
     rateLimiter: createRequestRateLimiter(redis, config, log),
     verifier: createTokenVerifier(config.auth),
@@ -209,6 +219,9 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   app.route({
     method: 'GET',
     url: WS_PATH,
+    // CORS does not apply to a WebSocket handshake (browsers send Origin, checked in admit):
+    // the plugin's hook would only add headers to a 101 nobody reads, on every connect
+    config: { cors: false },
     preValidation: async (req, reply) => {
       if (!req.ws) throw new NOT_WEBSOCKET()
       await admit(req, reply)

@@ -1,4 +1,10 @@
-import type { ChannelRouter, InboxReader, PresenceStore, RevocationStore } from '@tidings/delivery'
+import type {
+  ChannelRouter,
+  InboxReader,
+  PresenceStore,
+  RevocationStore,
+  SessionAdmission,
+} from '@tidings/delivery'
 import type { Logger } from '@tidings/runtime'
 import type { TokenVerifier } from './auth/token-verifier.ts'
 import type { GatewayConfig } from './config.ts'
@@ -17,6 +23,8 @@ export interface PodContext {
   router: ChannelRouter
   presence: PresenceStore
   revocations: RevocationStore
+  /** A new session's presence join, revocation check and first inbox read, in one step. */
+  admission: SessionAdmission
   rateLimiter: RequestRateLimiter
   verifier: TokenVerifier
   log: Logger

@@ -1,4 +1,4 @@
-import { RATE_LIMIT_KEY_PREFIX, type RedisClient } from '@tidings/delivery'
+import { createUserGate, RATE_LIMIT_KEY_PREFIX, type RedisClient } from '@tidings/delivery'
 import type { Logger } from '@tidings/runtime'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
@@ -11,17 +11,27 @@ export type RateLimitKind = 'http' | 'connect'
 export interface RequestRateLimiter {
   /** Before authentication: the client IP. Throws 429 (with Retry-After set) past the limit. */
   checkIp(kind: RateLimitKind, req: FastifyRequest, reply: FastifyReply): Promise<void>
-  /** After authentication: the user, counted on every pod. */
-  checkUser(kind: RateLimitKind, userId: string, reply: FastifyReply): Promise<void>
+  /**
+   * After authentication: the user's revocation time and the user's limit (counted on every pod),
+   * in one Redis command. Rejects when Redis cannot answer; `retryAfterS` is set past the limit
+   * (the caller refuses a revoked token first, then a limited one).
+   */
+  checkUser(
+    kind: RateLimitKind,
+    userId: string,
+  ): Promise<{ revokedAt: number | undefined; retryAfterS: number | undefined }>
 }
 
 const WINDOW_S = 60
 
 /**
- * Limits per user and per IP shared by every pod, in Redis (rate-limiter-flexible: one atomic
- * INCR+EXPIRE script per check, a fixed one-minute window, keys under the prefix defined in
- * @tidings/delivery). While Redis is unreachable each pod falls back to the same limit in
- * memory (the library's insurance limiter) rather than letting everything through or nothing.
+ * Limits per user and per IP shared by every pod, in Redis, fixed one-minute windows. Per IP:
+ * rate-limiter-flexible (one atomic INCR+EXPIRE script per check, keys under the prefix defined in
+ * @tidings/delivery); while Redis is unreachable each pod falls back to the same limit in memory
+ * (the library's insurance limiter) rather than letting everything through or nothing. Per user:
+ * the same window counted by @tidings/delivery's user gate, in the script that also reads the
+ * user's revocation (one round trip per handshake less); without Redis the revocation cannot be
+ * checked and the request is refused with 503 anyway, so it needs no fallback.
  */
 export function createRequestRateLimiter(
   redis: RedisClient,
@@ -36,16 +46,15 @@ export function createRequestRateLimiter(
       duration: WINDOW_S,
       insuranceLimiter: new RateLimiterMemory({ keyPrefix: name, points, duration: WINDOW_S }),
     })
-  const limiters = {
-    http: {
-      user: make('http:u', config.rateLimit.httpPerUserPerMinute),
-      ip: make('http:ip', config.rateLimit.httpPerIpPerMinute),
-    },
-    connect: {
-      user: make('connect:u', config.rateLimit.connectPerUserPerMinute),
-      ip: make('connect:ip', config.rateLimit.connectPerIpPerMinute),
-    },
+  const ipLimiters = {
+    http: make('http:ip', config.rateLimit.httpPerIpPerMinute),
+    connect: make('connect:ip', config.rateLimit.connectPerIpPerMinute),
   }
+  const userPoints = {
+    http: config.rateLimit.httpPerUserPerMinute,
+    connect: config.rateLimit.connectPerUserPerMinute,
+  }
+  const gate = createUserGate(redis)
   let lastWarn = 0
 
   async function consume(limiter: RateLimiterRedis, key: string, reply: FastifyReply): Promise<void> {
@@ -66,8 +75,13 @@ export function createRequestRateLimiter(
   }
 
   return {
-    checkIp: (kind, req, reply) => consume(limiters[kind].ip, req.ip, reply),
-    // the user id keeps its hash-tag braces out of the key: it is only ever one key per check
-    checkUser: (kind, userId, reply) => consume(limiters[kind].user, userId, reply),
+    checkIp: (kind, req, reply) => consume(ipLimiters[kind], req.ip, reply),
+    async checkUser(kind, userId) {
+      const r = await gate.check(userId, kind, WINDOW_S)
+      return {
+        revokedAt: r.revokedAt,
+        retryAfterS: r.count > userPoints[kind] ? Math.max(1, Math.ceil(r.msBeforeNext / 1000)) : undefined,
+      }
+    },
   }
 }

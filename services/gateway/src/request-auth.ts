@@ -6,6 +6,7 @@ import {
   AUTH_UNAVAILABLE,
   DRAINING,
   ORIGIN_FORBIDDEN,
+  RATE_LIMITED,
   TOKEN_EXPIRED,
   TOKEN_INVALID,
   TOKEN_MISSING,
@@ -81,19 +82,25 @@ export function createRequestAuthenticator(pod: PodContext, isDraining: () => bo
       throw err.code === 'token_expired' ? new TOKEN_EXPIRED() : new TOKEN_INVALID(err.message)
     }
     unavailableSince = 0
-    if (isRevoked(principal.issuedAt, await revokedAt(principal.userId))) {
+    // revocation and per-user limit in one Redis command (rate-limit.ts); revoked wins over limited
+    const user = await checkUser(opts.limit, principal.userId)
+    if (isRevoked(principal.issuedAt, user.revokedAt)) {
       metrics.refused.inc({ reason: 'revoked' })
       throw new TOKEN_REVOKED()
     }
-    await countAgainst(() => pod.rateLimiter.checkUser(opts.limit, principal.userId, reply))
+    if (user.retryAfterS !== undefined) {
+      metrics.refused.inc({ reason: 'rate_limited' })
+      reply.header('retry-after', String(user.retryAfterS))
+      throw new RATE_LIMITED()
+    }
     return principal
   }
 
   // Redis unreachable: the revocation cannot be checked, so the request is refused — with 503, which
   // clients retry, and one log line per interval rather than one per handshake during an outage.
-  async function revokedAt(userId: string): Promise<number | undefined> {
+  async function checkUser(kind: RateLimitKind, userId: string) {
     try {
-      return await pod.revocations.revokedAt(userId)
+      return await pod.rateLimiter.checkUser(kind, userId)
     } catch (err) {
       metrics.refused.inc({ reason: 'redis_unavailable' })
       const now = Date.now()

@@ -55,17 +55,18 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     return this.phase === Phase.Closed
   }
 
-  /** The first inbox read, once the user's channel is subscribed: welcome, replay, then live. */
-  protected async deliverFrom(resume: ResumePoint): Promise<void> {
+  /**
+   * The first inbox read, made once the user's channel is subscribed: welcome, replay, then live.
+   * `revokedAt` is read in the same step: a revocation published between the handshake's check
+   * and the subscription would otherwise be missed.
+   */
+  protected deliverFrom(read: InboxRead, revokedAt: number | undefined): void {
     const pod = this.pod
-    // Checked again now that the channel is subscribed: a revocation published between the
-    // handshake's check and the subscription would otherwise be missed.
-    const [read, revokedAt] = await Promise.all([
-      pod.store.readInbox(this.userId, resume),
-      pod.revocations.revokedAt(this.userId),
-    ])
     if (this.closed) return
-    if (isRevoked(this.issuedAt, revokedAt)) return this.close(Closes.Revoked)
+    if (isRevoked(this.issuedAt, revokedAt)) {
+      this.close(Closes.Revoked)
+      return
+    }
     this.epoch = read.epoch
     this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.socket.heartbeatMs))
     this.#replay(read.frames, read.firstSeq, read.missed, read.metas)

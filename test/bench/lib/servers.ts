@@ -4,23 +4,35 @@ import { fileURLToPath } from 'node:url'
 import { metricValue, scrape } from './metrics.ts'
 import { freePort, type NodeProcess, repoRoot, spawnNode, waitHttpOk } from './proc.ts'
 
-export const SERVER_KINDS = ['gateway', 'ws', 'fastify', 'ws-bare'] as const
+export const SERVER_KINDS = ['gateway', 'ws', 'fastify', 'ws-bare', 'gateway-baseline'] as const
 export type ServerKind = (typeof SERVER_KINDS)[number]
+/** What `--servers` means when not given: every kind but the what-if ones that need an option. */
+export const DEFAULT_SERVER_KINDS: readonly ServerKind[] = ['gateway', 'ws', 'fastify', 'ws-bare']
 
 export const SERVER_LABELS: Record<ServerKind, string> = {
   gateway: 'Tidings gateway (services/gateway/src/main.ts)',
   ws: 'raw ws + same JWT check + per-user SSUBSCRIBE',
   fastify: 'naive Fastify + @fastify/websocket + same JWT + SSUBSCRIBE',
   'ws-bare': 'bare ws server, no auth, no Redis (calibration)',
+  'gateway-baseline': 'the gateway of --baseline DIR (a worktree of an earlier commit), same settings',
 }
 
 /** ≥ 32 bytes, as HS256 requires; only ever used on 127.0.0.1. */
 export const BENCH_JWT_SECRET = 'tidings-bench-secret-0123456789-abcdefghij'
 
-const scripts: Record<Exclude<ServerKind, 'gateway'>, string> = {
+const scripts: Record<Exclude<ServerKind, 'gateway' | 'gateway-baseline'>, string> = {
   ws: fileURLToPath(new URL('../servers/raw-ws.ts', import.meta.url)),
   fastify: fileURLToPath(new URL('../servers/fastify-naive.ts', import.meta.url)),
   'ws-bare': fileURLToPath(new URL('../servers/ws-bare.ts', import.meta.url)),
+}
+
+let gatewayNodeOptions: string | undefined
+/**
+ * NODE_OPTIONS of every `gateway` server the benches start from now on (run.ts `--gateway-node-options`:
+ * what-ifs such as a bounded young generation, or `--cpu-prof`); `gateway-baseline` runs without them.
+ */
+export function setGatewayNodeOptions(value: string): void {
+  gatewayNodeOptions = value
 }
 
 export interface ServerUnderTest {
@@ -44,6 +56,8 @@ export interface StartOptions {
   inspect?: boolean
   /** Settings that replace the bench defaults (e.g. the production HEARTBEAT_MS in the e2e bench). */
   env?: Record<string, string>
+  /** `gateway-baseline`: the checkout whose services/gateway runs (its own node_modules). */
+  baselineRoot?: string
 }
 
 export async function startServer(kind: ServerKind, o: StartOptions): Promise<ServerUnderTest> {
@@ -56,7 +70,7 @@ export async function startServer(kind: ServerKind, o: StartOptions): Promise<Se
       REDIS_URL: o.redisUrl,
       JWT_SECRET: BENCH_JWT_SECRET,
     }
-    const gateway = kind === 'gateway'
+    const gateway = kind === 'gateway' || kind === 'gateway-baseline'
     if (gateway) {
       Object.assign(env, {
         POD_NAME: name,
@@ -74,8 +88,13 @@ export async function startServer(kind: ServerKind, o: StartOptions): Promise<Se
         RECONNECT_JITTER_MS: '0',
       })
     }
+    if (kind === 'gateway' && gatewayNodeOptions !== undefined) env.NODE_OPTIONS = gatewayNodeOptions
     Object.assign(env, o.env)
-    const script = gateway ? join(repoRoot, 'services/gateway/src/main.ts') : scripts[kind]
+    let script: string
+    if (kind === 'gateway-baseline') {
+      if (!o.baselineRoot) throw new Error('gateway-baseline needs --baseline DIR')
+      script = join(o.baselineRoot, 'services/gateway/src/main.ts')
+    } else script = kind === 'gateway' ? join(repoRoot, 'services/gateway/src/main.ts') : scripts[kind]
     const proc = spawnNode({
       name,
       script,

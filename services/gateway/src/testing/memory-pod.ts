@@ -11,6 +11,7 @@ import {
   type MemoryRouter,
   type PresenceStore,
   type RevocationStore,
+  sequentialSessionAdmission,
 } from '@tidings/delivery'
 import { createLogger } from '@tidings/runtime'
 import { TEST_JWT_SECRET } from '@tidings/test/support/tokens'
@@ -57,6 +58,7 @@ export function createMemoryPod(env: Record<string, string> = {}): MemoryPod {
     router,
     presence,
     revocations,
+    admission: sequentialSessionAdmission(presence, inbox, revocations),
     rateLimiter: {} as RequestRateLimiter, // requests only: sessions never use it
     verifier: createTokenVerifier(config.auth),
     log: createLogger('gateway-unit', 'silent'),
