@@ -89,6 +89,18 @@ for (const [name, files] of Object.entries(VALUES_FILES)) {
       }
     })
 
+    test('each service starts with OpenTelemetry imported first; the gateway with its bounded young generation', () => {
+      for (const service of ['gateway', 'dispatcher']) {
+        const args: string[] = container(find(objects, 'Deployment', `-${service}`)).args
+        assert.deepEqual(args.slice(0, 2), [
+          '--import',
+          `./${service}/node_modules/@tidings/runtime/src/otel.js`,
+        ])
+        assert.equal(args.at(-1), `${service}/src/main.js`)
+        assert.equal(args.includes('--max-semi-space-size=4'), service === 'gateway', service)
+      }
+    })
+
     test('probes and metrics are on the admin port, never on the public one', () => {
       const gw = configMapOf(objects, 'gateway')
       for (const d of deployments(objects)) {
