@@ -17,7 +17,13 @@ import { type FanoutResult, runFanout } from './fanout.ts'
 import { e2eTable, writeE2ePlots } from './lib/e2e-report.ts'
 import { SYSTEMS, type SystemName, startProductionKafka } from './lib/e2e-systems.ts'
 import { leftoverProcesses, liveChildren, median, repoRoot } from './lib/proc.ts'
-import { DEFAULT_SERVER_KINDS, SERVER_KINDS, type ServerKind, setGatewayNodeOptions } from './lib/servers.ts'
+import {
+  DEFAULT_SERVER_KINDS,
+  GATEWAY_PRODUCTION_NODE_OPTIONS,
+  SERVER_KINDS,
+  type ServerKind,
+  setGatewayNodeOptions,
+} from './lib/servers.ts'
 import { runMemory, type ServerMemory } from './memory.ts'
 import { runScale, runStorm } from './scale.ts'
 import { runTracing, type TracingResult } from './tracing.ts'
@@ -42,7 +48,7 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --baseline DIR       memory/heap: the checkout gateway-baseline runs from (e.g. a worktree of main)
   --rounds N           memory: measure the servers in turn N times (default 1; CPU per connect is noisy)
   --gateway-node-options S  NODE_OPTIONS of every \`gateway\` process of the benches, not of gateway-baseline
-                       (what-ifs: --max-semi-space-size=N; --cpu-prof --cpu-prof-dir=DIR)
+                       (default: the chart's --max-semi-space-size=4; '' = V8's defaults; --cpu-prof …)
   --heap-sockets N     heap: sockets per server for the heap snapshots (default 2000)
   --heap-servers a,b   heap: default gateway,ws,fastify
   --targets N          fanout: users on gateway A that receive notifications (default 2000)
@@ -199,7 +205,8 @@ const opts = {
   rounds: int('rounds', 1, 10),
 }
 
-if (values['gateway-node-options'] !== undefined) setGatewayNodeOptions(values['gateway-node-options'])
+// the gateway as deployed (chart, compose, image): its young generation bounded
+setGatewayNodeOptions(values['gateway-node-options'] ?? GATEWAY_PRODUCTION_NODE_OPTIONS)
 const logDir = mkdtempSync(join(tmpdir(), 'tidings-bench-'))
 const startedAt = new Date()
 const host = {

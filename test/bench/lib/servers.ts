@@ -26,6 +26,9 @@ const scripts: Record<Exclude<ServerKind, 'gateway' | 'gateway-baseline'>, strin
   'ws-bare': fileURLToPath(new URL('../servers/ws-bare.ts', import.meta.url)),
 }
 
+/** The V8 flag the chart, compose file and image start the gateway with (deploy/helm gateway args). */
+export const GATEWAY_PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=4'
+
 let gatewayNodeOptions: string | undefined
 /**
  * NODE_OPTIONS of every `gateway` server the benches start from now on (run.ts `--gateway-node-options`:
@@ -88,7 +91,7 @@ export async function startServer(kind: ServerKind, o: StartOptions): Promise<Se
         RECONNECT_JITTER_MS: '0',
       })
     }
-    if (kind === 'gateway' && gatewayNodeOptions !== undefined) env.NODE_OPTIONS = gatewayNodeOptions
+    if (kind === 'gateway' && gatewayNodeOptions) env.NODE_OPTIONS = gatewayNodeOptions
     Object.assign(env, o.env)
     let script: string
     if (kind === 'gateway-baseline') {
