@@ -32,6 +32,8 @@ export interface E2eOptions {
   ladderStep: number
   ladderMax: number
   partitions: number
+  /** Settings added to the Tidings dispatcher's environment (what-ifs, e.g. PARTITIONS_CONSUMED_CONCURRENTLY). */
+  dispatcherEnv?: Record<string, string>
   brokers: string[]
   kafkaPid: number
   logDir: string
@@ -303,6 +305,7 @@ async function runSystem(
     logDir: o.logDir,
     nofile,
     partitions: o.partitions,
+    dispatcherEnv: o.dispatcherEnv ?? {},
   })
   const fleets: Fleet[] = []
   try {

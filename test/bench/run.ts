@@ -64,6 +64,7 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --trace-burst N      tracing: events sent at once in the burst phase (default 5000)
   --trace-rounds N     tracing: the three modes run in turn this many times (default 2)
   --e2e-users N        e2e: clients, one user each, half on each server process (default 10000)
+  --dispatcher-env K=V,K=V  e2e: settings added to the Tidings dispatcher (what-ifs)
   --e2e-rates a,b      e2e: fixed rates, notifications/s (default 2000,5000,10000)
   --e2e-seconds N      e2e: produce window per rate (default 30)
   --ladder-step N      e2e: ladder step above the highest sustained fixed rate; 0 = no ladder (default 1000)
@@ -102,6 +103,7 @@ const { values, positionals } = parseArgs({
     'trace-burst': { type: 'string', default: '5000' },
     'trace-rounds': { type: 'string', default: '2' },
     'e2e-users': { type: 'string', default: '10000' },
+    'dispatcher-env': { type: 'string', default: '' },
     'e2e-rates': { type: 'string', default: '2000,5000,10000' },
     'e2e-seconds': { type: 'string', default: '30' },
     'ladder-step': { type: 'string', default: '1000' },
@@ -447,6 +449,12 @@ try {
           ladderStep: opts.ladderStep,
           ladderMax: opts.ladderMax,
           partitions: 6,
+          dispatcherEnv: Object.fromEntries(
+            (values['dispatcher-env'] ?? '')
+              .split(',')
+              .filter(Boolean)
+              .map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+          ),
           brokers: kafka.brokers,
           kafkaPid: kafka.pid,
           logDir,

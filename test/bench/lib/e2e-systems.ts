@@ -47,6 +47,8 @@ export interface SystemOptions {
   logDir: string
   nofile: number
   partitions: number
+  /** Added to the Tidings dispatcher's environment (e2e `--dispatcher-env`). */
+  dispatcherEnv: Record<string, string>
 }
 
 /** A direct child of this process with this `comm` whose command line contains `needle`. */
@@ -116,6 +118,7 @@ export async function startTidings(o: SystemOptions): Promise<RunningSystem> {
         HTTP_PORT: String(port),
         HTTP_HOST: '127.0.0.1',
         LOG_LEVEL: 'warn',
+        ...o.dispatcherEnv,
       },
     })
     procs.push(dispatcher)
