@@ -54,6 +54,38 @@ describe('channel router and presence (real Redis)', () => {
     assert.deepEqual(errors, [])
   })
 
+  test('joins of one turn share one SSUBSCRIBE; a leave before it goes out subscribes nothing', async () => {
+    const errors: Error[] = []
+    const router = createChannelRouter(sub, (e) => errors.push(e))
+    const store = createDeliveryStore(redis, DEFAULT_RETENTION)
+    const users = [uniqueName('u'), uniqueName('u'), uniqueName('u')] // several slots in one command
+    const [gone, back] = [uniqueName('u'), uniqueName('u')]
+    const got = new Map<string, number>()
+    const listen = (u: string) => () => got.set(u, (got.get(u) ?? 0) + 1)
+    const listeners = users.map(listen)
+    const joins = users.map((u, i) => router.joinUser(u, listeners[i]!))
+    const lGone = listen(gone)
+    const goneJoin = router.joinUser(gone, lGone)
+    router.leaveUser(gone, lGone) // the same turn: taken out of the batch
+    const lBack1 = listen(back)
+    const lBack2 = listen(back)
+    const backJoin1 = router.joinUser(back, lBack1)
+    router.leaveUser(back, lBack1)
+    const backJoin2 = router.joinUser(back, lBack2) // left and joined again in the same turn
+    await Promise.all([...joins, goneJoin, backJoin1, backJoin2])
+    for (const u of [...users, back]) assert.equal(await subscribers(userChannel(u)), 1, u)
+    assert.equal(await subscribers(userChannel(gone)), 0)
+    for (const u of [...users, back, gone]) await store.deliverToUser(u, 'e1', note)
+    await waitFor(() => [...users, back].every((u) => got.get(u) === 1), {
+      message: 'each joined user got it',
+    })
+    assert.equal(got.get(gone), undefined)
+    for (const [i, u] of users.entries()) router.leaveUser(u, listeners[i]!)
+    router.leaveUser(back, lBack2)
+    assert.equal(router.channelCount, 0)
+    assert.deepEqual(errors, [])
+  })
+
   test('presence admits up to the limit, frees on leave, and forgets sessions that stop refreshing', async () => {
     const presence = createPresenceStore(redis, { ttlMs: 1000 })
     const u = uniqueName('u')

@@ -19,12 +19,18 @@ return {1, revoked, read_inbox(KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], ARGV
 
 /**
  * A handshake's checks on its user (user-gate.ts). KEYS: revoked, rate-limit counter (one user, one
- * hash tag).  ARGV: window seconds.  Counts the request in a fixed window (the counter expires with
- * the window, as rate-limiter-flexible's script does) and returns {revokedAt or '', count in the
- * window, ms until the window ends}.
+ * hash tag).  ARGV: window seconds, the token's iat in seconds ('' when it has none).  Counts the
+ * request in a fixed window (the counter expires with the window, as rate-limiter-flexible's script
+ * does) and returns {revokedAt or '', count in the window, ms until the window ends}. A token the
+ * revocation refuses (isRevoked, revocation.ts) is not counted ({revokedAt, 0, 0}): the revocation
+ * check comes first (docs/protocol.md §3.2), and old devices retrying with revoked tokens must not
+ * use up the budget of the user's new login.
  */
 export const USER_GATE = `
 local revoked = redis.call('GET', KEYS[1]) or ''
+if revoked ~= '' and (ARGV[2] == '' or tonumber(ARGV[2]) <= math.floor(tonumber(revoked) / 1000)) then
+  return {revoked, 0, 0}
+end
 redis.call('SET', KEYS[2], 0, 'EX', ARGV[1], 'NX')
 local count = redis.call('INCR', KEYS[2])
 local ttl = redis.call('PTTL', KEYS[2])

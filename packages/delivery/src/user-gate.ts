@@ -18,22 +18,34 @@ export interface UserGateResult {
  * one counter per user and `name`.
  */
 export interface UserGate {
-  check(userId: string, name: string, windowSeconds: number): Promise<UserGateResult>
+  /** `issuedAtMs`: the token's `iat` (ms); a request its revocation refuses is not counted (count 0). */
+  check(
+    userId: string,
+    name: string,
+    windowSeconds: number,
+    issuedAtMs: number | undefined,
+  ): Promise<UserGateResult>
 }
 
 interface Scripted {
-  tdgUserGate(revokedKey: string, limitKey: string, windowSeconds: number): Promise<[string, number, number]>
+  tdgUserGate(
+    revokedKey: string,
+    limitKey: string,
+    windowSeconds: number,
+    issuedAtS: number | string,
+  ): Promise<[string, number, number]>
 }
 
 export function createUserGate(redis: RedisClient): UserGate {
   redis.defineCommand('tdgUserGate', { numberOfKeys: 2, lua: USER_GATE })
   const s = redis as unknown as Scripted
   return {
-    async check(userId, name, windowSeconds) {
+    async check(userId, name, windowSeconds, issuedAtMs) {
       const [revoked, count, ttl] = await s.tdgUserGate(
         userRevokedKey(userId),
         userRateLimitKey(userId, name),
         windowSeconds,
+        issuedAtMs === undefined ? '' : Math.floor(issuedAtMs / 1000),
       )
       return { revokedAt: revoked === '' ? undefined : Number(revoked), count, msBeforeNext: ttl }
     },

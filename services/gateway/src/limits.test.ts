@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { InboxResponse } from '@tidings/contracts'
-import { uniqueName } from '@tidings/test/infra'
+import { createRedisConnection, createRevocationStore } from '@tidings/delivery'
+import { infraFromEnv, uniqueName } from '@tidings/test/infra'
 import { openSse } from '@tidings/test/support/sse-client'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
@@ -91,6 +92,29 @@ describe('rate limits across pods, and inbox paging', () => {
     assert.equal(sseRefused.status, 429)
     sse.close()
     for (const s of opened) await s.close()
+  })
+
+  test('requests refused as revoked do not count against the user: a new login is not rate-limited', async () => {
+    const user = uniqueName('u')
+    const redis = createRedisConnection({ url: infraFromEnv().redisUrl }, { name: 'limits-test' })
+    try {
+      await createRevocationStore(redis, { ttlSeconds: 60 }).revoke(user)
+    } finally {
+      redis.disconnect()
+    }
+    // an old device retrying with its revoked token, more often than HTTP_RATE_PER_USER (4)
+    const old = await signUserToken(user, { issuedInS: -5 })
+    for (let i = 0; i < 5; i++) {
+      const res = await fetch(`${a.url}/v1/inbox`, {
+        headers: { authorization: `Bearer ${old}`, 'x-forwarded-for': freshIp() },
+      })
+      assert.equal(res.status, 401)
+    }
+    const fresh = await signUserToken(user, { issuedInS: 2 })
+    const res = await fetch(`${b.url}/v1/inbox`, {
+      headers: { authorization: `Bearer ${fresh}`, 'x-forwarded-for': freshIp() },
+    })
+    assert.equal(res.status, 200)
   })
 
   test('GET /v1/inbox pages with ?afterSeq=&limit=; nextAfterSeq until the end', async () => {

@@ -19,6 +19,7 @@ export interface RequestRateLimiter {
   checkUser(
     kind: RateLimitKind,
     userId: string,
+    issuedAtMs: number | undefined,
   ): Promise<{ revokedAt: number | undefined; retryAfterS: number | undefined }>
 }
 
@@ -76,8 +77,8 @@ export function createRequestRateLimiter(
 
   return {
     checkIp: (kind, req, reply) => consume(ipLimiters[kind], req.ip, reply),
-    async checkUser(kind, userId) {
-      const r = await gate.check(userId, kind, WINDOW_S)
+    async checkUser(kind, userId, issuedAtMs) {
+      const r = await gate.check(userId, kind, WINDOW_S, issuedAtMs)
       return {
         revokedAt: r.revokedAt,
         retryAfterS: r.count > userPoints[kind] ? Math.max(1, Math.ceil(r.msBeforeNext / 1000)) : undefined,

@@ -83,7 +83,7 @@ export function createRequestAuthenticator(pod: PodContext, isDraining: () => bo
     }
     unavailableSince = 0
     // revocation and per-user limit in one Redis command (rate-limit.ts); revoked wins over limited
-    const user = await checkUser(opts.limit, principal.userId)
+    const user = await checkUser(opts.limit, principal)
     if (isRevoked(principal.issuedAt, user.revokedAt)) {
       metrics.refused.inc({ reason: 'revoked' })
       throw new TOKEN_REVOKED()
@@ -98,9 +98,9 @@ export function createRequestAuthenticator(pod: PodContext, isDraining: () => bo
 
   // Redis unreachable: the revocation cannot be checked, so the request is refused — with 503, which
   // clients retry, and one log line per interval rather than one per handshake during an outage.
-  async function checkUser(kind: RateLimitKind, userId: string) {
+  async function checkUser(kind: RateLimitKind, principal: Principal) {
     try {
-      return await pod.rateLimiter.checkUser(kind, userId)
+      return await pod.rateLimiter.checkUser(kind, principal.userId, principal.issuedAt)
     } catch (err) {
       metrics.refused.inc({ reason: 'redis_unavailable' })
       const now = Date.now()

@@ -124,6 +124,44 @@ describe('Session (in memory)', () => {
     assert.equal(m.hub.size, 0)
   })
 
+  test('a session refused for too many sessions leaves the user channel and holds no presence', async () => {
+    const admitted = []
+    for (let i = 0; i < m.pod.config.admission.maxSessionsPerUser; i++) admitted.push(await open('u7'))
+    const refused = await open('u7')
+    assert.deepEqual(refused.transport.closedWith?.code, CloseCode.TooManySessions)
+    assert.equal(await m.presence.count('u7'), admitted.length)
+    for (const { session } of admitted) session.close({ code: 1000, reason: 'bye' })
+    await settle()
+    assert.equal(m.router.channelCount, 0, 'the refused session left the channel too')
+    assert.equal(await m.presence.count('u7'), 0)
+  })
+
+  test('a socket gone while the session is being admitted: presence released, channel left', async () => {
+    let release!: () => void
+    const held = new Promise<void>((r) => {
+      release = r
+    })
+    const admit = m.pod.admission.admit
+    m.pod.admission.admit = async (...args) => {
+      await held
+      return admit(...args)
+    }
+    const transport = new FakeTransport()
+    const session = m.hub.open(transport, principal('u8'), {})
+    assert.ok(session)
+    await settle()
+    assert.equal(m.router.channelCount, 1, 'subscribed before the admission')
+    transport.gone = true
+    m.hub.disconnected(session)
+    release()
+    await settle()
+    await settle()
+    assert.equal(await m.presence.count('u8'), 0)
+    assert.equal(m.router.channelCount, 0)
+    assert.equal(m.hub.size, 0)
+    assert.equal(transport.sent.length, 0, 'nothing sent to a gone socket')
+  })
+
   test('a slow reader is closed 1013 instead of buffering without bound', async () => {
     const { transport } = await open('u4')
     await deliver('u4', 'a')
