@@ -1,4 +1,4 @@
-import { finishRead, nextEpochCandidate } from './inbox.ts'
+import { finishRead, type InboxRead, nextEpochCandidate, type ResumePoint } from './inbox.ts'
 import type { InboxReader, InboxReaderOptions } from './inbox-reader.ts'
 import { userInboxKey, userStateKey } from './keys.ts'
 import { type DeliveryMeta, splitEntry } from './meta.ts'
@@ -36,16 +36,32 @@ export function createInboxReader(redis: RedisClient, options: InboxReaderOption
         clientEpoch,
         stateTtlSeconds,
       )
-      const frames: string[] = new Array(entries.length)
-      const metas: Array<DeliveryMeta | undefined> = new Array(entries.length)
-      for (let i = 0; i < entries.length; i++) {
-        const split = splitEntry(entries[i]!)
-        frames[i] = split.frame
-        metas[i] = split.meta
-      }
-      return finishRead(from, { epoch, seq, acked, frames, metas, firstSeq }, regressed === 1)
+      return readFromScript(from, epoch, seq, acked, firstSeq, entries, regressed)
     },
     ack: async (userId, epoch, seq) => (await ackWithMeta(userId, epoch, seq)).acked,
     ackWithMeta,
   }
+}
+
+/**
+ * What the read part of READ_INBOX and ADMIT_SESSION answers, as an InboxRead: the stored entries
+ * split into frames (sent to apps) and metas (never sent), then the protocol's missed/regressed rules.
+ */
+export function readFromScript(
+  from: ResumePoint,
+  epoch: string,
+  seq: number,
+  acked: number,
+  firstSeq: number,
+  entries: string[],
+  regressed: number,
+): InboxRead {
+  const frames: string[] = new Array(entries.length)
+  const metas: Array<DeliveryMeta | undefined> = new Array(entries.length)
+  for (let i = 0; i < entries.length; i++) {
+    const split = splitEntry(entries[i]!)
+    frames[i] = split.frame
+    metas[i] = split.meta
+  }
+  return finishRead(from, { epoch, seq, acked, frames, metas, firstSeq }, regressed === 1)
 }

@@ -1,7 +1,7 @@
-import { finishRead, type InboxRead, nextEpochCandidate, type ResumePoint } from './inbox.ts'
+import { type InboxRead, nextEpochCandidate, type ResumePoint } from './inbox.ts'
 import type { InboxReader } from './inbox-reader.ts'
+import { readFromScript } from './inbox-reader-redis.ts'
 import { userInboxKey, userPresenceKey, userRevokedKey, userStateKey } from './keys.ts'
-import { type DeliveryMeta, splitEntry } from './meta.ts'
 import { type PresenceStore, validatePresenceTtl } from './presence.ts'
 import type { RedisClient } from './redis-client.ts'
 import type { RevocationStore } from './revocation.ts'
@@ -57,16 +57,9 @@ export function createSessionAdmission(
       )
       if (r[0] === 0) return { admitted: false }
       const [, revoked, epoch, seq, acked, firstSeq, entries, regressed] = r
-      const frames: string[] = new Array(entries.length)
-      const metas: Array<DeliveryMeta | undefined> = new Array(entries.length)
-      for (let i = 0; i < entries.length; i++) {
-        const split = splitEntry(entries[i]!)
-        frames[i] = split.frame
-        metas[i] = split.meta
-      }
       return {
         admitted: true,
-        read: finishRead(from, { epoch, seq, acked, frames, metas, firstSeq }, regressed === 1),
+        read: readFromScript(from, epoch, seq, acked, firstSeq, entries, regressed),
         revokedAt: revoked === '' ? undefined : Number(revoked),
       }
     },
