@@ -7,6 +7,7 @@ import type { InboxRead, ResumePoint } from '@tidings/delivery'
 import { waitFor } from '@tidings/test/infra'
 import { signUserToken } from '@tidings/test/support/tokens'
 import type { Principal } from './auth/token-verifier.ts'
+import { Closes } from './close-reasons.ts'
 import type { Session } from './session.ts'
 import { createMemoryPod, FakeTransport, type MemoryPod, settle } from './testing/memory-pod.ts'
 
@@ -130,7 +131,7 @@ describe('Session (in memory)', () => {
     const refused = await open('u7')
     assert.deepEqual(refused.transport.closedWith?.code, CloseCode.TooManySessions)
     assert.equal(await m.presence.count('u7'), admitted.length)
-    for (const { session } of admitted) session.close({ code: 1000, reason: 'bye' })
+    for (const { session } of admitted) session.close(Closes.ServerRestart)
     await settle()
     assert.equal(m.router.channelCount, 0, 'the refused session left the channel too')
     assert.equal(await m.presence.count('u7'), 0)
