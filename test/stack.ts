@@ -294,8 +294,8 @@ async function main(): Promise<void> {
   }
   // no --brokers needed: demo:emit finds this stack's Kafka through .tidings/stack.env
   const produce = [
-    `pnpm demo:emit --borrower ${DEMO_USER} --decision APPROVED`,
-    `pnpm demo:emit --stream --rate 1      (a steady stream; Ctrl-C stops it)`,
+    `./scripts/bootstrap pnpm demo:emit --borrower ${DEMO_USER} --decision APPROVED`,
+    `./scripts/bootstrap pnpm demo:emit --stream --rate 1      (a steady stream; Ctrl-C stops it)`,
   ]
   const h = (t: string) => paint('bold', t)
   say('')
