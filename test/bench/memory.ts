@@ -8,6 +8,8 @@
 // ordinary full GC, and after a last-resort GC that returns free pages to the OS) → (after − before) / N. `process.memoryUsage()` inside the server splits that into V8 heap
 // and off-heap parts. With `heap`, a heap snapshot before and after gives objects per socket by
 // constructor and what holds the request/response objects.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
 import { type ClassDelta, diffHeaps, type HeapSummary, summarizeHeap, topRetainers } from './lib/heap.ts'
 import { connectInspector, type MemoryUsage } from './lib/inspector.ts'
@@ -28,6 +30,8 @@ export interface MemoryOptions {
    * with the load of the shared machine, so compare servers within a round and take medians.
    */
   rounds?: number
+  /** Write a CPU profile of each server while its sockets connect here (`<kind>-<round>.cpuprofile`). */
+  connectProfileDir?: string
   /** Take heap snapshots (use a small N: a snapshot of 18k sockets is hundreds of MB of JSON). */
   heapSnapshots?: boolean
 }
@@ -117,6 +121,7 @@ export async function measureServer(kind: ServerKind, o: MemoryOptions, roundNo 
       }
       const before = { rss: await sampleRss(pid), v8: await inspector.memoryUsage() }
 
+      if (o.connectProfileDir) await inspector.startProfile()
       const cpuBefore = cpuMs(pid)
       const fleet = await openFleet({
         ...fleetBase,
@@ -125,6 +130,13 @@ export async function measureServer(kind: ServerKind, o: MemoryOptions, roundNo 
         userPrefix: `bm${run}-`,
       })
       const connectCpuMs = cpuMs(pid) - cpuBefore
+      if (o.connectProfileDir) {
+        mkdirSync(o.connectProfileDir, { recursive: true })
+        writeFileSync(
+          join(o.connectProfileDir, `${kind}-${roundNo}.cpuprofile`),
+          await inspector.stopProfile(),
+        )
+      }
       try {
         const serverCounts = await server.counts()
         const quiet = await waitQuiet(pid, { timeoutMs: 60_000 })

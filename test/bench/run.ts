@@ -22,7 +22,7 @@ import {
   GATEWAY_PRODUCTION_NODE_OPTIONS,
   SERVER_KINDS,
   type ServerKind,
-  setGatewayNodeOptions,
+  setNodeOptions,
 } from './lib/servers.ts'
 import { fanoutTable, heapTable, memoryTable, tracingTable } from './lib/tables.ts'
 import { runMemory, type ServerMemory } from './memory.ts'
@@ -48,8 +48,12 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --servers a,b        memory: ${SERVER_KINDS.join(',')} (default: ${DEFAULT_SERVER_KINDS.join(',')})
   --baseline DIR       memory/heap: the checkout gateway-baseline runs from (e.g. a worktree of main)
   --rounds N           memory: measure the servers in turn N times (default 1; CPU per connect is noisy)
-  --gateway-node-options S  NODE_OPTIONS of every \`gateway\` process of the benches, not of gateway-baseline
+  --connect-profile DIR  memory: a CPU profile of each server while the sockets connect, written to
+                       DIR/<server>-<round>.cpuprofile (Chrome DevTools opens it)
+  --gateway-node-options S  NODE_OPTIONS of every gateway and gateway-baseline process of the benches
                        (default: the chart's --max-semi-space-size=4; '' = V8's defaults; --cpu-prof …)
+  --floor-node-options S  NODE_OPTIONS of the ws, fastify and ws-bare baselines (default: V8's defaults;
+                       the gateway's flag for a like-for-like floor)
   --heap-sockets N     heap: sockets per server for the heap snapshots (default 2000)
   --heap-servers a,b   heap: default gateway,ws,fastify
   --targets N          fanout: users on gateway A that receive notifications (default 2000)
@@ -88,7 +92,9 @@ const { values, positionals } = parseArgs({
     servers: { type: 'string', default: DEFAULT_SERVER_KINDS.join(',') },
     baseline: { type: 'string' },
     'gateway-node-options': { type: 'string' },
+    'floor-node-options': { type: 'string', default: '' },
     rounds: { type: 'string', default: '1' },
+    'connect-profile': { type: 'string' },
     'heap-sockets': { type: 'string', default: '2000' },
     'heap-servers': { type: 'string', default: 'gateway,ws,fastify' },
     targets: { type: 'string', default: '2000' },
@@ -209,7 +215,10 @@ const opts = {
 }
 
 // the gateway as deployed (chart, compose, image): its young generation bounded
-setGatewayNodeOptions(values['gateway-node-options'] ?? GATEWAY_PRODUCTION_NODE_OPTIONS)
+setNodeOptions({
+  gateway: values['gateway-node-options'] ?? GATEWAY_PRODUCTION_NODE_OPTIONS,
+  floor: values['floor-node-options'],
+})
 const logDir = mkdtempSync(join(tmpdir(), 'tidings-bench-'))
 const startedAt = new Date()
 const host = {
@@ -257,6 +266,7 @@ try {
         logDir,
         rounds: opts.rounds,
         ...(values.baseline !== undefined && { baselineRoot: values.baseline }),
+        ...(values['connect-profile'] !== undefined && { connectProfileDir: values['connect-profile'] }),
       }),
     (r) => memoryTable(r, `memory per idle socket, ${opts.sockets} sockets per server (KiB = 1024 B)`),
   )

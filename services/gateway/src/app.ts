@@ -1,6 +1,5 @@
 import { hostname } from 'node:os'
 import cors from '@fastify/cors'
-import websocket from '@fastify/websocket'
 import { WS_PATH } from '@tidings/contracts'
 import {
   type ChannelRouter,
@@ -10,7 +9,6 @@ import {
   createRevocationStore,
   createSessionAdmission,
   type RedisClient,
-  type ResumePoint,
 } from '@tidings/delivery'
 import {
   healthAnswer,
@@ -27,11 +25,8 @@ import Fastify, {
   type FastifyRequest,
   LogController,
 } from 'fastify'
-import type { WebSocket } from 'ws'
 import { gatewayReadiness } from './admin-server.ts'
-import { selectSubprotocol } from './auth/handshake.ts'
 import { createTokenVerifier, type Principal } from './auth/token-verifier.ts'
-import { HANDLER_FAILED } from './close-reasons.ts'
 import type { GatewayConfig } from './config.ts'
 import { createDeadlineWheel } from './deadlines.ts'
 import { BAD_REQUEST, httpErrorCode, INTERNAL, NOT_FOUND, NOT_WEBSOCKET } from './errors.ts'
@@ -42,12 +37,10 @@ import { registerOpenApi } from './openapi.ts'
 import type { PodContext } from './pod.ts'
 import { createRequestRateLimiter } from './rate-limit.ts'
 import { createRequestAuthenticator } from './request-auth.ts'
-import { parseResumeQuery } from './resume.ts'
 import { registerRevocationRoute } from './revocation.ts'
 import { registerSseRoute } from './sse.ts'
 import { createDeliveryTracing, type DeliveryTracing } from './tracing.ts'
-import { registerUpgradeGuard } from './upgrade-guard.ts'
-import { openWebSocketSession, releaseUpgradeRequest } from './ws-transport.ts'
+import { attachWebSocketUpgrade } from './ws-upgrade.ts'
 
 export interface GatewayDeps {
   config: GatewayConfig
@@ -71,11 +64,7 @@ export interface Gateway {
 
 declare module 'fastify' {
   interface FastifyRequest {
-    tidings: { principal: Principal; resume: ResumePoint } | null
-  }
-  interface FastifyContextConfig {
-    /** @fastify/cors reads it: false turns CORS off for the route. */
-    cors?: false
+    tidings: { principal: Principal } | null
   }
 }
 
@@ -160,25 +149,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   )
   app.setNotFoundHandler((_req, reply) => reply.code(404).send(new NOT_FOUND()))
 
-  await app.register(websocket, {
-    options: {
-      maxPayload: config.socket.maxFrameBytes,
-      perMessageDeflate: false,
-      ...closeAndPongLimits(config),
-      handleProtocols: (protocols) => selectSubprotocol(protocols),
-      // we track sockets ourselves (hub.ts); ws's own Set would be a second copy
-      clientTracking: false,
-    },
-    // a failure inside our handler: close with 1011 rather than leaving the socket hanging
-    errorHandler: (err, socket) => {
-      log.error({ err }, 'websocket handler failed')
-      socket.close(HANDLER_FAILED.code, HANDLER_FAILED.reason)
-    },
-    preClose: (done) => done(),
-  })
-  // after the plugin: its onRequest hook marks upgrades (req.ws), its onResponse hook destroys them
-  registerUpgradeGuard(app)
-
   const readiness = () => gatewayReadiness(hub.draining, redis)
   // A constant answer on the public port too: cloud load balancers health-check the traffic port
   // by default. Readiness and metrics move to the admin port when ADMIN_PORT is set.
@@ -195,16 +165,6 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
 
   const authenticate = createRequestAuthenticator(pod, () => hub.draining)
 
-  // For the WebSocket everything is checked before the upgrade: a refusal is an HTTP response,
-  // never a socket.
-  async function admit(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const principal = await authenticate(req, reply, { limit: 'connect' })
-    req.tidings = {
-      principal,
-      resume: parseResumeQuery(req.query as Record<string, unknown>, 'lastSeq', { requireEpoch: true }),
-    }
-  }
-
   // Browsers on an allowed origin may call the HTTP endpoints cross-origin (SSE, REST inbox).
   await app.register(cors, {
     origin: (origin, cb) => cb(null, origin !== undefined && config.auth.allowedOrigins.has(origin)),
@@ -216,30 +176,11 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   registerInboxRoutes(app, pod, authenticate)
   registerRevocationRoute(app, pod)
 
-  app.route({
-    method: 'GET',
-    url: WS_PATH,
-    // CORS does not apply to a WebSocket handshake (browsers send Origin, checked in admit):
-    // the plugin's hook would only add headers to a 101 nobody reads, on every connect
-    config: { cors: false },
-    preValidation: async (req, reply) => {
-      if (!req.ws) throw new NOT_WEBSOCKET()
-      await admit(req, reply)
-      hub.checkCapacity()
-    },
-    handler: async () => {
-      throw new NOT_WEBSOCKET()
-    },
-    wsHandler: (socket: WebSocket, req: FastifyRequest) => {
-      const { principal, resume } = req.tidings!
-      // Nothing of the upgrade request may stay reachable from the socket: @fastify/websocket's
-      // error listener closes over request and reply, and the response stays attached to the
-      // TCP socket. The session installs a lighter error listener.
-      socket.removeAllListeners('error')
-      releaseUpgradeRequest(req.raw)
-      req.tidings = null
-      openWebSocketSession(socket, hub, principal, resume, pod.onSocketError)
-    },
+  // The WebSocket: everything is checked before the upgrade, so a refusal is an HTTP response,
+  // never a socket (ws-upgrade.ts). A plain GET of the path is told to upgrade.
+  attachWebSocketUpgrade(app, pod, hub, authenticate)
+  app.get(WS_PATH, async () => {
+    throw new NOT_WEBSOCKET()
   })
 
   async function close(): Promise<void> {
@@ -261,14 +202,4 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     },
   }
   return { app, hub, pod: podView, readiness, close }
-}
-
-// Options of ws 8.23 that @types/ws does not know yet.
-function closeAndPongLimits(config: GatewayConfig): object {
-  return {
-    // A client that never answers our close frame is dropped this soon (ws waits 30 s).
-    closeTimeout: config.socket.closeTimeoutMs,
-    // Pongs queued for a client that does not read: ws terminates the socket past this.
-    maxPendingAutoPongs: 8,
-  }
 }

@@ -66,7 +66,7 @@ export const Closes = {
 } as const satisfies Record<string, SessionClose>
 
 /**
- * A WebSocket whose handler failed before it had a session (@fastify/websocket's errorHandler).
+ * A WebSocket whose session could not be opened (a failure of ours: ws-upgrade.ts).
  * Not a CloseCode of the contracts: clients treat it as any unexpected close.
  */
 export const HANDLER_FAILED = { code: 1011, reason: 'internal error' } as const

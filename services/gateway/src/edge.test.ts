@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import { after, before, describe, test } from 'node:test'
 import { createRedisConnection, userStateKey } from '@tidings/delivery'
 import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
@@ -46,6 +48,25 @@ describe('the edge: upgrades, closing sockets, control frames, queues', () => {
     const ok = await rawUpgrade(gw.url, '/v1/ws', await bearer())
     assert.equal(ok.status, 101)
     ok.socket.destroy()
+  })
+
+  test('an upgrade to another protocol (h2c) is an ordinary request: answered, then the connection closed', async () => {
+    const { port, hostname } = new URL(gw.url)
+    const socket = connect(Number(port), hostname)
+    socket.write(
+      `GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`,
+    )
+    const chunks: Buffer[] = []
+    socket.on('data', (c: Buffer) => chunks.push(c))
+    await once(socket, 'end')
+    socket.destroy()
+    const response = Buffer.concat(chunks).toString()
+    assert.match(response, /^HTTP\/1.1 200 /)
+    assert.match(response, /"status":"ok"/)
+    // and a plain GET of /v1/ws is told to upgrade
+    const plain = await fetch(`${gw.url}/v1/ws`)
+    assert.equal(plain.status, 426)
+    assert.equal(((await plain.json()) as { code: string }).code, 'TDG_ERR_NOT_WEBSOCKET')
   })
 
   test('a socket the server closed is terminated when the client never answers the close', async () => {

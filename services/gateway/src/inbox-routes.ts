@@ -96,7 +96,7 @@ export function registerInboxRoutes(
       schema: ackSchema,
       // authenticated before the body is parsed: no token → 401, never a validation error
       onRequest: async (req, reply) => {
-        req.tidings = { principal: await authenticate(req, reply, { limit: 'http' }), resume: {} }
+        req.tidings = { principal: await authenticate(req, reply, { limit: 'http' }) }
       },
     },
     async (req, reply) => {

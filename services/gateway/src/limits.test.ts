@@ -3,6 +3,7 @@ import { after, before, describe, test } from 'node:test'
 import type { InboxResponse } from '@tidings/contracts'
 import { createRedisConnection, createRevocationStore } from '@tidings/delivery'
 import { infraFromEnv, uniqueName } from '@tidings/test/infra'
+import { rawUpgrade } from '@tidings/test/support/raw-ws'
 import { openSse } from '@tidings/test/support/sse-client'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
@@ -91,6 +92,35 @@ describe('rate limits across pods, and inbox paging', () => {
     const sseRefused = await openSse(`${a.url}/v1/sse`, h)
     assert.equal(sseRefused.status, 429)
     sse.close()
+    for (const s of opened) await s.close()
+  })
+
+  test('WebSocket upgrades per IP (X-Forwarded-For through the trusted hop): 429 with Retry-After, before the token', async () => {
+    const ip = freshIp()
+    const opened = []
+    for (let i = 0; i < 5; i++) {
+      const gw = i % 2 ? a : b
+      const s = await openSocket(gw.url, {
+        token: await signUserToken(uniqueName('u')),
+        headers: { 'x-forwarded-for': ip },
+      })
+      await s.next('welcome')
+      opened.push(s)
+    }
+    // no token at all: the IP's limit answers first, with the same body and header as on HTTP
+    const refused = await rawUpgrade(a.url, '/v1/ws', { 'x-forwarded-for': ip })
+    assert.equal(refused.status, 429, refused.response)
+    assert.match(refused.response, /"code":"TDG_ERR_RATE_LIMITED"/)
+    const retry = Number(/^retry-after: (\d+)$/im.exec(refused.response)?.[1])
+    assert.ok(retry >= 1 && retry <= 60, refused.response)
+    await refused.ended
+    // the address is the forwarded one: another client behind the same proxy is not limited
+    const other = await openSocket(a.url, {
+      token: await signUserToken(uniqueName('u')),
+      headers: { 'x-forwarded-for': freshIp() },
+    })
+    await other.next('welcome')
+    opened.push(other)
     for (const s of opened) await s.close()
   })
 

@@ -1,16 +1,16 @@
 import { createUserGate, RATE_LIMIT_KEY_PREFIX, type RedisClient } from '@tidings/delivery'
 import type { Logger } from '@tidings/runtime'
-import type { FastifyReply, FastifyRequest } from 'fastify'
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible'
 import type { GatewayConfig } from './config.ts'
 import { RATE_LIMITED } from './errors.ts'
+import type { ResponseHeaders } from './request-auth.ts'
 
 /** What a limit counts: REST inbox calls, or new connections (WebSocket upgrades, SSE streams). */
 export type RateLimitKind = 'http' | 'connect'
 
 export interface RequestRateLimiter {
   /** Before authentication: the client IP. Throws 429 (with Retry-After set) past the limit. */
-  checkIp(kind: RateLimitKind, req: FastifyRequest, reply: FastifyReply): Promise<void>
+  checkIp(kind: RateLimitKind, ip: string, reply: ResponseHeaders): Promise<void>
   /**
    * After authentication: the user's revocation time and the user's limit (counted on every pod),
    * in one Redis command. Rejects when Redis cannot answer; `retryAfterS` is set past the limit
@@ -58,7 +58,7 @@ export function createRequestRateLimiter(
   const gate = createUserGate(redis)
   let lastWarn = 0
 
-  async function consume(limiter: RateLimiterRedis, key: string, reply: FastifyReply): Promise<void> {
+  async function consume(limiter: RateLimiterRedis, key: string, reply: ResponseHeaders): Promise<void> {
     try {
       await limiter.consume(key)
     } catch (res) {
@@ -76,7 +76,7 @@ export function createRequestRateLimiter(
   }
 
   return {
-    checkIp: (kind, req, reply) => consume(ipLimiters[kind], req.ip, reply),
+    checkIp: (kind, ip, reply) => consume(ipLimiters[kind], ip, reply),
     async checkUser(kind, userId, issuedAtMs) {
       const r = await gate.check(userId, kind, WINDOW_S, issuedAtMs)
       return {

@@ -1,6 +1,5 @@
 import { isRevoked } from '@tidings/delivery'
-import type { FastifyReply, FastifyRequest } from 'fastify'
-import { extractToken, isOriginAllowed } from './auth/handshake.ts'
+import { extractToken, isOriginAllowed, type RequestHeaders } from './auth/handshake.ts'
 import { AuthError, authErrorStatus, type Principal } from './auth/token-verifier.ts'
 import {
   AUTH_UNAVAILABLE,
@@ -15,6 +14,22 @@ import {
 } from './errors.ts'
 import type { PodContext } from './pod.ts'
 import type { RateLimitKind } from './rate-limit.ts'
+
+/**
+ * What the checks read of a request: a Fastify request fits, and so does the WebSocket upgrade,
+ * which is answered before Fastify sees it (ws-upgrade.ts).
+ */
+export interface AuthRequest {
+  readonly headers: RequestHeaders
+  /** The client's address, through the trusted proxy hops (TRUST_PROXY_HOPS). */
+  readonly ip: string
+  readonly query?: unknown
+}
+
+/** Where a refusal's headers go (`retry-after`): a Fastify reply fits. */
+export interface ResponseHeaders {
+  header(name: string, value: string): unknown
+}
 
 export interface AuthenticateOptions {
   /** Which rate limits the request counts against (per IP before the token, per user after). */
@@ -37,23 +52,23 @@ export function createRequestAuthenticator(pod: PodContext, isDraining: () => bo
   let unavailableSince = 0
   let redisLoggedAt = 0
   return async function authenticate(
-    req: FastifyRequest,
-    reply: FastifyReply,
+    req: AuthRequest,
+    reply: ResponseHeaders,
     opts: AuthenticateOptions,
   ): Promise<Principal> {
     if (isDraining()) {
       metrics.refused.inc({ reason: 'draining' })
       throw new DRAINING()
     }
-    const origin = req.headers.origin
+    const origin = req.headers.origin as string | undefined
     if (!isOriginAllowed(origin, pod.config.auth.allowedOrigins)) {
       metrics.refused.inc({ reason: 'origin' })
       throw new ORIGIN_FORBIDDEN(String(origin))
     }
-    await countAgainst(() => pod.rateLimiter.checkIp(opts.limit, req, reply))
+    await countAgainst(() => pod.rateLimiter.checkIp(opts.limit, req.ip, reply))
     let token = extractToken(req.headers)?.token
     if (!token && opts.queryToken) {
-      const q = (req.query as { access_token?: unknown }).access_token
+      const q = (req.query as { access_token?: unknown } | undefined)?.access_token
       if (typeof q === 'string' && q !== '') token = q
     }
     if (!token) {

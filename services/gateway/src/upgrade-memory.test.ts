@@ -1,7 +1,7 @@
-// The ~3 KiB per socket that app.ts and ws-transport.ts save rely on internals of @fastify/websocket
-// and Node: the plugin's per-socket `error` listener (a closure over request and reply), which the
-// gateway removes, and the upgrade's response left attached to the TCP socket (`_httpMessage`),
-// which it detaches. An upgrade of either that keeps the request reachable again fails here.
+// Nothing of the upgrade request may stay reachable from an open socket: not a response attached to
+// the TCP socket (`_httpMessage`), not an `error` listener closing over the request (what
+// @fastify/websocket left, ~3 KiB per socket, until ws-upgrade.ts answered upgrades itself). A change
+// of ws, Node or ws-upgrade.ts that keeps the request reachable again fails here.
 import assert from 'node:assert/strict'
 import type { IncomingMessage } from 'node:http'
 import type { Socket } from 'node:net'

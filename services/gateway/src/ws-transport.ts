@@ -1,5 +1,3 @@
-import type { ServerResponse } from 'node:http'
-import type { Socket } from 'node:net'
 import type { ResumePoint } from '@tidings/delivery'
 import type { WebSocket } from 'ws'
 import type { Principal } from './auth/token-verifier.ts'
@@ -71,17 +69,6 @@ function onPing(this: SocketWithSession): void {
   this[SESSION]?.receivePing()
 }
 const ignore = (): void => {}
-
-/**
- * The upgrade's HTTP request and response must not outlive the handshake: the response stays
- * attached to the TCP socket (`_httpMessage`), and through its listeners it keeps Fastify's
- * request, reply and raw headers (with the bearer token) alive as long as the socket — about
- * 3 KiB per socket (test/bench/RESULTS.md).
- */
-export function releaseUpgradeRequest(raw: { socket: Socket | null }): void {
-  const socket = raw.socket as (Socket & { _httpMessage?: ServerResponse | null }) | null
-  socket?._httpMessage?.detachSocket(socket)
-}
 
 /**
  * Asks the hub for a session on an upgraded socket; listeners are attached before anything is

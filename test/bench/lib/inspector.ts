@@ -25,6 +25,10 @@ export interface Inspector {
   memoryUsage(): Promise<MemoryUsage>
   /** The raw .heapsnapshot JSON text. */
   heapSnapshot(): Promise<string>
+  /** Starts V8's sampling CPU profiler (100 µs interval). */
+  startProfile(): Promise<void>
+  /** Stops it: the .cpuprofile JSON text (what Chrome DevTools and `node --cpu-prof` write). */
+  stopProfile(): Promise<string>
   close(): Promise<void>
 }
 
@@ -111,6 +115,16 @@ export async function connectInspector(url: string): Promise<Inspector> {
       const text = chunks.join('')
       chunks.length = 0
       return text
+    },
+    async startProfile() {
+      await call('Profiler.enable')
+      await call('Profiler.setSamplingInterval', { interval: 100 })
+      await call('Profiler.start')
+    },
+    async stopProfile() {
+      const r = await call<{ profile: unknown }>('Profiler.stop', {}, 600_000)
+      await call('Profiler.disable')
+      return JSON.stringify(r.profile)
     },
     close() {
       return new Promise<void>((resolve) => {

@@ -29,13 +29,15 @@ const scripts: Record<Exclude<ServerKind, 'gateway' | 'gateway-baseline'>, strin
 /** The V8 flag the chart, compose file and image start the gateway with (deploy/helm gateway args). */
 export const GATEWAY_PRODUCTION_NODE_OPTIONS = '--max-semi-space-size=4'
 
-let gatewayNodeOptions: string | undefined
+const nodeOptions = { gateway: '', floor: '' }
 /**
- * NODE_OPTIONS of every `gateway` server the benches start from now on (run.ts `--gateway-node-options`:
- * what-ifs such as a bounded young generation, or `--cpu-prof`); `gateway-baseline` runs without them.
+ * NODE_OPTIONS of the servers the benches start from now on (run.ts `--gateway-node-options`,
+ * `--floor-node-options`): `gateway` for the gateway and gateway-baseline (an A/B of the code runs both
+ * with the same flags), `floor` for the ws, fastify and ws-bare baselines. What-ifs such as a bounded
+ * young generation on both sides (like for like), or `--cpu-prof`.
  */
-export function setGatewayNodeOptions(value: string): void {
-  gatewayNodeOptions = value
+export function setNodeOptions(value: { gateway: string; floor: string }): void {
+  Object.assign(nodeOptions, value)
 }
 
 export interface ServerUnderTest {
@@ -91,7 +93,8 @@ export async function startServer(kind: ServerKind, o: StartOptions): Promise<Se
         RECONNECT_JITTER_MS: '0',
       })
     }
-    if (kind === 'gateway' && gatewayNodeOptions) env.NODE_OPTIONS = gatewayNodeOptions
+    const flags = gateway ? nodeOptions.gateway : nodeOptions.floor
+    if (flags) env.NODE_OPTIONS = flags
     Object.assign(env, o.env)
     let script: string
     if (kind === 'gateway-baseline') {

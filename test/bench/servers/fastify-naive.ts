@@ -2,15 +2,13 @@
 // plugin's README shows it: the JWT checked in a preValidation hook (a refusal is a 401 response), a
 // `{ websocket: true }` route whose handler closes over `req` (req.user, req.log), the same per-user
 // SSUBSCRIBE and `welcome` frame as the raw ws baseline. The same fastify and @fastify/websocket
-// versions as the gateway (resolved from services/gateway's dependencies).
+// versions as the gateway had (the catalog's; the gateway itself answers upgrades before Fastify now).
 //   PORT, HOST, REDIS_URL, JWT_SECRET
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { WebSocket } from 'ws'
 import { createUserRouter, env, onStop, userOf, welcome } from './common.ts'
 
-// Just the surface used here: the packages are the gateway's dependencies, not the test package's.
+// Just the surface used here (the packages' own types describe far more).
 interface Req {
   headers: Record<string, string | undefined>
   user?: string
@@ -32,8 +30,7 @@ interface App {
   close(): Promise<void>
 }
 
-const gatewayDir = fileURLToPath(new URL('../../../services/gateway/', import.meta.url))
-const require = createRequire(join(gatewayDir, 'package.json'))
+const require = createRequire(import.meta.url)
 const Fastify = require('fastify') as (opts?: Record<string, unknown>) => App
 const websocket = require('@fastify/websocket') as unknown
 

@@ -1,0 +1,169 @@
+import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http'
+import type { Socket } from 'node:net'
+import { parse as parseQuery } from 'node:querystring'
+import proxyAddr from '@fastify/proxy-addr'
+import { WS_PATH } from '@tidings/contracts'
+import type { ResumePoint } from '@tidings/delivery'
+import { redactUrl } from '@tidings/runtime'
+import type { FastifyInstance } from 'fastify'
+import { type WebSocket, WebSocketServer } from 'ws'
+import { selectSubprotocol } from './auth/handshake.ts'
+import type { Principal } from './auth/token-verifier.ts'
+import { HANDLER_FAILED } from './close-reasons.ts'
+import type { GatewayConfig } from './config.ts'
+import { INTERNAL, UPGRADE_REFUSED } from './errors.ts'
+import type { Hub } from './hub.ts'
+import type { PodContext } from './pod.ts'
+import type { RequestAuthenticator, ResponseHeaders } from './request-auth.ts'
+import { parseResumeQuery } from './resume.ts'
+import { openWebSocketSession } from './ws-transport.ts'
+
+/**
+ * The WebSocket handshake, answered on the HTTP server's `upgrade` event before Fastify sees it.
+ *
+ * Why not @fastify/websocket: it sends every upgrade through Fastify's whole request cycle (a
+ * Request, a Reply, a child logger, a ServerResponse built for the socket, the route's hooks)
+ * only to hand the socket to the same `ws` server in the end. On the connect path, which a
+ * reconnect storm runs tens of thousands of times a second across a fleet, that cycle was ~10 %
+ * of a connect's CPU and most of the garbage it left in the old generation (test/bench/RESULTS.md,
+ * 2026-12-07). The checks are the ones every other endpoint makes (request-auth.ts), and a refusal
+ * is the same HTTP error as anywhere else, so nothing changes for a client.
+ *
+ * Upgrades that are not WebSocket ones (`Upgrade: h2c`…) are ordinary requests the client merely
+ * offered to upgrade: they go through Fastify's routing as such.
+ */
+export function attachWebSocketUpgrade(
+  app: FastifyInstance,
+  pod: PodContext,
+  hub: Hub,
+  authenticate: RequestAuthenticator,
+): WebSocketServer {
+  const { config, log } = pod
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: config.socket.maxFrameBytes,
+    perMessageDeflate: false,
+    ...closeAndPongLimits(config),
+    handleProtocols: (protocols) => selectSubprotocol(protocols),
+    // we track sockets ourselves (hub.ts); ws's own Set would be a second copy
+    clientTracking: false,
+  })
+  // the client IP (per-IP rate limits) comes from X-Forwarded-For only through trusted hops,
+  // exactly as Fastify's own `request.ip` (app.ts `trustProxy`)
+  const trusted = (_address: string, hop: number) => hop < config.trustProxyHops
+  const clientIp = (req: IncomingMessage): string => {
+    const addrs = proxyAddr.all(req, trusted)
+    return addrs[addrs.length - 1] ?? ''
+  }
+
+  async function admit(req: IncomingMessage, headers: RetryHeaders) {
+    const url = req.url ?? ''
+    const q = url.indexOf('?')
+    const query = q === -1 ? {} : parseQuery(url.slice(q + 1))
+    const principal = await authenticate({ headers: req.headers, ip: clientIp(req) }, headers, {
+      limit: 'connect',
+    })
+    const resume = parseResumeQuery(query, 'lastSeq', { requireEpoch: true })
+    hub.checkCapacity()
+    return { principal, resume }
+  }
+
+  function open(ws: WebSocket, principal: Principal, resume: ResumePoint): void {
+    try {
+      openWebSocketSession(ws, hub, principal, resume, pod.onSocketError)
+    } catch (err) {
+      // a failure of ours: close with 1011 rather than leave the socket hanging
+      log.error({ err }, 'websocket handler failed')
+      ws.close(HANDLER_FAILED.code, HANDLER_FAILED.reason)
+    }
+  }
+
+  app.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    // Node removed its own error listener before emitting 'upgrade': until ws installs its own,
+    // an error (the client went away during the checks) must not be an uncaught exception
+    socket.on('error', destroyOnError)
+    if (req.headers.upgrade?.toLowerCase() !== 'websocket') return routeAsRequest(app, req, socket)
+    const url = req.url ?? ''
+    const q = url.indexOf('?')
+    if ((q === -1 ? url : url.slice(0, q)) !== WS_PATH || req.method !== 'GET') {
+      return refuse(socket, new UPGRADE_REFUSED(WS_PATH), undefined)
+    }
+    const headers = new RetryHeaders()
+    admit(req, headers).then(
+      ({ principal, resume }) => {
+        socket.off('error', destroyOnError) // ws installs its own
+        // ws destroys a socket the client closed meanwhile; the refused handshakes of
+        // ws (a bad Sec-WebSocket-Key…) are its own plain-text 400s, as before
+        wss.handleUpgrade(req, socket, head, (ws) => open(ws, principal, resume))
+      },
+      (err: Error & { statusCode?: number; code?: string }) => {
+        if (err.statusCode === undefined || !err.code?.startsWith('TDG_ERR_')) {
+          log.error({ err, url: redactUrl(url) }, 'request failed')
+          return refuse(socket, new INTERNAL(), undefined)
+        }
+        refuse(socket, err as CodedError, headers.retryAfter)
+      },
+    )
+  })
+  return wss
+}
+
+type CodedError = { statusCode: number; code: string; message: string }
+
+/** Collects the one header a refusal of the handshake may carry. */
+class RetryHeaders implements ResponseHeaders {
+  retryAfter: string | undefined
+  header(name: string, value: string): this {
+    if (name.toLowerCase() === 'retry-after') this.retryAfter = value
+    return this
+  }
+}
+
+function destroyOnError(this: Socket): void {
+  this.destroy()
+}
+
+/** The same `{statusCode, code, message}` body as every other refusal of the gateway (app.ts). */
+function refuse(socket: Socket, err: CodedError, retryAfter: string | undefined): void {
+  if (!socket.writable) {
+    socket.destroy()
+    return
+  }
+  const { statusCode, code, message } = err
+  const body = JSON.stringify({ statusCode, code, message })
+  socket.once('finish', socket.destroy)
+  socket.end(
+    `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\n` +
+      'connection: close\r\n' +
+      'content-type: application/json; charset=utf-8\r\n' +
+      `content-length: ${Buffer.byteLength(body)}\r\n` +
+      (retryAfter === undefined ? '' : `retry-after: ${retryAfter}\r\n`) +
+      `\r\n${body}`,
+  )
+}
+
+/**
+ * An ordinary request that offered another protocol: answered by Fastify like any request, on a
+ * response built for the socket (Node builds none for an upgrade), and the connection closed
+ * after it (Node no longer parses that socket).
+ */
+function routeAsRequest(app: FastifyInstance, req: IncomingMessage, socket: Socket): void {
+  const res = new ServerResponse(req)
+  res.shouldKeepAlive = false
+  res.assignSocket(socket)
+  res.once('finish', () => {
+    res.detachSocket(socket)
+    socket.end()
+  })
+  app.routing(req, res)
+}
+
+// Options of ws 8.23 that @types/ws does not know yet.
+function closeAndPongLimits(config: GatewayConfig): object {
+  return {
+    // A client that never answers our close frame is dropped this soon (ws waits 30 s).
+    closeTimeout: config.socket.closeTimeoutMs,
+    // Pongs queued for a client that does not read: ws terminates the socket past this.
+    maxPendingAutoPongs: 8,
+  }
+}
