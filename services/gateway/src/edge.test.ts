@@ -50,6 +50,22 @@ describe('the edge: upgrades, closing sockets, control frames, queues', () => {
     ok.socket.destroy()
   })
 
+  test('the path of /v1/ws is read as the router reads it: absolute-form (RFC 9112 §3.2.2), a fragment', async () => {
+    const user = uniqueName('u')
+    // a server must accept the absolute-form; Fastify's router (find-my-way) did for this route
+    for (const target of [`${gw.url}/v1/ws`, `${gw.url}/v1/ws?lastSeq=0&epoch=e1`, '/v1/ws#top']) {
+      const r = await rawUpgrade(gw.url, target, await bearer(user))
+      assert.equal(r.status, 101, `${target}: ${r.response}`)
+      r.socket.destroy()
+      await r.ended
+    }
+    // and another route in absolute-form is still refused
+    const other = await rawUpgrade(gw.url, `${gw.url}/healthz`, await bearer(user))
+    assert.equal(other.status, 400, other.response)
+    assert.match(other.response, /TDG_ERR_UPGRADE_REFUSED/)
+    await other.ended
+  })
+
   test('an upgrade to another protocol (h2c) is an ordinary request: answered, then the connection closed', async () => {
     const { port, hostname } = new URL(gw.url)
     const socket = connect(Number(port), hostname)
