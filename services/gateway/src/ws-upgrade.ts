@@ -56,10 +56,8 @@ export function attachWebSocketUpgrade(
     return addrs[addrs.length - 1] ?? ''
   }
 
-  async function admit(req: IncomingMessage, headers: RetryHeaders) {
-    const url = req.url ?? ''
-    const q = url.indexOf('?')
-    const query = q === -1 ? {} : parseQuery(url.slice(q + 1))
+  async function admit(req: IncomingMessage, search: string | undefined, headers: RetryHeaders) {
+    const query = search === undefined ? {} : parseQuery(search)
     const principal = await authenticate({ headers: req.headers, ip: clientIp(req) }, headers, {
       limit: 'connect',
     })
@@ -84,12 +82,12 @@ export function attachWebSocketUpgrade(
     socket.on('error', destroyOnError)
     if (req.headers.upgrade?.toLowerCase() !== 'websocket') return routeAsRequest(app, req, socket)
     const url = req.url ?? ''
-    const q = url.indexOf('?')
-    if ((q === -1 ? url : url.slice(0, q)) !== WS_PATH || req.method !== 'GET') {
+    const { path, search } = splitTarget(url)
+    if (path !== WS_PATH || req.method !== 'GET') {
       return refuse(socket, new UPGRADE_REFUSED(WS_PATH), undefined)
     }
     const headers = new RetryHeaders()
-    admit(req, headers).then(
+    admit(req, search, headers).then(
       ({ principal, resume }) => {
         socket.off('error', destroyOnError) // ws installs its own
         // ws destroys a socket the client closed meanwhile; the refused handshakes of
@@ -106,6 +104,22 @@ export function attachWebSocketUpgrade(
     )
   })
   return wss
+}
+
+// `http://host` or `https://host` before the path of an absolute-form request target
+const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i
+
+/**
+ * The request target's path and query as Fastify's router (find-my-way) reads them, so that an
+ * upgrade reaches /v1/ws exactly when a route of that path would: the absolute-form
+ * `GET http://host/v1/ws`, which a server must accept (RFC 9112 §3.2.2), and a path cut at `?` or `#`.
+ */
+function splitTarget(url: string): { path: string; search: string | undefined } {
+  const target = url.charCodeAt(0) === 47 /* '/' */ ? url : url.replace(ABSOLUTE_FORM, '')
+  const end = target.search(/[?#]/)
+  return end === -1
+    ? { path: target, search: undefined }
+    : { path: target.slice(0, end), search: target.slice(end + 1) }
 }
 
 type CodedError = { statusCode: number; code: string; message: string }
