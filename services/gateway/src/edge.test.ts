@@ -85,6 +85,23 @@ describe('the edge: upgrades, closing sockets, control frames, queues', () => {
     assert.equal(((await plain.json()) as { code: string }).code, 'TDG_ERR_NOT_WEBSOCKET')
   })
 
+  test('an SSE stream asked for with an h2c upgrade offer ends when the client goes away: its slot is freed', async () => {
+    const { port, hostname } = new URL(gw.url)
+    const socket = connect(Number(port), hostname)
+    socket.on('error', () => {})
+    socket.write(
+      `GET /v1/sse HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n` +
+        `Authorization: ${(await bearer()).authorization}\r\n\r\n`,
+    )
+    const [head] = (await once(socket, 'data')) as [Buffer]
+    assert.match(head.toString(), /^HTTP\/1.1 200 [^]*text\/event-stream/)
+    assert.equal(gw.gateway.pod.openSockets, 1)
+    // the client leaves without a word: the server notices (not only at a later write) and frees the slot
+    socket.end()
+    await waitFor(() => gw.gateway.pod.openSockets === 0, { message: 'the SSE slot was never freed' })
+    socket.destroy()
+  })
+
   test('a socket the server closed is terminated when the client never answers the close', async () => {
     const r = await rawUpgrade(gw.url, '/v1/ws', await bearer())
     assert.equal(r.status, 101)
