@@ -169,6 +169,11 @@ function routeAsRequest(app: FastifyInstance, req: IncomingMessage, socket: Sock
     res.detachSocket(socket)
     socket.end()
   })
+  // Node stopped reading the socket for the upgrade: read on (what arrives is dropped, the
+  // connection closes after this response) so that a client that leaves is noticed at once, as on
+  // any request; otherwise an SSE stream held its slot until a write failed, a heartbeat or more later
+  socket.once('end', socket.destroy)
+  socket.resume()
   app.routing(req, res)
 }
 
