@@ -66,6 +66,19 @@ describe('the edge: upgrades, closing sockets, control frames, queues', () => {
     await other.ended
   })
 
+  test('a refused handshake carries a Date header, like every other response (RFC 9110 §6.6.1)', async () => {
+    for (const [path, headers] of [
+      ['/v1/ws', {}],
+      ['/healthz', await bearer()],
+    ] as const) {
+      const r = await rawUpgrade(gw.url, path, headers)
+      assert.ok(r.status >= 400, r.response)
+      const date = /^date: (.+)$/im.exec(r.response)?.[1]
+      assert.ok(date !== undefined && !Number.isNaN(Date.parse(date)), r.response)
+      await r.ended
+    }
+  })
+
   test('an upgrade to another protocol (h2c) is an ordinary request: answered, then the connection closed', async () => {
     const { port, hostname } = new URL(gw.url)
     const socket = connect(Number(port), hostname)
