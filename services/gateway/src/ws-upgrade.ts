@@ -148,6 +148,8 @@ function refuse(socket: Socket, err: CodedError, retryAfter: string | undefined)
   socket.once('finish', socket.destroy)
   socket.end(
     `HTTP/1.1 ${statusCode} ${STATUS_CODES[statusCode] ?? ''}\r\n` +
+      // as on every response of Fastify's (RFC 9110 §6.6.1: an origin server with a clock sends it)
+      `date: ${new Date().toUTCString()}\r\n` +
       'connection: close\r\n' +
       'content-type: application/json; charset=utf-8\r\n' +
       `content-length: ${Buffer.byteLength(body)}\r\n` +
