@@ -98,6 +98,27 @@ describe('the edge: upgrades, closing sockets, control frames, queues', () => {
     assert.equal(((await plain.json()) as { code: string }).code, 'TDG_ERR_NOT_WEBSOCKET')
   })
 
+  test('an upgrade pipelined behind a request waits for its answer: both answered in order, the pod stays up', async () => {
+    const { port, hostname } = new URL(gw.url)
+    const h2c = `GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`
+    const refused = `GET /nope HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`
+    for (const [second, status] of [
+      [h2c, 200],
+      [refused, 400],
+    ] as const) {
+      const socket = connect(Number(port), hostname)
+      socket.on('error', () => {})
+      const chunks: Buffer[] = []
+      socket.on('data', (c: Buffer) => chunks.push(c))
+      // one write: the upgrade arrives while the answer to /readyz (a Redis round trip) is pending
+      socket.write(`GET /readyz HTTP/1.1\r\nHost: ${hostname}\r\n\r\n${second}`)
+      await once(socket, 'close')
+      const statuses = [...Buffer.concat(chunks).toString().matchAll(/^HTTP\/1.1 (\d+) /gm)].map((m) => Number(m[1]))
+      assert.deepEqual(statuses, [200, status])
+    }
+    assert.equal((await fetch(`${gw.url}/healthz`)).status, 200)
+  })
+
   test('an SSE stream asked for with an h2c upgrade offer ends when the client goes away: its slot is freed', async () => {
     const { port, hostname } = new URL(gw.url)
     const socket = connect(Number(port), hostname)
