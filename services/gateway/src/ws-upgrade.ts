@@ -80,6 +80,18 @@ export function attachWebSocketUpgrade(
     // Node removed its own error listener before emitting 'upgrade': until ws installs its own,
     // an error (the client went away during the checks) must not be an uncaught exception
     socket.on('error', destroyOnError)
+    // A client that pipelined the upgrade behind a request: Node emits it while that request's
+    // answer still holds the socket. Answered after it, in order (a response assigned to the socket
+    // now would throw out of this listener, a refusal written now would come first).
+    const pending = (socket as SocketWithResponse)._httpMessage
+    if (pending) {
+      pending.once('finish', () => onUpgrade(req, socket, head))
+      return
+    }
+    onUpgrade(req, socket, head)
+  })
+
+  function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
     if (req.headers.upgrade?.toLowerCase() !== 'websocket') return routeAsRequest(app, req, socket)
     const url = req.url ?? ''
     const { path, search } = splitTarget(url)
@@ -102,9 +114,12 @@ export function attachWebSocketUpgrade(
         refuse(socket, err as CodedError, headers.retryAfter)
       },
     )
-  })
+  }
   return wss
 }
+
+/** Node's own link from a socket to the response that is writing on it (null between requests). */
+type SocketWithResponse = Socket & { _httpMessage?: ServerResponse | null }
 
 // `http://host` or `https://host` before the path of an absolute-form request target
 const ABSOLUTE_FORM = /^https?:\/\/[^/?#]*/i
