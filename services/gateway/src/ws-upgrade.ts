@@ -91,7 +91,7 @@ export function attachWebSocketUpgrade(
     onUpgrade(req, socket, head)
   })
 
-  function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer): void {
+  function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer) {
     if (req.headers.upgrade?.toLowerCase() !== 'websocket') return routeAsRequest(app, req, socket)
     const url = req.url ?? ''
     const { path, search } = splitTarget(url)
