@@ -4,7 +4,7 @@ import { parse as parseQuery } from 'node:querystring'
 import proxyAddr from '@fastify/proxy-addr'
 import { WS_PATH } from '@tidings/contracts'
 import type { ResumePoint } from '@tidings/delivery'
-import { redactUrl } from '@tidings/runtime'
+import { redactUrl, tracingEnabled } from '@tidings/runtime'
 import type { FastifyInstance } from 'fastify'
 import { type WebSocket, WebSocketServer } from 'ws'
 import { selectSubprotocol } from './auth/handshake.ts'
@@ -12,6 +12,7 @@ import type { Principal } from './auth/token-verifier.ts'
 import { HANDLER_FAILED } from './close-reasons.ts'
 import type { GatewayConfig } from './config.ts'
 import { INTERNAL, UPGRADE_REFUSED } from './errors.ts'
+import { type HandshakeSpan, startHandshakeSpan } from './handshake-span.ts'
 import type { Hub } from './hub.ts'
 import type { PodContext } from './pod.ts'
 import type { RequestAuthenticator, ResponseHeaders } from './request-auth.ts'
@@ -39,6 +40,7 @@ export function attachWebSocketUpgrade(
   authenticate: RequestAuthenticator,
 ): WebSocketServer {
   const { config, log } = pod
+  const traced = tracingEnabled()
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: config.socket.maxFrameBytes,
@@ -99,19 +101,31 @@ export function attachWebSocketUpgrade(
       return refuse(socket, new UPGRADE_REFUSED(WS_PATH), undefined)
     }
     const headers = new RetryHeaders()
-    admit(req, search, headers).then(
+    const span: HandshakeSpan | undefined = traced ? startHandshakeSpan(req) : undefined
+    const checks = span ? span.run(() => admit(req, search, headers)) : admit(req, search, headers)
+    checks.then(
       ({ principal, resume }) => {
         socket.off('error', destroyOnError) // ws installs its own
         // ws destroys a socket the client closed meanwhile; the refused handshakes of
         // ws (a bad Sec-WebSocket-Key…) are its own plain-text 400s, as before
-        wss.handleUpgrade(req, socket, head, (ws) => open(ws, principal, resume))
+        let upgraded = false
+        const upgrade = () =>
+          wss.handleUpgrade(req, socket, head, (ws) => {
+            upgraded = true
+            open(ws, principal, resume)
+          })
+        if (!span) return upgrade()
+        span.run(upgrade)
+        span.end(upgraded ? 101 : undefined)
       },
       (err: Error & { statusCode?: number; code?: string }) => {
+        let refusal = err as CodedError
         if (err.statusCode === undefined || !err.code?.startsWith('TDG_ERR_')) {
           log.error({ err, url: redactUrl(url) }, 'request failed')
-          return refuse(socket, new INTERNAL(), undefined)
+          refusal = new INTERNAL()
         }
-        refuse(socket, err as CodedError, headers.retryAfter)
+        refuse(socket, refusal, refusal === err ? headers.retryAfter : undefined)
+        span?.end(refusal.statusCode)
       },
     )
   }
