@@ -40,7 +40,7 @@ import { createRequestAuthenticator } from './request-auth.ts'
 import { registerRevocationRoute } from './revocation.ts'
 import { registerSseRoute } from './sse.ts'
 import { createDeliveryTracing, type DeliveryTracing } from './tracing.ts'
-import { attachWebSocketUpgrade } from './ws-upgrade.ts'
+import { attachWebSocketUpgrade, upgradeOnlyWebSockets } from './ws-upgrade.ts'
 
 export interface GatewayDeps {
   config: GatewayConfig
@@ -121,6 +121,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     routerOptions: { maxParamLength: 256 },
     // the client IP (per-IP rate limits) comes from X-Forwarded-For only through trusted hops
     trustProxy: (_address: string, hop: number) => hop < config.trustProxyHops,
+    http: upgradeOnlyWebSockets,
   })
   // TCP connections, handshakes and closing sockets included: the pod's file descriptors stay
   // bounded whatever clients do; the headroom keeps probes and refusals answerable when full.

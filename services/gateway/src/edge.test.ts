@@ -79,19 +79,27 @@ describe('the edge: upgrades, closing sockets, control frames, queues', () => {
     }
   })
 
-  test('an upgrade to another protocol (h2c) is an ordinary request: answered, then the connection closed', async () => {
+  test('an upgrade to another protocol (h2c) is an ordinary request, keep-alive and body included', async () => {
     const { port, hostname } = new URL(gw.url)
     const socket = connect(Number(port), hostname)
+    socket.on('error', () => {})
+    let response = ''
+    socket.on('data', (c: Buffer) => {
+      response += c.toString()
+    })
+    const answers = () => [...response.matchAll(/^HTTP\/1.1 (\d+) /gm)].map((m) => Number(m[1]))
+    const offer = `Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA`
+    socket.write(`GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\n${offer}\r\n\r\n`)
+    await waitFor(() => answers().length === 1 && response.includes('"status":"ok"'), { message: response })
+    // the connection stays open for the next request, whose body reaches its route
+    const body = JSON.stringify({ seq: 0 })
     socket.write(
-      `GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQAoAAAAAIAAAAA\r\n\r\n`,
+      `POST /v1/inbox/ack HTTP/1.1\r\nHost: ${hostname}\r\n${offer}\r\nAuthorization: ${(await bearer()).authorization}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
     )
-    const chunks: Buffer[] = []
-    socket.on('data', (c: Buffer) => chunks.push(c))
-    await once(socket, 'end')
+    await waitFor(() => answers().length === 2, { message: response })
     socket.destroy()
-    const response = Buffer.concat(chunks).toString()
-    assert.match(response, /^HTTP\/1.1 200 /)
-    assert.match(response, /"status":"ok"/)
+    assert.deepEqual(answers(), [200, 204], response)
     // and a plain GET of /v1/ws is told to upgrade
     const plain = await fetch(`${gw.url}/v1/ws`)
     assert.equal(plain.status, 426)
@@ -100,7 +108,7 @@ describe('the edge: upgrades, closing sockets, control frames, queues', () => {
 
   test('an upgrade pipelined behind a request waits for its answer: both answered in order, the pod stays up', async () => {
     const { port, hostname } = new URL(gw.url)
-    const h2c = `GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n`
+    const h2c = `GET /healthz HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade, close\r\nUpgrade: h2c\r\n\r\n`
     const refused = `GET /nope HTTP/1.1\r\nHost: ${hostname}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n`
     for (const [second, status] of [
       [h2c, 200],

@@ -1,4 +1,4 @@
-import { type IncomingMessage, ServerResponse, STATUS_CODES } from 'node:http'
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http'
 import type { Socket } from 'node:net'
 import { parse as parseQuery } from 'node:querystring'
 import proxyAddr from '@fastify/proxy-addr'
@@ -26,12 +26,11 @@ import { openWebSocketSession } from './ws-transport.ts'
  * Request, a Reply, a child logger, a ServerResponse built for the socket, the route's hooks)
  * only to hand the socket to the same `ws` server in the end. On the connect path, which a
  * reconnect storm runs tens of thousands of times a second across a fleet, that cycle was ~10 %
- * of a connect's CPU and most of the garbage it left in the old generation (test/bench/RESULTS.md,
- * 2026-12-07). The checks are the ones every other endpoint makes (request-auth.ts), and a refusal
+ * of a connect's CPU (test/bench/RESULTS.md, 2026-12-07). The checks are the ones every other endpoint makes (request-auth.ts), and a refusal
  * is the same HTTP error as anywhere else, so nothing changes for a client.
  *
  * Upgrades that are not WebSocket ones (`Upgrade: h2c`…) are ordinary requests the client merely
- * offered to upgrade: they go through Fastify's routing as such.
+ * offered to upgrade: Node hands them to Fastify as such (`upgradeOnlyWebSockets`).
  */
 export function attachWebSocketUpgrade(
   app: FastifyInstance,
@@ -94,10 +93,10 @@ export function attachWebSocketUpgrade(
   })
 
   function onUpgrade(req: IncomingMessage, socket: Socket, head: Buffer) {
-    if (req.headers.upgrade?.toLowerCase() !== 'websocket') return routeAsRequest(app, req, socket)
     const url = req.url ?? ''
     const { path, search } = splitTarget(url)
-    if (path !== WS_PATH || req.method !== 'GET') {
+    // (not a WebSocket upgrade: only on a Node without shouldUpgradeCallback, refused as before)
+    if (!isWebSocketUpgrade(req) || path !== WS_PATH || req.method !== 'GET') {
       return refuse(socket, new UPGRADE_REFUSED(WS_PATH), undefined)
     }
     const headers = new RetryHeaders()
@@ -118,9 +117,9 @@ export function attachWebSocketUpgrade(
         span.run(upgrade)
         span.end(upgraded ? 101 : undefined)
       },
-      (err: Error & { statusCode?: number; code?: string }) => {
+      (err: unknown) => {
         let refusal = err as CodedError
-        if (err.statusCode === undefined || !err.code?.startsWith('TDG_ERR_')) {
+        if (!isCodedError(err)) {
           log.error({ err, url: redactUrl(url) }, 'request failed')
           refusal = new INTERNAL()
         }
@@ -131,6 +130,18 @@ export function attachWebSocketUpgrade(
   }
   return wss
 }
+
+/** `Upgrade: websocket` (the header's value is case-insensitive, RFC 6455 §4.2.1). */
+function isWebSocketUpgrade(req: IncomingMessage): boolean {
+  return req.headers.upgrade?.toLowerCase() === 'websocket'
+}
+
+/**
+ * Node's HTTP server options (Fastify's `http`): only a WebSocket upgrade is an 'upgrade' event; any
+ * other (`Upgrade: h2c` from `curl --http2`…) stays an ordinary request with its keep-alive, body and
+ * pipelining. Node ≥ 24.9 reads it; an older one ignores it and those requests are refused.
+ */
+export const upgradeOnlyWebSockets = { shouldUpgradeCallback: isWebSocketUpgrade }
 
 /** Node's own link from a socket to the response that is writing on it (null between requests). */
 type SocketWithResponse = Socket & { _httpMessage?: ServerResponse | null }
@@ -152,6 +163,12 @@ function splitTarget(url: string): { path: string; search: string | undefined } 
 }
 
 type CodedError = { statusCode: number; code: string; message: string }
+
+/** One of errors.ts: anything else thrown during the checks is a failure of ours (500, logged). */
+function isCodedError(err: unknown): err is CodedError {
+  const e = err as Partial<CodedError> | null
+  return typeof e?.statusCode === 'number' && typeof e.code === 'string' && e.code.startsWith('TDG_ERR_')
+}
 
 /** Collects the one header a refusal of the handshake may carry. */
 class RetryHeaders implements ResponseHeaders {
@@ -185,27 +202,6 @@ function refuse(socket: Socket, err: CodedError, retryAfter: string | undefined)
       (retryAfter === undefined ? '' : `retry-after: ${retryAfter}\r\n`) +
       `\r\n${body}`,
   )
-}
-
-/**
- * An ordinary request that offered another protocol: answered by Fastify like any request, on a
- * response built for the socket (Node builds none for an upgrade), and the connection closed
- * after it (Node no longer parses that socket).
- */
-function routeAsRequest(app: FastifyInstance, req: IncomingMessage, socket: Socket): void {
-  const res = new ServerResponse(req)
-  res.shouldKeepAlive = false
-  res.assignSocket(socket)
-  res.once('finish', () => {
-    res.detachSocket(socket)
-    socket.end()
-  })
-  // Node stopped reading the socket for the upgrade: read on (what arrives is dropped, the
-  // connection closes after this response) so that a client that leaves is noticed at once, as on
-  // any request; otherwise an SSE stream held its slot until a write failed, a heartbeat or more later
-  socket.once('end', socket.destroy)
-  socket.resume()
-  app.routing(req, res)
 }
 
 // Options of ws 8.23 that @types/ws does not know yet.
