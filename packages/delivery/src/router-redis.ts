@@ -41,35 +41,67 @@ export function createChannelRouter(
     else deliver()
   })
 
-  // One Redis: the SSUBSCRIBEs of one event-loop turn go as one command (one write instead of one
-  // per connect in a reconnect storm, issue 11). A Cluster takes one channel per SSUBSCRIBE (its
-  // channels must share a slot; users are spread over all of them), as before.
-  let batch: { names: string[]; ready: Promise<void> } | null = null
-  function ssubscribe(name: string): Promise<void> {
-    // Before the connection is ready, straight to ioredis's offline queue: a command written
-    // during its ready check (INFO) makes that check fail, and the subscription with it.
-    if (subscriber instanceof Cluster || subscriber.status !== 'ready') {
-      return subscriber.ssubscribe(name).then(() => undefined)
+  // One Redis: the SSUBSCRIBEs and SUNSUBSCRIBEs of one event-loop turn go out at its end, a run of
+  // consecutive ones of the same kind as one command (one write per run, not one per connect in a
+  // reconnect storm, issue 11, nor one per disconnect while a pod drains). ONE ordered queue, not a
+  // batch per kind: commands on one connection run in the order they are written, so a leave then
+  // re-join reaches Redis as SUNSUBSCRIBE then SSUBSCRIBE, never the reverse (which would leave the
+  // channel unsubscribed with a listener). A Cluster takes one channel per command (its channels
+  // must share a slot; users are spread over all of them), as before.
+  interface Run {
+    subscribe: boolean
+    names: Set<string>
+    ready: PromiseWithResolvers<void>
+  }
+  let queue: Run[] | null = null
+  // The run holding each channel whose SSUBSCRIBE has not gone out yet, so a leave can take it back.
+  const unsentSubscribes = new Map<string, Run>()
+
+  function command(subscribe: boolean, names: string[]): Promise<void> {
+    const sent = subscribe ? subscriber.ssubscribe(...names) : subscriber.sunsubscribe(...names)
+    return sent.then(() => undefined)
+  }
+
+  function flush(): void {
+    const runs = queue!
+    queue = null
+    unsentSubscribes.clear()
+    for (const run of runs) {
+      if (run.names.size === 0) {
+        run.ready.resolve()
+        continue
+      }
+      const sent = command(run.subscribe, [...run.names])
+      sent.then(run.ready.resolve, run.ready.reject)
     }
-    if (!batch) {
-      const names: string[] = []
-      const ready = new Promise<void>((resolve, reject) => {
-        setImmediate(() => {
-          batch = null
-          if (names.length === 0) return resolve()
-          subscriber.ssubscribe(...names).then(() => resolve(), reject)
-        })
-      })
-      batch = { names, ready }
+  }
+
+  // Before the connection is ready, straight to ioredis's offline queue: a command written during
+  // its ready check (INFO) makes that check fail, and the subscription with it. Only while no queue
+  // is pending though: a direct command would overtake the queued ones (of the same channel too).
+  const sendsDirectly = () => subscriber instanceof Cluster || (!queue && subscriber.status !== 'ready')
+
+  function enqueue(subscribe: boolean, name: string): Run {
+    if (!queue) {
+      queue = []
+      setImmediate(flush)
     }
-    batch.names.push(name)
-    return batch.ready
+    let run = queue.at(-1)
+    if (!run || run.subscribe !== subscribe) {
+      run = { subscribe, names: new Set(), ready: Promise.withResolvers() }
+      queue.push(run)
+      // an unsubscribe run reports its failure once, however many channels it carries
+      if (!subscribe) run.ready.promise.catch(onError)
+    }
+    run.names.add(name)
+    if (subscribe) unsentSubscribes.set(name, run)
+    return run
   }
 
   function subscribe<K extends Channel['kind']>(kind: K, name: string): Extract<Channel, { kind: K }> {
     let ch = channels.get(name)
     if (!ch) {
-      const ready = ssubscribe(name)
+      const ready = sendsDirectly() ? command(true, [name]) : enqueue(true, name).ready.promise
       const created = { kind, listeners: new Set(), ready } as Channel
       channels.set(name, created)
       // a failed subscribe must not stay cached: the next join tries again
@@ -88,14 +120,15 @@ export function createChannelRouter(
     ;(ch.listeners as Set<unknown>).delete(listener)
     if (ch.listeners.size > 0) return
     channels.delete(name)
-    // Not sent yet: it is taken out of the batch, so no SSUBSCRIBE follows the SUNSUBSCRIBE.
-    const queued = batch?.names.indexOf(name) ?? -1
-    if (queued >= 0) {
-      batch!.names.splice(queued, 1)
+    // Its SSUBSCRIBE not sent yet: taken out of its run, so nothing is sent for this channel.
+    const unsent = unsentSubscribes.get(name)
+    if (unsent) {
+      unsent.names.delete(name)
+      unsentSubscribes.delete(name)
       return
     }
-    // Commands on one connection run in order, so a later re-join's SSUBSCRIBE lands after this.
-    subscriber.sunsubscribe(name).catch(onError)
+    if (sendsDirectly()) command(false, [name]).catch(onError)
+    else enqueue(false, name)
   }
 
   return {
