@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { after, before, describe, test } from 'node:test'
 import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
 import type { Redis } from 'ioredis'
@@ -183,6 +184,36 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
       router.leaveUser(gone, listen(gone)) // not its listener: stays
       joins.push(router.joinUser(u, listen(u)))
       await Promise.all(joins)
+      assert.deepEqual(await subscribers(userChannel(u), userChannel(gone)), [1, 1])
+      await store.deliverToUser(u, 'e1', note)
+      await waitFor(() => got.get(u) === 1, { message: 'the re-joined listener got it' })
+      assert.deepEqual(errors, [])
+    } finally {
+      fresh.disconnect()
+    }
+  })
+
+  test('joins and leaves during the connection handshake wait for it to be ready', async () => {
+    const errors: Error[] = []
+    const fresh = createRedisConnection(target(), {
+      name: 'router-batch-handshake',
+      subscriber: true,
+    }) as Redis
+    fresh.on('error', (e) => errors.push(e))
+    try {
+      const router = createChannelRouter(fresh, (e) => errors.push(e))
+      const store = createDeliveryStore(redis, DEFAULT_RETENTION)
+      const [u, gone] = [uniqueName('u'), uniqueName('u')]
+      const { got, listen } = counter()
+      await once(fresh, 'connect') // TCP connected, ioredis's ready check not answered yet
+      assert.equal(fresh.status, 'connect')
+      const first = listen(u)
+      const joins = [router.joinUser(u, first), router.joinUser(gone, listen(gone))]
+      await nextTurn()
+      router.leaveUser(u, first)
+      joins.push(router.joinUser(u, listen(u)))
+      await Promise.all(joins)
+      assert.equal(fresh.status, 'ready')
       assert.deepEqual(await subscribers(userChannel(u), userChannel(gone)), [1, 1])
       await store.deliverToUser(u, 'e1', note)
       await waitFor(() => got.get(u) === 1, { message: 'the re-joined listener got it' })

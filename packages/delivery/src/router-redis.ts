@@ -63,6 +63,18 @@ export function createChannelRouter(
   }
 
   function flush(): void {
+    // During ioredis's handshake (status 'connect') it writes an (un)subscribe at once (they may run
+    // while Redis loads): the reply puts the connection in subscriber mode before the ready check's
+    // INFO, which then fails. So the queue waits for 'ready' ('end': ioredis rejects them), and one
+    // more turn, for ioredis to write its offline queue first: those commands were issued earlier.
+    if (subscriber.status === 'connect') {
+      const retry = () => {
+        subscriber.off('ready', retry).off('end', retry)
+        setImmediate(flush)
+      }
+      subscriber.once('ready', retry).once('end', retry)
+      return
+    }
     const runs = queue!
     queue = null
     unsentSubscribes.clear()
@@ -76,10 +88,11 @@ export function createChannelRouter(
     }
   }
 
-  // Before the connection is ready, straight to ioredis's offline queue: a command written during
-  // its ready check (INFO) makes that check fail, and the subscription with it. Only while no queue
-  // is pending though: a direct command would overtake the queued ones (of the same channel too).
-  const sendsDirectly = () => subscriber instanceof Cluster || (!queue && subscriber.status !== 'ready')
+  // While disconnected, straight to ioredis's offline queue, as before. Only while no queue is
+  // pending though: a direct command would overtake the queued ones (of the same channel too).
+  const sendsDirectly = () =>
+    subscriber instanceof Cluster ||
+    (!queue && subscriber.status !== 'ready' && subscriber.status !== 'connect')
 
   function enqueue(subscribe: boolean, name: string): Run {
     if (!queue) {
