@@ -1,5 +1,5 @@
 import type { LiveNotification } from './live-message.ts'
-import type { ChannelRouter, TopicListener, UserListener } from './router.ts'
+import { type ChannelRouter, notifyListener, type TopicListener, type UserListener } from './router.ts'
 
 /** The router of one process, and what publishes into it (in Redis: the deliver and revoke scripts). */
 export interface MemoryRouter extends ChannelRouter {
@@ -36,7 +36,7 @@ export function createMemoryRouter(): MemoryRouter {
       return users.size + topics.size
     },
     publishToUser(userId, message) {
-      for (const l of [...(users.get(userId) ?? [])]) l(message)
+      for (const l of [...(users.get(userId) ?? [])]) notifyListener(l, message)
     },
     publishToTopic(topic, frame) {
       for (const l of [...(topics.get(topic) ?? [])]) l(frame)

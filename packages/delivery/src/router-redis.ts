@@ -3,7 +3,13 @@ import { topicChannel, userChannel } from './keys.ts'
 import { decodeLiveNotification } from './live-message.ts'
 import { splitMessage } from './meta.ts'
 import type { RedisClient } from './redis-client.ts'
-import type { ChannelRouter, FanOut, TopicListener, UserListener } from './router.ts'
+import {
+  type ChannelRouter,
+  type FanOut,
+  notifyListener,
+  type TopicListener,
+  type UserListener,
+} from './router.ts'
 
 type Channel =
   | { kind: 'user'; listeners: Set<UserListener>; ready: Promise<void> }
@@ -34,7 +40,7 @@ export function createChannelRouter(
     if (!live) return onError(new Error(`undecodable message on ${channelBuf.toString()}`))
     const listeners = ch.listeners
     const deliver = () => {
-      for (const l of listeners) l(live)
+      for (const l of listeners) notifyListener(l, live)
     }
     // a revocation is no notification: not part of any event's delivery
     if (fanOut && live.revokedBefore === undefined) fanOut('user', live.meta, listeners.size, deliver)

@@ -1,7 +1,20 @@
 import type { LiveNotification } from './live-message.ts'
 import type { DeliveryMeta } from './meta.ts'
 
-export type UserListener = (message: LiveNotification) => void
+/**
+ * A function, or an object with a `live` method: a pod holds one listener per socket, and the
+ * socket's own object costs nothing more, where a bound function is a closure and its context each.
+ */
+export type UserListener = ((message: LiveNotification) => void) | LiveReceiver
+export interface LiveReceiver {
+  live(message: LiveNotification): void
+}
+
+/** Calls a user listener, whichever its form. */
+export function notifyListener(listener: UserListener, message: LiveNotification): void {
+  if (typeof listener === 'function') listener(message)
+  else listener.live(message)
+}
 export type TopicListener = (frame: Buffer) => void
 
 /**

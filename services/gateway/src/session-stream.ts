@@ -10,8 +10,8 @@ export const Phase = { Starting: 0, Live: 1, Resyncing: 2, Closed: 3 } as const
 export type Phase = (typeof Phase)[keyof typeof Phase]
 /** Resyncs in a row that did not move the cursor before the session gives up (1013). */
 const MAX_FRUITLESS_RESYNCS = 3
-// `inbound` until the session starts: one shared promise, not one per session
-const STARTING: Promise<void> = Promise.resolve()
+// `inbound` until the session starts, and once it is idle: one shared promise, not one per session
+export const SETTLED: Promise<void> = Promise.resolve()
 
 /**
  * The ordered delivery half of a session (session.ts is the rest: admission, client frames,
@@ -37,8 +37,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
   /** Consecutive resyncs that did not move the cursor: a gap the inbox cannot fill. */
   #fruitlessResyncs = 0
   /** Steps run one after another (inbox reads, inbound frames): an ack is done before the next frame. */
-  protected inbound: Promise<void> = STARTING
-  protected readonly onLive = (m: LiveNotification): void => this.#live(m)
+  protected inbound: Promise<void> = SETTLED
 
   constructor(transport: Transport, id: string, userId: string, issuedAt: number | undefined, pod: Pod) {
     this.transport = transport
@@ -97,10 +96,14 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     this.#pending = null
     // Messages of another epoch belong to a life of the sequence the inbox says is over: replaying
     // them would only trigger another resync, forever.
-    if (pending) for (const m of pending) if (m.epoch === epoch) this.#live(m)
+    if (pending) for (const m of pending) if (m.epoch === epoch) this.live(m)
   }
 
-  #live(m: LiveNotification): void {
+  /**
+   * A live message of the user's channel. The session itself is the router's listener (a
+   * LiveReceiver): no closure per socket.
+   */
+  live(m: LiveNotification): void {
     if (m.revokedBefore !== undefined) {
       if (isRevoked(this.issuedAt, m.revokedBefore)) this.close(Closes.Revoked)
       return

@@ -147,6 +147,9 @@ async function verifyWithEach(
   throw new AuthError('token_invalid', 'token signature invalid')
 }
 
+// Most tokens allow no topic: one shared empty list rather than an array per session (32 B each).
+const NO_TOPICS: readonly string[] = Object.freeze([])
+
 function principalFrom(payload: Record<string, unknown>, maxLifetimeS: number): Principal {
   const { sub, exp, iat, topics } = payload
   // The user id becomes part of Redis keys, so it is held to the same pattern as everywhere else.
@@ -165,7 +168,7 @@ function principalFrom(payload: Record<string, unknown>, maxLifetimeS: number): 
     userId: sub,
     expiresAt: exp * 1000,
     issuedAt: iat * 1000,
-    topics: [...new Set<string>(topics ?? [])],
+    topics: topics === undefined || topics.length === 0 ? NO_TOPICS : [...new Set<string>(topics)],
   }
 }
 
