@@ -12,6 +12,11 @@ import { createDeliveryStore } from './store.ts'
 
 const note = { id: 'x', kind: 'k', createdAt: '2026-11-24T10:00:00.000Z', title: 't', body: 'b', data: {} }
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
+/** A router on `conn`, with the errors it reported. */
+const routerOn = (conn: Redis) => {
+  const errors: Error[] = []
+  return { router: createChannelRouter(conn, (e) => errors.push(e)), errors }
+}
 
 // The order in which the router's (un)subscribes reach one Redis, seen from Redis itself (MONITOR).
 describe('channel router: the (un)subscribes of one turn, batched in order (real Redis)', () => {
@@ -48,8 +53,7 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
   }
 
   test('the leaves of one turn are one SUNSUBSCRIBE, and every channel is unsubscribed', async () => {
-    const errors: Error[] = []
-    const router = createChannelRouter(sub, (e) => errors.push(e))
+    const { router, errors } = routerOn(sub)
     const users = Array.from({ length: 50 }, () => uniqueName('u'))
     const listeners = users.map(() => () => {})
     await Promise.all(users.map((u, i) => router.joinUser(u, listeners[i]!)))
@@ -71,8 +75,7 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
   })
 
   test('a leave and re-join in one turn ends subscribed and receives', async () => {
-    const errors: Error[] = []
-    const router = createChannelRouter(sub, (e) => errors.push(e))
+    const { router, errors } = routerOn(sub)
     const store = createDeliveryStore(redis, DEFAULT_RETENTION)
     const [u, other] = [uniqueName('u'), uniqueName('u')]
     const { got, listen } = counter()
@@ -95,8 +98,7 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
   })
 
   test('a leave and re-join across the end of the turn ends subscribed and receives', async () => {
-    const errors: Error[] = []
-    const router = createChannelRouter(sub, (e) => errors.push(e))
+    const { router, errors } = routerOn(sub)
     const store = createDeliveryStore(redis, DEFAULT_RETENTION)
     const u = uniqueName('u')
     const { got, listen } = counter()
@@ -125,8 +127,7 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
   })
 
   test('a join and leave in one turn send nothing', async () => {
-    const errors: Error[] = []
-    const router = createChannelRouter(sub, (e) => errors.push(e))
+    const { router, errors } = routerOn(sub)
     const [gone, stays, later] = [uniqueName('u'), uniqueName('u'), uniqueName('u')]
     const l = () => {}
     const joins = [router.joinUser(gone, l), router.joinUser(stays, l)]
@@ -242,8 +243,7 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
 
   test('a failed batched SSUBSCRIBE rejects the join of every channel in it, and is not cached', async () => {
     await withRefused('ssubscribe', async (conn) => {
-      const errors: Error[] = []
-      const router = createChannelRouter(conn, (e) => errors.push(e))
+      const { router, errors } = routerOn(conn)
       const joins = [uniqueName('u'), uniqueName('u')].map((u) => router.joinUser(u, () => {}))
       const results = await Promise.allSettled(joins)
       assert.deepEqual(
@@ -258,8 +258,7 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
 
   test('a failed batched SUNSUBSCRIBE is reported once through onError', async () => {
     await withRefused('sunsubscribe', async (conn) => {
-      const errors: Error[] = []
-      const router = createChannelRouter(conn, (e) => errors.push(e))
+      const { router, errors } = routerOn(conn)
       const users = [uniqueName('u'), uniqueName('u')]
       const l = () => {}
       await Promise.all(users.map((u) => router.joinUser(u, l)))
