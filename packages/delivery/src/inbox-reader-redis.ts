@@ -1,26 +1,27 @@
 import { finishRead, type InboxRead, nextEpochCandidate, type ResumePoint } from './inbox.ts'
 import type { InboxReader, InboxReaderOptions } from './inbox-reader.ts'
 import { userInboxKey, userStateKey } from './keys.ts'
+import { LuaScript } from './lua-script.ts'
 import { type DeliveryMeta, splitEntry } from './meta.ts'
 import type { RedisClient } from './redis-client.ts'
 import { ACK, READ_INBOX } from './scripts.ts'
 
-interface Scripted {
-  tdgRead(...args: Array<string | number>): Promise<[string, number, number, number, string[], number]>
-  tdgAck(...args: Array<string | number>): Promise<[number, string]>
-}
+const readScript = new LuaScript<[string, number, number, number, string[], number]>(READ_INBOX, 2)
+const ackScript = new LuaScript<[number, string]>(ACK, 2)
 
 export function createInboxReader(redis: RedisClient, options: InboxReaderOptions): InboxReader {
   const { stateTtlSeconds } = options
   if (!Number.isSafeInteger(stateTtlSeconds) || stateTtlSeconds < 1) {
     throw new RangeError(`stateTtlSeconds must be a positive integer, got ${stateTtlSeconds}`)
   }
-  redis.defineCommand('tdgRead', { numberOfKeys: 2, lua: READ_INBOX })
-  redis.defineCommand('tdgAck', { numberOfKeys: 2, lua: ACK })
-  const s = redis as unknown as Scripted
-
   const ackWithMeta: InboxReader['ackWithMeta'] = async (userId, epoch, seq) => {
-    const [acked, line] = await s.tdgAck(userStateKey(userId), userInboxKey(userId), epoch ?? '', seq)
+    const [acked, line] = await ackScript.run(
+      redis,
+      userStateKey(userId),
+      userInboxKey(userId),
+      epoch ?? '',
+      seq,
+    )
     return { acked: Number(acked), meta: line === '' ? undefined : splitEntry(`${line}{`).meta }
   }
 
@@ -28,7 +29,8 @@ export function createInboxReader(redis: RedisClient, options: InboxReaderOption
     async readInbox(userId, from) {
       const lastSeq = from.lastSeq ?? 0
       const clientEpoch = from.epoch ?? ''
-      const [epoch, seq, acked, firstSeq, entries, regressed] = await s.tdgRead(
+      const [epoch, seq, acked, firstSeq, entries, regressed] = await readScript.run(
+        redis,
         userStateKey(userId),
         userInboxKey(userId),
         nextEpochCandidate(),

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { Notification } from '@tidings/contracts'
 import { ReplyError } from 'ioredis'
 import { nextEpochCandidate } from './inbox.ts'
@@ -10,6 +9,7 @@ import {
   userInboxKey,
   userStateKey,
 } from './keys.ts'
+import { LuaScript } from './lua-script.ts'
 import { type DeliveryMeta, encodeMeta } from './meta.ts'
 import { type RetentionOptions, validateRetention } from './options.ts'
 import type { RedisClient } from './redis-client.ts'
@@ -60,10 +60,12 @@ export interface InboxWriter {
   ): Promise<'published' | 'duplicate'>
 }
 
-interface Scripted {
-  tdgDeliver(...args: Array<string | number>): Promise<[number, string, number] | [0, string]>
-  tdgPublish(...args: Array<string | number>): Promise<number>
-}
+/** KEYS: state, inbox, dedupe. ARGV: epoch candidate, frame tail, cap, ttl, dedupe window, state ttl, channel, meta. */
+const deliverScript = new LuaScript<[number, string, number] | [0, string]>(DELIVER_TO_USER, 3)
+/** KEYS: dedupe. ARGV: dedupe window, channel, message. */
+const publishScript = new LuaScript<number>(PUBLISH_TO_TOPIC, 1)
+/** Its key count varies per call (three per item); a Cluster routes it by its first key. */
+const deliverManyScript = new LuaScript<ManyReply>(DELIVER_TO_USERS)
 
 type ManyReply = Array<[number, string, number] | [number, string?]>
 
@@ -73,23 +75,6 @@ const MAX_PER_CALL = 100
 
 export function createInboxWriter(redis: RedisClient, retention: RetentionOptions): InboxWriter {
   const r = validateRetention({ ...retention })
-  // defineCommand runs EVALSHA and falls back to EVAL once per connection/node; with
-  // enableAutoPipelining, concurrent calls share a round trip (per node in a cluster).
-  redis.defineCommand('tdgDeliver', { numberOfKeys: 3, lua: DELIVER_TO_USER })
-  redis.defineCommand('tdgPublish', { numberOfKeys: 1, lua: PUBLISH_TO_TOPIC })
-  const s = redis as unknown as Scripted
-  // Plain EVALSHA rather than defineCommand: its key count varies per call, and a Cluster routes an
-  // EVALSHA by its first key (a defined command with a variable key count by its first argument).
-  const manySha = createHash('sha1').update(DELIVER_TO_USERS).digest('hex')
-  async function deliverMany(numKeys: number, keysAndArgs: Array<string | number>): Promise<ManyReply> {
-    try {
-      return (await redis.evalsha(manySha, numKeys, ...keysAndArgs)) as ManyReply
-    } catch (err) {
-      // the script is not cached on that node yet (first call, restart, failover): once with its text
-      if (!(err instanceof Error && err.message.startsWith('NOSCRIPT'))) throw err
-      return (await redis.eval(DELIVER_TO_USERS, numKeys, ...keysAndArgs)) as ManyReply
-    }
-  }
   const constants = [r.inboxCap, r.inboxTtlSeconds, r.dedupeWindowSeconds, r.stateTtlSeconds]
 
   /**
@@ -132,7 +117,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
     })
     if (sent.length === 0) return
     try {
-      const replies = await deliverMany(keys.length, [...keys, ...args])
+      const replies = await deliverManyScript.runWith(redis, keys.length, [...keys, ...args])
       replies.forEach((reply, j) => {
         const outcome = outcomeOf(reply)
         out[sent[j]!] = outcome
@@ -186,7 +171,8 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
     async deliverToUser(userId, dedupeId, notification, meta) {
       // One serialisation per notification; the script prepends type and seq.
       const tail = notificationFrameTail(notification)
-      const res = await s.tdgDeliver(
+      const res = await deliverScript.run(
+        redis,
         userStateKey(userId),
         userInboxKey(userId),
         userDedupeKey(userId, dedupeId),
@@ -204,7 +190,8 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
 
     async publishToTopic(topic, dedupeId, notification, meta) {
       const frame = broadcastFrame(topic, notification)
-      const res = await s.tdgPublish(
+      const res = await publishScript.run(
+        redis,
         topicDedupeKey(topic, dedupeId),
         r.dedupeWindowSeconds,
         topicChannel(topic),

@@ -2,6 +2,7 @@
 import calculateSlot from 'cluster-key-slot'
 import { Cluster } from 'ioredis'
 import { userPresenceKey } from './keys.ts'
+import { LuaScript } from './lua-script.ts'
 import { type PresenceEntry, type PresenceStore, validatePresenceTtl } from './presence.ts'
 import type { RedisClient } from './redis-client.ts'
 import { PRESENCE_COUNT, PRESENCE_JOIN, PRESENCE_REFRESH_MANY } from './scripts.ts'
@@ -9,39 +10,35 @@ import { PRESENCE_COUNT, PRESENCE_JOIN, PRESENCE_REFRESH_MANY } from './scripts.
 /** Keys per refreshMany script call: each call is one atomic step, and Redis serves no one else meanwhile. */
 const REFRESH_BATCH = 256
 
-interface Scripted {
-  tdgPresenceJoin(key: string, member: string, ttlMs: number, max: number): Promise<number>
-  tdgPresenceRefreshMany(routingKey: string, ttlMs: number, ...keyMemberPairs: string[]): Promise<number[]>
-  tdgPresenceCount(key: string): Promise<number>
-}
+/** KEYS: presence. ARGV: member, ttlMs, max. */
+const joinScript = new LuaScript<number>(PRESENCE_JOIN, 1)
+/** KEYS: a routing key. ARGV: ttlMs, key, member, key, member… */
+const refreshManyScript = new LuaScript<number[]>(PRESENCE_REFRESH_MANY, 1)
+const countScript = new LuaScript<number>(PRESENCE_COUNT, 1)
 
 /** Presence in Redis: a sorted set per user (keys.ts), scored by expiry on Redis's clock (scripts.ts). */
 export function createPresenceStore(redis: RedisClient, opts: { ttlMs: number }): PresenceStore {
   validatePresenceTtl(opts.ttlMs)
-  redis.defineCommand('tdgPresenceJoin', { numberOfKeys: 1, lua: PRESENCE_JOIN })
-  redis.defineCommand('tdgPresenceRefreshMany', { numberOfKeys: 1, lua: PRESENCE_REFRESH_MANY })
-  redis.defineCommand('tdgPresenceCount', { numberOfKeys: 1, lua: PRESENCE_COUNT })
-  const s = redis as unknown as Scripted
   const { ttlMs } = opts
 
   const refreshBatch = async (batch: readonly PresenceEntry[]): Promise<void> => {
     const pairs: string[] = []
     for (const e of batch) pairs.push(userPresenceKey(e.userId), e.sessionId)
-    const elsewhere = await s.tdgPresenceRefreshMany(pairs[0]!, ttlMs, ...pairs)
+    const elsewhere = await refreshManyScript.run(redis, pairs[0]!, ttlMs, ...pairs)
     // Keys of a slot that moved (resharding): a script error is no redirection, so ioredis would
     // keep its stale map and the same keys would fail every heartbeat until their entries expired.
     // One call each, routed by its own key: ioredis follows MOVED/ASK and updates its map.
     await Promise.all(
       elsewhere.map((i) => {
         const key = pairs[2 * i]!
-        return s.tdgPresenceRefreshMany(key, ttlMs, key, pairs[2 * i + 1]!)
+        return refreshManyScript.run(redis, key, ttlMs, key, pairs[2 * i + 1]!)
       }),
     )
   }
 
   return {
     async join(userId, sessionId, maxSessions) {
-      return (await s.tdgPresenceJoin(userPresenceKey(userId), sessionId, ttlMs, maxSessions)) === 1
+      return (await joinScript.run(redis, userPresenceKey(userId), sessionId, ttlMs, maxSessions)) === 1
     },
     async refreshMany(entries) {
       const calls: Array<Promise<void>> = []
@@ -56,7 +53,7 @@ export function createPresenceStore(redis: RedisClient, opts: { ttlMs: number })
       await redis.zrem(userPresenceKey(userId), sessionId)
     },
     count(userId) {
-      return s.tdgPresenceCount(userPresenceKey(userId))
+      return countScript.run(redis, userPresenceKey(userId))
     },
   }
 }

@@ -10,6 +10,7 @@
 // touches one slot.
 import type { PushReason } from '@tidings/contracts'
 import { pushClaimedKey, pushDoneKey, pushDueKey, userInboxKey, userStateKey } from './keys.ts'
+import { LuaScript } from './lua-script.ts'
 import type { RedisClient } from './redis-client.ts'
 
 export const PUSH_SHARDS = 16
@@ -116,25 +117,19 @@ redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
 return 1
 `
 
-interface Scripted {
-  tdgPushSchedule(due: string, done: string, member: string, delayMs: number): Promise<number>
-  tdgPushClaim(due: string, claimed: string, leaseMs: number, limit: number): Promise<string[]>
-  tdgPushCheck(state: string, inbox: string, epoch: string, seq: number): Promise<[string, string?]>
-  tdgPushDone(claimed: string, done: string, member: string, rememberSeconds: number): Promise<number>
-}
+const scheduleScript = new LuaScript<number>(SCHEDULE, 2)
+const claimScript = new LuaScript<string[]>(CLAIM, 2)
+const checkScript = new LuaScript<[string, string?]>(CHECK, 2)
+const doneScript = new LuaScript<number>(DONE, 2)
 
 /** `queue` names the queue (the push topic): its keys are its own. Topic names never contain braces. */
 export function createPushQueue(redis: RedisClient, queue: string): PushQueue {
   if (!/^[A-Za-z0-9._-]{1,249}$/.test(queue)) throw new RangeError(`not a push queue name: ${queue}`)
-  redis.defineCommand('tdgPushSchedule', { numberOfKeys: 2, lua: SCHEDULE })
-  redis.defineCommand('tdgPushClaim', { numberOfKeys: 2, lua: CLAIM })
-  redis.defineCommand('tdgPushCheck', { numberOfKeys: 2, lua: CHECK })
-  redis.defineCommand('tdgPushDone', { numberOfKeys: 2, lua: DONE })
-  const s = redis as unknown as Scripted
   return {
     async schedule(entry, delayMs) {
       const shard = pushShard(entry.userId)
-      const added = await s.tdgPushSchedule(
+      const added = await scheduleScript.run(
+        redis,
         pushDueKey(queue, shard),
         pushDoneKey(queue, shard, entry.notificationId),
         encodePushEntry(entry),
@@ -143,7 +138,8 @@ export function createPushQueue(redis: RedisClient, queue: string): PushQueue {
       return added === 1
     },
     async claim(shard, leaseMs, limit) {
-      const members = await s.tdgPushClaim(
+      const members = await claimScript.run(
+        redis,
         pushDueKey(queue, shard),
         pushClaimedKey(queue, shard),
         leaseMs,
@@ -159,7 +155,8 @@ export function createPushQueue(redis: RedisClient, queue: string): PushQueue {
       return entries
     },
     async check(entry) {
-      const [status, frame] = await s.tdgPushCheck(
+      const [status, frame] = await checkScript.run(
+        redis,
         userStateKey(entry.userId),
         userInboxKey(entry.userId),
         entry.epoch,
@@ -170,7 +167,8 @@ export function createPushQueue(redis: RedisClient, queue: string): PushQueue {
     },
     async done(entry, rememberSeconds) {
       const shard = pushShard(entry.userId)
-      await s.tdgPushDone(
+      await doneScript.run(
+        redis,
         pushClaimedKey(queue, shard),
         pushDoneKey(queue, shard, entry.notificationId),
         encodePushEntry(entry),

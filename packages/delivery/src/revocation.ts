@@ -1,5 +1,6 @@
 import { userChannel, userRevokedKey } from './keys.ts'
 import { REVOKED_HEAD } from './live-message.ts'
+import { LuaScript } from './lua-script.ts'
 import type { RedisClient } from './redis-client.ts'
 import { REVOKE_USER } from './scripts.ts'
 
@@ -15,19 +16,22 @@ export interface RevocationStore {
   revokedAt(userId: string): Promise<number | undefined>
 }
 
-interface Scripted {
-  tdgRevoke(key: string, ttl: number, channel: string, messageHead: string): Promise<number>
-}
+/** KEYS: revoked. ARGV: ttl, channel, message head. */
+const revokeScript = new LuaScript<number>(REVOKE_USER, 1)
 
 export function createRevocationStore(redis: RedisClient, opts: { ttlSeconds: number }): RevocationStore {
   if (!Number.isSafeInteger(opts.ttlSeconds) || opts.ttlSeconds < 1)
     throw new RangeError('revocation ttlSeconds must be >= 1')
-  redis.defineCommand('tdgRevoke', { numberOfKeys: 1, lua: REVOKE_USER })
-  const s = redis as unknown as Scripted
   return {
     async revoke(userId) {
       return Number(
-        await s.tdgRevoke(userRevokedKey(userId), opts.ttlSeconds, userChannel(userId), REVOKED_HEAD),
+        await revokeScript.run(
+          redis,
+          userRevokedKey(userId),
+          opts.ttlSeconds,
+          userChannel(userId),
+          REVOKED_HEAD,
+        ),
       )
     },
     async revokedAt(userId) {

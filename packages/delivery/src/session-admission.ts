@@ -2,6 +2,7 @@ import { type InboxRead, nextEpochCandidate, type ResumePoint } from './inbox.ts
 import type { InboxReader } from './inbox-reader.ts'
 import { readFromScript } from './inbox-reader-redis.ts'
 import { userInboxKey, userPresenceKey, userRevokedKey, userStateKey } from './keys.ts'
+import { LuaScript } from './lua-script.ts'
 import { type PresenceStore, validatePresenceTtl } from './presence.ts'
 import type { RedisClient } from './redis-client.ts'
 import type { RevocationStore } from './revocation.ts'
@@ -22,11 +23,10 @@ export interface SessionAdmission {
   admit(userId: string, sessionId: string, maxSessions: number, from: ResumePoint): Promise<Admission>
 }
 
-interface Scripted {
-  tdgAdmit(
-    ...args: Array<string | number>
-  ): Promise<[0] | [1, string, string, number, number, number, string[], number]>
-}
+const admitScript = new LuaScript<[0] | [1, string, string, number, number, number, string[], number]>(
+  ADMIT_SESSION,
+  4,
+)
 
 export function createSessionAdmission(
   redis: RedisClient,
@@ -37,12 +37,11 @@ export function createSessionAdmission(
   if (!Number.isSafeInteger(stateTtlSeconds) || stateTtlSeconds < 1) {
     throw new RangeError(`stateTtlSeconds must be a positive integer, got ${stateTtlSeconds}`)
   }
-  redis.defineCommand('tdgAdmit', { numberOfKeys: 4, lua: ADMIT_SESSION })
-  const s = redis as unknown as Scripted
   return {
     async admit(userId, sessionId, maxSessions, from) {
       const lastSeq = from.lastSeq ?? 0
-      const r = await s.tdgAdmit(
+      const r = await admitScript.run(
+        redis,
         userPresenceKey(userId),
         userRevokedKey(userId),
         userStateKey(userId),

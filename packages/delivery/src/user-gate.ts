@@ -1,4 +1,5 @@
 import { userRateLimitKey, userRevokedKey } from './keys.ts'
+import { LuaScript } from './lua-script.ts'
 import type { RedisClient } from './redis-client.ts'
 import { USER_GATE } from './scripts-connect.ts'
 
@@ -27,21 +28,14 @@ export interface UserGate {
   ): Promise<UserGateResult>
 }
 
-interface Scripted {
-  tdgUserGate(
-    revokedKey: string,
-    limitKey: string,
-    windowSeconds: number,
-    issuedAtS: number | string,
-  ): Promise<[string, number, number]>
-}
+/** KEYS: revoked, rate limit. ARGV: windowSeconds, issuedAt (s, or ''). */
+const userGateScript = new LuaScript<[string, number, number]>(USER_GATE, 2)
 
 export function createUserGate(redis: RedisClient): UserGate {
-  redis.defineCommand('tdgUserGate', { numberOfKeys: 2, lua: USER_GATE })
-  const s = redis as unknown as Scripted
   return {
     async check(userId, name, windowSeconds, issuedAtMs) {
-      const [revoked, count, ttl] = await s.tdgUserGate(
+      const [revoked, count, ttl] = await userGateScript.run(
+        redis,
         userRevokedKey(userId),
         userRateLimitKey(userId, name),
         windowSeconds,
