@@ -4,8 +4,9 @@
 // `--inspect=127.0.0.1:0`, so the bench can force full GCs through the DevTools protocol without any hook
 // in the service), warm it up with 200 sockets that are then closed, force a GC, sample its RSS
 // (/proc/<pid>/status VmRSS, median of 5), open N idle authenticated sockets (distinct users) from
-// separate load generator processes, wait until the server is idle, sample RSS again (as it is, after one
-// ordinary full GC, and after a last-resort GC that returns free pages to the OS) → (after − before) / N. `process.memoryUsage()` inside the server splits that into V8 heap
+// separate load generator processes, wait until the server is idle, sample RSS again (as it is, after
+// `idleSeconds` more of quiet, after one ordinary full GC, and after a last-resort GC that returns free
+// pages to the OS) → (after − before) / N. `process.memoryUsage()` inside the server splits that into V8 heap
 // and off-heap parts. With `heap`, a heap snapshot before and after gives objects per socket by
 // constructor and what holds the request/response objects.
 import { mkdirSync, writeFileSync } from 'node:fs'
@@ -34,6 +35,13 @@ export interface MemoryOptions {
   connectProfileDir?: string
   /** Take heap snapshots (use a small N: a snapshot of 18k sockets is hundreds of MB of JSON). */
   heapSnapshots?: boolean
+  /**
+   * How long the server is left alone once its sockets are open and it went quiet, before the
+   * "idle pod" sample and the forced GCs (default 20 s): what a pod holds a little after a storm,
+   * with whatever the server and V8 do by themselves meanwhile (the gateway's compaction after a
+   * burst, then V8's memory reducer, ~8 s later).
+   */
+  idleSeconds?: number
 }
 
 export interface ServerMemory {
@@ -54,15 +62,24 @@ export interface ServerMemory {
   serverCounts: { sockets: number; channels: number }
   /** Whether the server went idle (< 3% CPU over 1 s) before the "after" samples. */
   quiet: boolean
-  rssKiB: { before: number; settled: number; afterOrdinaryGc: number; afterGc: number; peak: number }
+  rssKiB: {
+    before: number
+    settled: number
+    idle: number
+    afterOrdinaryGc: number
+    afterGc: number
+    peak: number
+  }
   v8: { before: MemoryUsage; after: MemoryUsage }
   perSocket: {
     /** (RSS after a last-resort GC − RSS before) / N, KiB: the best case, what the heap itself needs. */
     rssKiB: number
     /** (RSS after one ordinary full GC − RSS before) / N, KiB: what a running pod holds; size pods by it. */
     rssOrdinaryGcKiB: number
-    /** Same without forcing a GC (what a pod would show at that moment), KiB. */
+    /** Same without forcing a GC, as soon as the server went quiet, KiB. */
     rssSettledKiB: number
+    /** Same `idleSeconds` later, still without forcing a GC: what a quiet pod holds after a storm, KiB. */
+    rssIdleKiB: number
     heapUsedBytes: number
     externalBytes: number
   }
@@ -141,6 +158,8 @@ export async function measureServer(kind: ServerKind, o: MemoryOptions, roundNo 
         const serverCounts = await server.counts()
         const quiet = await waitQuiet(pid, { timeoutMs: 60_000 })
         const settled = await sampleRss(pid)
+        await delay((o.idleSeconds ?? 20) * 1000)
+        const idle = await sampleRss(pid)
         await inspector.ordinaryGc()
         await delay(500)
         const afterOrdinaryGc = await sampleRss(pid)
@@ -168,12 +187,13 @@ export async function measureServer(kind: ServerKind, o: MemoryOptions, roundNo 
           cpuPerConnectUs: Math.round((connectCpuMs * 1000) / n),
           serverCounts,
           quiet,
-          rssKiB: { before: before.rss, settled, afterOrdinaryGc, afterGc: after.rss, peak },
+          rssKiB: { before: before.rss, settled, idle, afterOrdinaryGc, afterGc: after.rss, peak },
           v8: { before: before.v8, after: after.v8 },
           perSocket: {
             rssKiB: round((after.rss - before.rss) / n, 2),
             rssOrdinaryGcKiB: round((afterOrdinaryGc - before.rss) / n, 2),
             rssSettledKiB: round((settled - before.rss) / n, 2),
+            rssIdleKiB: round((idle - before.rss) / n, 2),
             heapUsedBytes: Math.round((after.v8.heapUsed - before.v8.heapUsed) / n),
             externalBytes: Math.round((after.v8.external - before.v8.external) / n),
           },
@@ -214,7 +234,7 @@ export async function runMemory(o: MemoryOptions): Promise<ServerMemory[]> {
       process.stderr.write(`memory: ${kind}, ${o.sockets} sockets (round ${roundNo}/${rounds})…\n`)
       const r = await measureServer(kind, o, roundNo)
       process.stderr.write(
-        `memory: ${kind}: ${r.perSocket.rssOrdinaryGcKiB} KiB/socket RSS after an ordinary GC, ${r.perSocket.rssKiB} after a last-resort GC (${r.sockets} sockets, ${r.connectSeconds} s to connect, ${r.cpuPerConnectUs} µs CPU per connect)\n`,
+        `memory: ${kind}: ${r.perSocket.rssIdleKiB} KiB/socket RSS in a quiet pod, ${r.perSocket.rssOrdinaryGcKiB} after an ordinary GC, ${r.perSocket.rssKiB} after a last-resort GC (${r.sockets} sockets, ${r.connectSeconds} s to connect, ${r.cpuPerConnectUs} µs CPU per connect)\n`,
       )
       out.push(r)
     }

@@ -22,6 +22,7 @@ import {
   GATEWAY_PRODUCTION_NODE_OPTIONS,
   SERVER_KINDS,
   type ServerKind,
+  setGatewayEnv,
   setNodeOptions,
 } from './lib/servers.ts'
 import { fanoutTable, heapTable, memoryTable, tracingTable } from './lib/tables.ts'
@@ -48,10 +49,16 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --servers a,b        memory: ${SERVER_KINDS.join(',')} (default: ${DEFAULT_SERVER_KINDS.join(',')})
   --baseline DIR       memory/heap: the checkout gateway-baseline runs from (e.g. a worktree of main)
   --rounds N           memory: measure the servers in turn N times (default 1; CPU per connect is noisy)
+  --idle-seconds N     memory: how long each server is left alone once quiet, before the "quiet pod"
+                       sample and the forced GCs (default 20: the gateway's compaction after a burst,
+                       then V8's memory reducer, have run)
   --connect-profile DIR  memory: a CPU profile of each server while the sockets connect, written to
                        DIR/<server>-<round>.cpuprofile (Chrome DevTools opens it)
   --gateway-node-options S  NODE_OPTIONS of every gateway and gateway-baseline process of the benches
                        (default: the chart's --max-semi-space-size=4; '' = V8's defaults; --cpu-prof …)
+  --gateway-env K=V,…  settings of the \`gateway\` server only, over the bench's (e.g. COMPACT_AFTER_SESSIONS=0
+                       against a gateway-baseline of the same checkout: an A/B of one setting)
+  --keep-logs          keep the servers' logs (their directory is printed at the end)
   --floor-node-options S  NODE_OPTIONS of the ws, fastify and ws-bare baselines (default: V8's defaults;
                        the gateway's flag for a like-for-like floor)
   --heap-sockets N     heap: sockets per server for the heap snapshots (default 2000)
@@ -93,7 +100,10 @@ const { values, positionals } = parseArgs({
     baseline: { type: 'string' },
     'gateway-node-options': { type: 'string' },
     'floor-node-options': { type: 'string', default: '' },
+    'gateway-env': { type: 'string', default: '' },
+    'keep-logs': { type: 'boolean', default: false },
     rounds: { type: 'string', default: '1' },
+    'idle-seconds': { type: 'string', default: '20' },
     'connect-profile': { type: 'string' },
     'heap-sockets': { type: 'string', default: '2000' },
     'heap-servers': { type: 'string', default: 'gateway,ws,fastify' },
@@ -212,6 +222,7 @@ const opts = {
   gateways: int('gateways', 1, 32),
   stormClients: int('storm-clients', 0, 19_000),
   rounds: int('rounds', 1, 10),
+  idleSeconds: int('idle-seconds', 0, 600),
 }
 
 // the gateway as deployed (chart, compose, image): its young generation bounded
@@ -219,6 +230,21 @@ setNodeOptions({
   gateway: values['gateway-node-options'] ?? GATEWAY_PRODUCTION_NODE_OPTIONS,
   floor: values['floor-node-options'],
 })
+setGatewayEnv(
+  Object.fromEntries(
+    values['gateway-env']
+      .split(',')
+      .filter((kv) => kv !== '')
+      .map((kv) => {
+        const at = kv.indexOf('=')
+        if (at < 1) {
+          console.error(`--gateway-env: not K=V: ${kv}`)
+          process.exit(2)
+        }
+        return [kv.slice(0, at), kv.slice(at + 1)]
+      }),
+  ),
+)
 const logDir = mkdtempSync(join(tmpdir(), 'tidings-bench-'))
 const startedAt = new Date()
 const host = {
@@ -265,6 +291,7 @@ try {
         redisUrl: redis!.url,
         logDir,
         rounds: opts.rounds,
+        idleSeconds: opts.idleSeconds,
         ...(values.baseline !== undefined && { baselineRoot: values.baseline }),
         ...(values['connect-profile'] !== undefined && { connectProfileDir: values['connect-profile'] }),
       }),
@@ -450,6 +477,6 @@ if (liveChildren() > 0 || leftovers.length > 0) {
   for (const pid of leftovers) process.kill(pid, 'SIGKILL')
   failed = true
 } else console.log('no process left behind (checked /proc for TIDINGS_BENCH_PARENT_PID)')
-if (failed) console.error(`logs kept in ${logDir}`)
+if (failed || values['keep-logs']) console.error(`logs kept in ${logDir}`)
 else rmSync(logDir, { recursive: true, force: true })
 process.exit(failed ? 1 : 0)

@@ -30,6 +30,7 @@ import { createTokenVerifier, type Principal } from './auth/token-verifier.ts'
 import type { GatewayConfig } from './config.ts'
 import { createDeadlineWheel } from './deadlines.ts'
 import { BAD_REQUEST, httpErrorCode, INTERNAL, NOT_FOUND, NOT_WEBSOCKET } from './errors.ts'
+import { fullGc, HeapCompaction } from './heap-compaction.ts'
 import { Hub } from './hub.ts'
 import { registerInboxRoutes } from './inbox-routes.ts'
 import { createGatewayMetrics } from './metrics.ts'
@@ -108,7 +109,20 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   }
   for (const conn of [redis, subscriber])
     conn.on('error', (err: Error) => metrics.redisErrors.inc({ kind: redisErrorKind(err) }))
-  const hub = new Hub(pod)
+  const { compactAfterSessions } = config.memory
+  const compaction =
+    compactAfterSessions > 0
+      ? new HeapCompaction({
+          afterSessions: compactAfterSessions,
+          gc: fullGc(),
+          onCompacted: (pauseMs, sessions) =>
+            log.info(
+              { pauseMs: Math.round(pauseMs), sessions, open: hub.size },
+              'heap compacted after a burst of sessions',
+            ),
+        })
+      : undefined
+  const hub = new Hub(pod, compaction)
   hub.startHeartbeat()
   hub.watchSubscriber(subscriber)
 

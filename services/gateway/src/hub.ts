@@ -3,6 +3,7 @@ import type { PresenceEntry, RedisClient, ResumePoint } from '@tidings/delivery'
 import type { Principal } from './auth/token-verifier.ts'
 import { Closes } from './close-reasons.ts'
 import { TRY_AGAIN_LATER } from './errors.ts'
+import type { HeapCompaction } from './heap-compaction.ts'
 import type { PodContext } from './pod.ts'
 import { Session, type SessionContext, type SessionHost } from './session.ts'
 import type { Transport } from './transport.ts'
@@ -51,9 +52,12 @@ export class Hub implements SessionHost {
   #openSockets = 0
   #draining = false
   #heartbeat: NodeJS.Timeout | undefined
+  /** Told of every session opened or closed (COMPACT_AFTER_SESSIONS); none when it is 0. */
+  readonly #compaction: HeapCompaction | undefined
 
-  constructor(pod: PodContext) {
+  constructor(pod: PodContext, compaction?: HeapCompaction) {
     this.#pod = pod
+    this.#compaction = compaction
     this.#context = { ...pod, hub: this }
     this.#slices = Array.from({ length: heartbeatSlices(pod.config.socket.heartbeatMs) }, () => new Set())
   }
@@ -107,13 +111,16 @@ export class Hub implements SessionHost {
     metrics.connections.inc()
     metrics.connectionsByTransport.inc({ transport: transport.kind })
     session.start(resume)
+    this.#compaction?.churn()
     return session
   }
 
   /** The connection is gone (its close event): its slot is free; its session (if any) ends. */
   disconnected(session: Session | null): void {
     this.#openSockets--
-    session?.cleanup()
+    if (!session) return
+    session.cleanup()
+    this.#compaction?.churn()
   }
 
   /** Called by a session once it released everything (SessionHost). */
@@ -149,6 +156,7 @@ export class Hub implements SessionHost {
 
   stop(): void {
     clearInterval(this.#heartbeat)
+    this.#compaction?.stop()
   }
 
   /**

@@ -4,8 +4,9 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { test } from 'node:test'
 import { fileURLToPath } from 'node:url'
-import { freePorts, infraFromEnv, waitFor } from '@tidings/test/infra'
-import { TEST_JWT_SECRET } from '@tidings/test/support/tokens'
+import { freePorts, infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
+import { signUserToken, TEST_JWT_SECRET } from '@tidings/test/support/tokens'
+import { openSocket } from '@tidings/test/support/ws-client'
 
 const main = fileURLToPath(new URL('./main.ts', import.meta.url))
 
@@ -152,6 +153,41 @@ test('with ADMIN_PORT the process serves its probes and metrics on that port onl
     p.child.kill('SIGTERM')
     const [code] = await once(p.child, 'exit')
     assert.equal(code, 0)
+  } finally {
+    p.child.kill('SIGKILL')
+  }
+})
+
+test('after a burst of sessions, once quiet, the process compacts its heap and says so (COMPACT_AFTER_SESSIONS)', async () => {
+  const [port] = await freePorts(1)
+  const p = run({
+    REDIS_URL: infraFromEnv().redisUrl,
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    JWT_ALGORITHMS: 'HS256',
+    JWT_SECRET: TEST_JWT_SECRET,
+    DEV_MODE: 'true',
+    DRAIN_MS: '100',
+    COMPACT_AFTER_SESSIONS: '3',
+  })
+  const base = `http://127.0.0.1:${port}`
+  const compactions = () =>
+    p
+      .stdout()
+      .split('\n')
+      .filter((l) => l.includes('heap compacted'))
+      .map((l) => JSON.parse(l) as { sessions: number; open: number; pauseMs: number })
+  try {
+    await waitFor(async () => (await fetch(`${base}/readyz`)).status === 200, { message: 'ready' })
+    const sockets = await Promise.all(
+      [1, 2, 3].map(async () => openSocket(base, { token: await signUserToken(uniqueName('u')) })),
+    )
+    await waitFor(() => compactions().length === 1, { message: 'a compaction logged', timeoutMs: 15_000 })
+    const [line] = compactions()
+    assert.equal(line!.sessions, 3)
+    assert.equal(line!.open, 3)
+    assert.ok(line!.pauseMs >= 0)
+    await Promise.all(sockets.map((s) => s.close()))
   } finally {
     p.child.kill('SIGKILL')
   }

@@ -40,6 +40,15 @@ export function setNodeOptions(value: { gateway: string; floor: string }): void 
   Object.assign(nodeOptions, value)
 }
 
+let gatewayEnv: Record<string, string> = {}
+/**
+ * Settings of the `gateway` server only, over the bench's (run.ts `--gateway-env`): an A/B of one
+ * setting against `gateway-baseline` run from the same checkout.
+ */
+export function setGatewayEnv(value: Record<string, string>): void {
+  gatewayEnv = value
+}
+
 export interface ServerUnderTest {
   kind: ServerKind
   proc: NodeProcess
@@ -96,6 +105,7 @@ export async function startServer(kind: ServerKind, o: StartOptions): Promise<Se
     const flags = gateway ? nodeOptions.gateway : nodeOptions.floor
     if (flags) env.NODE_OPTIONS = flags
     Object.assign(env, o.env)
+    if (kind === 'gateway') Object.assign(env, gatewayEnv)
     let script: string
     if (kind === 'gateway-baseline') {
       if (!o.baselineRoot) throw new Error('gateway-baseline needs --baseline DIR')

@@ -11,7 +11,7 @@ export function memoryTable(rows: ServerMemory[], title: string): string {
   const lines = [
     `**${title}**`,
     '',
-    '| server | sockets | RSS KiB/socket, after an ordinary GC (size pods by this) | × raw ws | after a last-resort GC (best case) | × raw ws | no forced GC | × raw ws | V8 heap B/socket | connect s | CPU µs/connect | × raw ws |',
+    '| server | sockets | RSS KiB/socket, after an ordinary GC (size pods by this) | × raw ws | after a last-resort GC (best case) | × raw ws | quiet pod, no forced GC | × raw ws | V8 heap B/socket | connect s | CPU µs/connect | × raw ws |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   const ratio = (v: number, base: number | undefined) => (base ? (v / base).toFixed(2) : '–')
@@ -21,7 +21,7 @@ export function memoryTable(rows: ServerMemory[], title: string): string {
     const failedNote = r.failed ? ` (${r.failed} failed)` : ''
     const p = r.perSocket
     lines.push(
-      `| ${r.kind}${rounds > 1 ? ` (round ${r.round})` : `: ${r.label}`} | ${r.sockets}${failedNote} | ${kib(p.rssOrdinaryGcKiB)} | ${ratio(p.rssOrdinaryGcKiB, ws?.perSocket.rssOrdinaryGcKiB)} | ${kib(p.rssKiB)} | ${ratio(p.rssKiB, ws?.perSocket.rssKiB)} | ${kib(p.rssSettledKiB)} | ${ratio(p.rssSettledKiB, ws?.perSocket.rssSettledKiB)} | ${p.heapUsedBytes} | ${r.connectSeconds} | ${r.cpuPerConnectUs} | ${ratio(r.cpuPerConnectUs, ws?.cpuPerConnectUs)} |`,
+      `| ${r.kind}${rounds > 1 ? ` (round ${r.round})` : `: ${r.label}`} | ${r.sockets}${failedNote} | ${kib(p.rssOrdinaryGcKiB)} | ${ratio(p.rssOrdinaryGcKiB, ws?.perSocket.rssOrdinaryGcKiB)} | ${kib(p.rssKiB)} | ${ratio(p.rssKiB, ws?.perSocket.rssKiB)} | ${kib(p.rssIdleKiB)} | ${ratio(p.rssIdleKiB, ws?.perSocket.rssIdleKiB)} | ${p.heapUsedBytes} | ${r.connectSeconds} | ${r.cpuPerConnectUs} | ${ratio(r.cpuPerConnectUs, ws?.cpuPerConnectUs)} |`,
     )
   }
   if (rounds > 1) {
@@ -36,7 +36,7 @@ export function memoryTable(rows: ServerMemory[], title: string): string {
         return `${Number.isInteger(v) ? v : kib(v)} | ${ratio(v, base)}`
       }
       lines.push(
-        `| **${k}, median of ${rounds}** | | ${m((r) => r.perSocket.rssOrdinaryGcKiB)} | ${m((r) => r.perSocket.rssKiB)} | ${m((r) => r.perSocket.rssSettledKiB)} | ${med(k, (r) => r.perSocket.heapUsedBytes)} | ${med(k, (r) => r.connectSeconds)} | ${m((r) => r.cpuPerConnectUs)} |`,
+        `| **${k}, median of ${rounds}** | | ${m((r) => r.perSocket.rssOrdinaryGcKiB)} | ${m((r) => r.perSocket.rssKiB)} | ${m((r) => r.perSocket.rssIdleKiB)} | ${med(k, (r) => r.perSocket.heapUsedBytes)} | ${med(k, (r) => r.connectSeconds)} | ${m((r) => r.cpuPerConnectUs)} |`,
       )
     }
   }
