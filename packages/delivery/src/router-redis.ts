@@ -11,9 +11,36 @@ import {
   type UserListener,
 } from './router.ts'
 
+/**
+ * A channel's listeners: the one listener most channels have (a user's one socket on this pod), a Set
+ * from the second on, null for none. Not always a Set: an empty Set and its table are ~150 B per
+ * channel, i.e. per idle socket (issue 11).
+ */
+type Listeners<L> = L | Set<L> | null
+
 type Channel =
-  | { kind: 'user'; listeners: Set<UserListener>; ready: Promise<void> }
-  | { kind: 'topic'; listeners: Set<TopicListener>; ready: Promise<void> }
+  | { kind: 'user'; listeners: Listeners<UserListener>; ready: Promise<void> }
+  | { kind: 'topic'; listeners: Listeners<TopicListener>; ready: Promise<void> }
+
+function addListener<L>(ch: { listeners: Listeners<L> }, listener: L): void {
+  const l = ch.listeners
+  if (l === null) ch.listeners = listener
+  else if (l instanceof Set) l.add(listener)
+  else if (l !== listener) ch.listeners = new Set([l, listener])
+}
+
+/** Whether the channel has no listener left. */
+function removeListener<L>(ch: { listeners: Listeners<L> }, listener: L): boolean {
+  const l = ch.listeners
+  if (l instanceof Set) {
+    l.delete(listener)
+    if (l.size > 0) return false
+    ch.listeners = null
+  } else if (l === listener) ch.listeners = null
+  return ch.listeners === null
+}
+
+const countOf = (l: Listeners<unknown>): number => (l === null ? 0 : l instanceof Set ? l.size : 1)
 
 /** `subscriber` must be a connection dedicated to pub/sub (it cannot run other commands). */
 export function createChannelRouter(
@@ -30,9 +57,10 @@ export function createChannelRouter(
       const { frame, meta } = splitMessage(message)
       const listeners = ch.listeners
       const deliver = () => {
-        for (const l of listeners) l(frame)
+        if (listeners instanceof Set) for (const l of listeners) l(frame)
+        else listeners?.(frame)
       }
-      if (fanOut) fanOut('topic', meta, listeners.size, deliver)
+      if (fanOut) fanOut('topic', meta, countOf(listeners), deliver)
       else deliver()
       return
     }
@@ -40,10 +68,11 @@ export function createChannelRouter(
     if (!live) return onError(new Error(`undecodable message on ${channelBuf.toString()}`))
     const listeners = ch.listeners
     const deliver = () => {
-      for (const l of listeners) notifyListener(l, live)
+      if (listeners instanceof Set) for (const l of listeners) notifyListener(l, live)
+      else if (listeners !== null) notifyListener(listeners, live)
     }
     // a revocation is no notification: not part of any event's delivery
-    if (fanOut && live.revokedBefore === undefined) fanOut('user', live.meta, listeners.size, deliver)
+    if (fanOut && live.revokedBefore === undefined) fanOut('user', live.meta, countOf(listeners), deliver)
     else deliver()
   })
 
@@ -121,7 +150,7 @@ export function createChannelRouter(
     let ch = channels.get(name)
     if (!ch) {
       const ready = sendsDirectly() ? command(true, [name]) : enqueue(true, name).ready.promise
-      const created = { kind, listeners: new Set(), ready } as Channel
+      const created = { kind, listeners: null, ready } as Channel
       channels.set(name, created)
       // a failed subscribe must not stay cached: the next join tries again
       ready.catch(() => {
@@ -136,8 +165,7 @@ export function createChannelRouter(
   function leave(name: string, listener: UserListener | TopicListener): void {
     const ch = channels.get(name)
     if (!ch) return
-    ;(ch.listeners as Set<unknown>).delete(listener)
-    if (ch.listeners.size > 0) return
+    if (!removeListener(ch as { listeners: Listeners<unknown> }, listener)) return
     channels.delete(name)
     // Its SSUBSCRIBE not sent yet: taken out of its run, so nothing is sent for this channel.
     const unsent = unsentSubscribes.get(name)
@@ -153,13 +181,13 @@ export function createChannelRouter(
   return {
     joinUser(userId, listener) {
       const ch = subscribe('user', userChannel(userId))
-      ch.listeners.add(listener)
+      addListener(ch, listener)
       return ch.ready
     },
     leaveUser: (userId, listener) => leave(userChannel(userId), listener),
     joinTopic(topic, listener) {
       const ch = subscribe('topic', topicChannel(topic))
-      ch.listeners.add(listener)
+      addListener(ch, listener)
       return ch.ready
     },
     leaveTopic: (topic, listener) => leave(topicChannel(topic), listener),

@@ -1,5 +1,5 @@
 import type { ResumePoint } from '@tidings/delivery'
-import type { WebSocket } from 'ws'
+import { WebSocket } from 'ws'
 import type { Principal } from './auth/token-verifier.ts'
 import type { SessionClose } from './close-reasons.ts'
 import type { Hub } from './hub.ts'
@@ -9,9 +9,6 @@ import type { Transport } from './transport.ts'
 const SEND_TEXT = { binary: false } as const
 const OPEN = 1
 const CLOSED = 3
-const SESSION = Symbol('tidings.session')
-
-type SocketWithSession = WebSocket & { [SESSION]?: Session }
 
 /**
  * Every frame is text, sent as is: notifications arrive serialised once per pod. A class, not an
@@ -53,34 +50,58 @@ class WebSocketTransport implements Transport {
   }
 }
 
-// Listeners shared by every socket (found through a symbol), not four closures per socket.
-function onMessage(this: SocketWithSession, data: Buffer, isBinary: boolean): void {
-  this[SESSION]?.receive(data, isBinary)
+/**
+ * ws's WebSocket with the session it serves (one class per pod: the pod's socket-error handler). ws
+ * hands the events a session needs (message, ping, pong, close, error) straight to it from `emit`:
+ * not five listeners per socket, which an EventEmitter keeps in a dictionary object of its own, plus
+ * a property added to every socket after construction (issue 11: V8 heap per idle socket). Listeners
+ * still get every event; a socket without a session (refused) has only listeners.
+ */
+export function sessionSocketClass(onError: (err: Error) => void) {
+  return class SessionSocket extends WebSocket {
+    session: Session | null = null
+
+    override emit(event: string | symbol, ...args: unknown[]): boolean {
+      const session = this.session
+      if (session !== null) {
+        switch (event) {
+          case 'message':
+            session.receive(args[0] as Buffer, args[1] as boolean)
+            return true
+          case 'pong':
+            session.pong()
+            return true
+          // Ping control frames count against the session's frame rate limit like any frame; ws
+          // answers them itself (autoPong) and terminates a client that lets pongs pile up.
+          case 'ping':
+            session.receivePing()
+            return true
+          case 'error':
+            onError(args[0] as Error)
+            return true
+          case 'close':
+            session.disconnected()
+            break
+        }
+      }
+      return super.emit(event, ...args)
+    }
+  }
 }
-function onPong(this: SocketWithSession): void {
-  this[SESSION]?.pong()
-}
-function onClose(this: SocketWithSession): void {
-  this[SESSION]?.disconnected()
-}
-// Ping control frames count against the session's frame rate limit like any frame; ws answers
-// them itself (autoPong) and terminates a client that lets pongs pile up (maxPendingAutoPongs).
-function onPing(this: SocketWithSession): void {
-  this[SESSION]?.receivePing()
-}
+export type SessionSocket = InstanceType<ReturnType<typeof sessionSocketClass>>
+
 const ignore = (): void => {}
 
 /**
- * Asks the hub for a session on an upgraded socket; listeners are attached before anything is
- * awaited. A refused socket (draining, pod full) is closed by the hub and only counted until it
- * is gone.
+ * Asks the hub for a session on an upgraded socket; the session gets the socket's events before
+ * anything is awaited. A refused socket (draining, pod full) is closed by the hub and only counted
+ * until it is gone.
  */
 export function openWebSocketSession(
-  ws: WebSocket,
+  ws: SessionSocket,
   hub: Hub,
   principal: Principal,
   resume: ResumePoint,
-  onError: (err: Error) => void,
 ): void {
   const session = hub.open(new WebSocketTransport(ws), principal, resume)
   if (!session) {
@@ -88,11 +109,5 @@ export function openWebSocketSession(
     ws.once('close', () => hub.disconnected(null))
     return
   }
-  const s = ws as SocketWithSession
-  s[SESSION] = session
-  ws.on('message', onMessage)
-  ws.on('pong', onPong)
-  ws.on('ping', onPing)
-  ws.on('close', onClose)
-  ws.on('error', onError)
+  ws.session = session
 }

@@ -6,7 +6,7 @@ import { WS_PATH } from '@tidings/contracts'
 import type { ResumePoint } from '@tidings/delivery'
 import { redactUrl, tracingEnabled } from '@tidings/runtime'
 import type { FastifyInstance } from 'fastify'
-import { type WebSocket, WebSocketServer } from 'ws'
+import { WebSocketServer } from 'ws'
 import { selectSubprotocol } from './auth/handshake.ts'
 import type { Principal } from './auth/token-verifier.ts'
 import { HANDLER_FAILED } from './close-reasons.ts'
@@ -17,7 +17,7 @@ import type { Hub } from './hub.ts'
 import type { PodContext } from './pod.ts'
 import type { RequestAuthenticator, ResponseHeaders } from './request-auth.ts'
 import { parseResumeQuery } from './resume.ts'
-import { openWebSocketSession } from './ws-transport.ts'
+import { openWebSocketSession, type SessionSocket, sessionSocketClass } from './ws-transport.ts'
 
 /**
  * The WebSocket handshake, answered on the HTTP server's `upgrade` event before Fastify sees it.
@@ -48,6 +48,7 @@ export function attachWebSocketUpgrade(
     handleProtocols: (protocols) => selectSubprotocol(protocols),
     // we track sockets ourselves (hub.ts); ws's own Set would be a second copy
     clientTracking: false,
+    WebSocket: sessionSocketClass(pod.onSocketError),
   })
   // the client IP (per-IP rate limits) comes from X-Forwarded-For only through trusted hops,
   // exactly as Fastify's own `request.ip` (app.ts `trustProxy`)
@@ -67,9 +68,9 @@ export function attachWebSocketUpgrade(
     return { principal, resume }
   }
 
-  function open(ws: WebSocket, principal: Principal, resume: ResumePoint): void {
+  function open(ws: SessionSocket, principal: Principal, resume: ResumePoint): void {
     try {
-      openWebSocketSession(ws, hub, principal, resume, pod.onSocketError)
+      openWebSocketSession(ws, hub, principal, resume)
     } catch (err) {
       // a failure of ours: close with 1011 rather than leave the socket hanging
       log.error({ err }, 'websocket handler failed')
