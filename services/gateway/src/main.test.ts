@@ -96,16 +96,21 @@ for (const [what, env, message] of bad) {
   })
 }
 
+/** A development gateway on 127.0.0.1:`port` with the tests' Redis. */
+const devEnv = (port: number | undefined) => ({
+  REDIS_URL: infraFromEnv().redisUrl,
+  HOST: '127.0.0.1',
+  PORT: String(port),
+  JWT_ALGORITHMS: 'HS256',
+  JWT_SECRET: TEST_JWT_SECRET,
+  DEV_MODE: 'true',
+  DRAIN_MS: '100',
+})
+
 test('starts, answers its probes, logs JSON, and drains on SIGTERM with exit code 0', async () => {
   const [port] = await freePorts(1)
   const p = run({
-    REDIS_URL: infraFromEnv().redisUrl,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    JWT_ALGORITHMS: 'HS256',
-    JWT_SECRET: TEST_JWT_SECRET,
-    DEV_MODE: 'true',
-    DRAIN_MS: '100',
+    ...devEnv(port),
     // the dispatcher's setting, beyond any bound the gateway once had: not the gateway's, ignored
     INBOX_CAP: '5000000',
   })
@@ -161,13 +166,7 @@ test('with ADMIN_PORT the process serves its probes and metrics on that port onl
 test('after a burst of sessions, once quiet, the process compacts its heap and says so (COMPACT_AFTER_SESSIONS)', async () => {
   const [port] = await freePorts(1)
   const p = run({
-    REDIS_URL: infraFromEnv().redisUrl,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    JWT_ALGORITHMS: 'HS256',
-    JWT_SECRET: TEST_JWT_SECRET,
-    DEV_MODE: 'true',
-    DRAIN_MS: '100',
+    ...devEnv(port),
     COMPACT_AFTER_SESSIONS: '3',
   })
   const base = `http://127.0.0.1:${port}`
