@@ -1,6 +1,7 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { withTimeout } from '@tidings/runtime'
 import { Cluster, Redis, type RedisOptions } from 'ioredis'
+import { loadKnownScripts } from './lua-script.ts'
 import type { RedisClient } from './redis-client.ts'
 
 /** How to authenticate and encrypt: the same for every node of a Cluster. */
@@ -37,7 +38,12 @@ export function createRedisConnection(target: RedisTarget, opts: ConnectionOptio
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
     ...securityOptions(target),
   }
-  if ('url' in target) return new Redis(target.url, common)
+  if ('url' in target) {
+    const redis = new Redis(target.url, common)
+    // (a Cluster's nodes come and go on their own; there a script's first call on a node is its EVAL)
+    if (!opts.subscriber) redis.on('ready', () => loadKnownScripts(redis))
+    return redis
+  }
   return new Cluster(target.clusterNodes, {
     redisOptions: common,
     enableAutoPipelining: !opts.subscriber,

@@ -2,6 +2,7 @@
 // node answers NOSCRIPT. Each test's script carries a unique comment, so its SHA is new to Redis (as
 // after a restart or a failover) without flushing the scripts the other tests use.
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { after, before, describe, test } from 'node:test'
 import { infraFromEnv, uniqueName } from '@tidings/test/infra'
 import type { Redis } from 'ioredis'
@@ -53,7 +54,7 @@ describe('LuaScript (real Redis)', () => {
     assert.deepEqual(commandsOf(script), ['evalsha', 'eval', 'evalsha'])
   })
 
-  test('calls of one turn share the fallback: all answered, each with its own values', async () => {
+  test('calls of one turn before the script is loaded: each falls back to EVAL with its own values', async () => {
     const script = echo()
     const replies = await Promise.all(
       Array.from({ length: 20 }, (_, i) => script.run(redis, `k${i}`, `v${i}`)),
@@ -66,6 +67,23 @@ describe('LuaScript (real Redis)', () => {
     const names = commandsOf(script)
     assert.equal(names.filter((n) => n === 'evalsha').length, 20)
     assert.equal(names.filter((n) => n === 'eval').length, 20)
+  })
+
+  test('a connection loads the scripts defined so far once it is ready: their first call is one EVALSHA', async () => {
+    const script = echo()
+    const fresh = createRedisConnection(
+      { url: infraFromEnv().redisUrl },
+      { name: 'lua-script-test-2' },
+    ) as Redis
+    try {
+      await once(fresh, 'ready')
+      await fresh.ping() // answered after the SCRIPT LOADs the ready handler sent
+      assert.deepEqual(await script.run(fresh, 'k', 'v'), ['k', 'v'])
+      await settle()
+      assert.deepEqual(commandsOf(script), ['evalsha'])
+    } finally {
+      fresh.disconnect()
+    }
   })
 
   test("a script's own error is the caller's, not retried as EVAL", async () => {

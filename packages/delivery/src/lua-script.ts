@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { Redis } from 'ioredis'
 import type { RedisClient } from './redis-client.ts'
 
 /**
@@ -10,7 +11,14 @@ import type { RedisClient } from './redis-client.ts'
  * commands) copies every defined command onto its new Pipeline, two properties and a SHA entry per
  * script — about 0.8 KB a batch with our scripts. In a connect storm those batches wait for Redis long
  * enough to be promoted to old space, and what dies there stays in a running pod's RSS (issue 11).
+ *
+ * A connection loads every script defined so far once it is ready (`loadKnownScripts`, standalone
+ * Redis), as `defineCommand` did: after a restart the next calls run by SHA, not NOSCRIPT then EVAL.
+ * A call that does take the fallback makes a second round trip, which a later call issued meanwhile
+ * may overtake: callers that need two calls in order await the first (every caller here does).
  */
+const known = new Set<LuaScript<unknown>>()
+
 export class LuaScript<Reply> {
   readonly lua: string
   readonly sha: string
@@ -21,6 +29,7 @@ export class LuaScript<Reply> {
     this.lua = lua
     this.sha = createHash('sha1').update(lua).digest('hex')
     this.numberOfKeys = numberOfKeys
+    known.add(this)
   }
 
   run(redis: RedisClient, ...keysAndArgs: Array<string | number>): Promise<Reply> {
@@ -41,4 +50,12 @@ export class LuaScript<Reply> {
       return (await redis.eval(this.lua, numberOfKeys, ...keysAndArgs)) as Reply
     }
   }
+}
+
+/**
+ * SCRIPT LOAD of every script defined so far, on a standalone connection that just became ready.
+ * A failure costs nothing but the NOSCRIPT fallback later.
+ */
+export function loadKnownScripts(redis: Redis): void {
+  for (const script of known) redis.script('LOAD', script.lua).catch(() => {})
 }

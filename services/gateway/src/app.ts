@@ -109,19 +109,7 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
   }
   for (const conn of [redis, subscriber])
     conn.on('error', (err: Error) => metrics.redisErrors.inc({ kind: redisErrorKind(err) }))
-  const { compactAfterSessions } = config.memory
-  const compaction =
-    compactAfterSessions > 0
-      ? new HeapCompaction({
-          afterSessions: compactAfterSessions,
-          gc: fullGc(),
-          onCompacted: (pauseMs, sessions) =>
-            log.info(
-              { pauseMs: Math.round(pauseMs), sessions, open: hub.size },
-              'heap compacted after a burst of sessions',
-            ),
-        })
-      : undefined
+  const compaction = heapCompaction(config.memory.compactAfterSessions, log, () => hub.size)
   const hub = new Hub(pod, compaction)
   hub.startHeartbeat()
   hub.watchSubscriber(subscriber)
@@ -217,4 +205,23 @@ export async function buildGateway(deps: GatewayDeps): Promise<Gateway> {
     },
   }
   return { app, hub, pod: podView, readiness, close }
+}
+
+/** COMPACT_AFTER_SESSIONS (heap-compaction.ts); none when it is 0, or when node cannot give us `gc`. */
+function heapCompaction(afterSessions: number, log: Logger, openSessions: () => number) {
+  if (afterSessions === 0) return undefined
+  const gc = fullGc()
+  if (!gc) {
+    log.warn('COMPACT_AFTER_SESSIONS ignored: node runs with --freeze-flags-after-init (add --expose-gc)')
+    return undefined
+  }
+  return new HeapCompaction({
+    afterSessions,
+    gc,
+    onCompacted: (pauseMs, sessions) =>
+      log.info(
+        { pauseMs: Math.round(pauseMs), sessions, open: openSessions() },
+        'heap compacted after a burst of sessions',
+      ),
+  })
 }

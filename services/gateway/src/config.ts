@@ -110,7 +110,7 @@ export const GatewayEnv = Type.Object({
     0,
     10_000_000,
     1000,
-    'after this many sessions opened or closed, once none has for 2 s: one full GC, so V8 returns the memory the burst left (a pause of ~6 ms per 1,000 open sockets); 0 = never',
+    'after this many sessions opened or closed, once the burst is over (a 2 s window with at most 1 % of that, ≥ 5): one full GC, so V8 returns the memory it left; at most every 5 min (a pause of ~5 ms per 1,000 open sockets); 0 = never',
   ),
   // below Kubernetes' default 30 s terminationGracePeriodSeconds, so that we exit before SIGKILL
   SHUTDOWN_GRACE_MS: Int(1000, 900_000, 25_000, 'hard deadline for a graceful stop'),

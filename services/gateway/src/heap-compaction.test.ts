@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, mock, test } from 'node:test'
-import { COMPACTION_QUIET_MS, fullGc, HeapCompaction } from './heap-compaction.ts'
+import {
+  COMPACTION_MIN_INTERVAL_MS,
+  COMPACTION_WINDOW_MS,
+  fullGc,
+  HeapCompaction,
+} from './heap-compaction.ts'
 
 describe('heap compaction after a burst of sessions (fake clock)', () => {
   let gcs = 0
   const compacted: number[] = []
-  const make = (afterSessions = 3) =>
+  const make = (afterSessions: number) =>
     new HeapCompaction({
       afterSessions,
       gc: () => {
@@ -13,64 +18,93 @@ describe('heap compaction after a burst of sessions (fake clock)', () => {
       },
       onCompacted: (_pauseMs, sessions) => compacted.push(sessions),
     })
+  const churn = (c: HeapCompaction, n: number) => {
+    for (let i = 0; i < n; i++) c.churn()
+  }
   beforeEach(() => {
     gcs = 0
     compacted.length = 0
-    mock.timers.enable({ apis: ['setTimeout', 'Date'] })
+    mock.timers.enable({ apis: ['setTimeout'] })
   })
-  afterEach(() => mock.timers.reset())
+  afterEach(() => {
+    mock.timers.reset()
+    mock.restoreAll()
+  })
 
-  test('a burst of afterSessions, then quiet: one full GC, told how many sessions', () => {
+  test('a burst of afterSessions, then a quiet window: one full GC, told how many sessions', () => {
     const c = make(3)
-    for (let i = 0; i < 3; i++) c.churn()
-    mock.timers.tick(COMPACTION_QUIET_MS - 1)
+    churn(c, 3)
+    mock.timers.tick(COMPACTION_WINDOW_MS - 1)
     assert.equal(gcs, 0)
     mock.timers.tick(1)
     assert.equal(gcs, 1)
     assert.deepEqual(compacted, [3])
-    mock.timers.tick(10 * COMPACTION_QUIET_MS)
+    mock.timers.tick(10 * COMPACTION_WINDOW_MS)
     assert.equal(gcs, 1)
   })
 
   test('fewer sessions than afterSessions: never', () => {
-    const c = make(3)
-    c.churn()
-    c.churn()
-    mock.timers.tick(100 * COMPACTION_QUIET_MS)
+    const c = make(1000)
+    churn(c, 999)
+    mock.timers.tick(100 * COMPACTION_WINDOW_MS)
     assert.equal(gcs, 0)
   })
 
-  test('while sessions keep opening or closing, it waits for them to stop', () => {
-    const c = make(3)
-    for (let i = 0; i < 3; i++) c.churn()
-    for (let i = 0; i < 10; i++) {
-      mock.timers.tick(COMPACTION_QUIET_MS - 100)
-      c.churn()
+  test('while the burst goes on (more than afterSessions / 100 per window), it waits for it to end', () => {
+    const c = make(1000)
+    for (let s = 0; s < 30; s++) {
+      churn(c, 200) // 200 connects a second: a storm
+      mock.timers.tick(1000)
     }
     assert.equal(gcs, 0)
-    mock.timers.tick(COMPACTION_QUIET_MS)
-    assert.deepEqual(compacted, [13])
+    mock.timers.tick(2 * COMPACTION_WINDOW_MS)
+    assert.deepEqual(compacted, [6000])
   })
 
-  test('the next burst counts from zero again', () => {
+  test('a storm, then the trickle a busy pod still sees (a session every 1.5 s): compacts once the storm is over', () => {
+    const c = make(1000)
+    churn(c, 20_000)
+    for (let s = 0; s < 4; s++) {
+      mock.timers.tick(1500)
+      c.churn()
+    }
+    assert.equal(gcs, 1, 'within three windows of the storm')
+    // an hour of the trickle (2,400 sessions): a compaction per 1,000 of them at most
+    for (let s = 0; s < 2400; s++) {
+      mock.timers.tick(1500)
+      c.churn()
+    }
+    assert.ok(gcs >= 2 && gcs <= 4, `${gcs} compactions`)
+  })
+
+  test('the wall clock stepping back (NTP) does not postpone it', () => {
+    const wall = Date.now()
+    mock.method(Date, 'now', () => wall - 3_600_000)
     const c = make(3)
-    for (let i = 0; i < 3; i++) c.churn()
-    mock.timers.tick(COMPACTION_QUIET_MS)
-    c.churn()
-    c.churn()
-    mock.timers.tick(10 * COMPACTION_QUIET_MS)
+    churn(c, 3)
+    mock.timers.tick(COMPACTION_WINDOW_MS)
     assert.equal(gcs, 1)
-    c.churn()
-    mock.timers.tick(COMPACTION_QUIET_MS)
-    assert.deepEqual(compacted, [3, 3])
+  })
+
+  test('at most one compaction per COMPACTION_MIN_INTERVAL_MS, however many bursts', () => {
+    const c = make(3)
+    churn(c, 3)
+    mock.timers.tick(COMPACTION_WINDOW_MS)
+    assert.equal(gcs, 1)
+    churn(c, 50) // the next burst, right away
+    mock.timers.tick(COMPACTION_MIN_INTERVAL_MS - 1)
+    assert.equal(gcs, 1)
+    mock.timers.tick(1) // rested: the burst is watched again
+    mock.timers.tick(COMPACTION_WINDOW_MS)
+    assert.deepEqual(compacted, [3, 50])
   })
 
   test('stop() cancels a pending compaction and ignores later sessions', () => {
     const c = make(3)
-    for (let i = 0; i < 3; i++) c.churn()
+    churn(c, 3)
     c.stop()
-    for (let i = 0; i < 5; i++) c.churn()
-    mock.timers.tick(10 * COMPACTION_QUIET_MS)
+    churn(c, 5)
+    mock.timers.tick(10 * COMPACTION_WINDOW_MS)
     assert.equal(gcs, 0)
   })
 
@@ -81,6 +115,7 @@ describe('heap compaction after a burst of sessions (fake clock)', () => {
 
 test('fullGc: a full GC that frees what nothing references', async () => {
   const gc = fullGc()
+  assert.ok(gc)
   let target: object | undefined = { big: new Array(1000).fill('x') }
   const ref = new WeakRef(target)
   target = undefined
@@ -88,4 +123,16 @@ test('fullGc: a full GC that frees what nothing references', async () => {
   await new Promise((resolve) => setImmediate(resolve))
   gc()
   assert.equal(ref.deref(), undefined)
+})
+
+test('fullGc: none when V8 flags are frozen (setting one would abort the process)', () => {
+  const global = globalThis as { gc?: unknown }
+  const exposed = global.gc
+  delete global.gc
+  try {
+    assert.equal(fullGc(['--freeze-flags-after-init']), undefined)
+    assert.equal(fullGc(['--freeze_flags_after_init']), undefined)
+  } finally {
+    if (exposed !== undefined) global.gc = exposed
+  }
 })

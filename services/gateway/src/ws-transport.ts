@@ -54,8 +54,9 @@ class WebSocketTransport implements Transport {
  * ws's WebSocket with the session it serves (one class per pod: the pod's socket-error handler). ws
  * hands the events a session needs (message, ping, pong, close, error) straight to it from `emit`:
  * not five listeners per socket, which an EventEmitter keeps in a dictionary object of its own, plus
- * a property added to every socket after construction (issue 11: V8 heap per idle socket). Listeners
- * still get every event; a socket without a session (refused) has only listeners.
+ * a property added to every socket after construction (issue 11: V8 heap per idle socket). Once a
+ * session is attached, those events go to it alone ('close' to listeners too); other events, and every
+ * event of a socket without a session (refused), go to listeners as usual.
  */
 export function sessionSocketClass(onError: (err: Error) => void) {
   return class SessionSocket extends WebSocket {
