@@ -8,14 +8,15 @@ import { infraFromEnv, uniqueName } from '@tidings/test/infra'
 import type { Redis } from 'ioredis'
 import { createRedisConnection } from './connection.ts'
 import { LuaScript } from './lua-script.ts'
+import { monitorRedis, type RedisMonitor } from './testing/monitor.ts'
 
 describe('LuaScript (real Redis)', () => {
   let redis: Redis
-  let monitor: Redis
+  let monitor: RedisMonitor
   const seen: string[][] = []
   before(async () => {
     redis = createRedisConnection({ url: infraFromEnv().redisUrl }, { name: 'lua-script-test' }) as Redis
-    monitor = await redis.monitor()
+    monitor = await monitorRedis(infraFromEnv().redisUrl)
     monitor.on('monitor', (_time: string, args: string[]) => {
       const name = args[0]?.toLowerCase()
       if (name === 'eval' || name === 'evalsha') seen.push([name, ...args.slice(1)])

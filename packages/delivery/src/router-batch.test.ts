@@ -9,6 +9,7 @@ import type { LiveNotification } from './live-message.ts'
 import { DEFAULT_RETENTION } from './options.ts'
 import { createChannelRouter } from './router-redis.ts'
 import { createDeliveryStore } from './store.ts'
+import { monitorRedis, type RedisMonitor } from './testing/monitor.ts'
 
 const note = { id: 'x', kind: 'k', createdAt: '2026-11-24T10:00:00.000Z', title: 't', body: 'b', data: {} }
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))
@@ -23,12 +24,12 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
   const target = () => ({ url: infraFromEnv().redisUrl })
   let redis: Redis
   let sub: Redis
-  let monitor: Redis
+  let monitor: RedisMonitor
   const seen: string[][] = [] // every SSUBSCRIBE/SUNSUBSCRIBE Redis ran, with its channels
   before(async () => {
     redis = createRedisConnection(target(), { name: 'router-batch-test' }) as Redis
     sub = createRedisConnection(target(), { name: 'router-batch-test-sub', subscriber: true }) as Redis
-    monitor = await redis.monitor()
+    monitor = await monitorRedis(infraFromEnv().redisUrl)
     monitor.on('monitor', (_time: string, args: string[]) => {
       const name = args[0]?.toLowerCase()
       if (name === 'ssubscribe' || name === 'sunsubscribe') seen.push([name, ...args.slice(1)])
