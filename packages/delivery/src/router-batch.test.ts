@@ -47,6 +47,12 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
     const channels = new Set(users.map(userChannel))
     return seen.filter((c) => c.slice(1).some((ch) => channels.has(ch)))
   }
+  /** What is delivered to `u` reaches its (re-joined) listener once, and nothing was reported. */
+  const receivesAgain = async (u: string, got: Map<string, number>, errors: Error[]) => {
+    await createDeliveryStore(redis, DEFAULT_RETENTION).deliverToUser(u, 'e1', note)
+    await waitFor(() => got.get(u) === 1, { message: 'the re-joined listener got it' })
+    assert.deepEqual(errors, [])
+  }
   const counter = () => {
     const got = new Map<string, number>()
     const listen = (u: string) => (_m: LiveNotification) => got.set(u, (got.get(u) ?? 0) + 1)
@@ -77,7 +83,6 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
 
   test('a leave and re-join in one turn ends subscribed and receives', async () => {
     const { router, errors } = routerOn(sub)
-    const store = createDeliveryStore(redis, DEFAULT_RETENTION)
     const [u, other] = [uniqueName('u'), uniqueName('u')]
     const { got, listen } = counter()
     const first = listen(u)
@@ -93,14 +98,11 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
       ['ssubscribe', 'sunsubscribe', 'ssubscribe'],
     )
     assert.deepEqual(await subscribers(userChannel(u), userChannel(other)), [1, 1])
-    await store.deliverToUser(u, 'e1', note)
-    await waitFor(() => got.get(u) === 1, { message: 'the re-joined listener got it' })
-    assert.deepEqual(errors, [])
+    await receivesAgain(u, got, errors)
   })
 
   test('a leave and re-join across the end of the turn ends subscribed and receives', async () => {
     const { router, errors } = routerOn(sub)
-    const store = createDeliveryStore(redis, DEFAULT_RETENTION)
     const u = uniqueName('u')
     const { got, listen } = counter()
     const first = listen(u)
@@ -122,9 +124,7 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
     const names = commandsFor([u]).map(([name]) => name)
     assert.deepEqual(names, ['ssubscribe', 'sunsubscribe', 'ssubscribe', 'sunsubscribe', 'ssubscribe'])
     assert.deepEqual(await subscribers(userChannel(u)), [1])
-    await store.deliverToUser(u, 'e1', note)
-    await waitFor(() => got.get(u) === 1, { message: 'the re-joined listener got it' })
-    assert.deepEqual(errors, [])
+    await receivesAgain(u, got, errors)
   })
 
   test('a join and leave in one turn send nothing', async () => {
@@ -155,7 +155,6 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
       },
     })
     const router = createChannelRouter(flaky, (e) => errors.push(e))
-    const store = createDeliveryStore(redis, DEFAULT_RETENTION)
     const u = uniqueName('u')
     const { got, listen } = counter()
     const first = listen(u)
@@ -166,9 +165,7 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
     status = undefined
     await again
     assert.deepEqual(await subscribers(userChannel(u)), [1])
-    await store.deliverToUser(u, 'e1', note)
-    await waitFor(() => got.get(u) === 1, { message: 'the re-joined listener got it' })
-    assert.deepEqual(errors, [])
+    await receivesAgain(u, got, errors)
   })
 
   test('before the connection is ready, joins and leaves keep their order', async () => {
@@ -177,7 +174,6 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
     try {
       assert.notEqual(fresh.status, 'ready')
       const router = createChannelRouter(fresh, (e) => errors.push(e))
-      const store = createDeliveryStore(redis, DEFAULT_RETENTION)
       const [u, gone] = [uniqueName('u'), uniqueName('u')]
       const { got, listen } = counter()
       const first = listen(u)
@@ -187,9 +183,7 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
       joins.push(router.joinUser(u, listen(u)))
       await Promise.all(joins)
       assert.deepEqual(await subscribers(userChannel(u), userChannel(gone)), [1, 1])
-      await store.deliverToUser(u, 'e1', note)
-      await waitFor(() => got.get(u) === 1, { message: 'the re-joined listener got it' })
-      assert.deepEqual(errors, [])
+      await receivesAgain(u, got, errors)
     } finally {
       fresh.disconnect()
     }
@@ -204,7 +198,6 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
     fresh.on('error', (e) => errors.push(e))
     try {
       const router = createChannelRouter(fresh, (e) => errors.push(e))
-      const store = createDeliveryStore(redis, DEFAULT_RETENTION)
       const [u, gone] = [uniqueName('u'), uniqueName('u')]
       const { got, listen } = counter()
       await once(fresh, 'connect') // TCP connected, ioredis's ready check not answered yet
@@ -217,9 +210,7 @@ describe('channel router: the (un)subscribes of one turn, batched in order (real
       await Promise.all(joins)
       assert.equal(fresh.status, 'ready')
       assert.deepEqual(await subscribers(userChannel(u), userChannel(gone)), [1, 1])
-      await store.deliverToUser(u, 'e1', note)
-      await waitFor(() => got.get(u) === 1, { message: 'the re-joined listener got it' })
-      assert.deepEqual(errors, [])
+      await receivesAgain(u, got, errors)
     } finally {
       fresh.disconnect()
     }
