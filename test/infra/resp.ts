@@ -3,7 +3,8 @@
 import { connect } from 'node:net'
 import { connect as connectTls } from 'node:tls'
 
-function encode(args: string[]): string {
+/** A command in RESP, as a client sends it. */
+export function encodeCommand(args: readonly string[]): string {
   return `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`
 }
 
@@ -47,7 +48,7 @@ export function redisCommand(
     socket.once('error', (error) => finish(error))
     let authPending = tls?.auth !== undefined
     socket.once(tls ? 'secureConnect' : 'connect', () =>
-      socket.write((tls?.auth ? encode(['AUTH', ...tls.auth]) : '') + encode(args)),
+      socket.write((tls?.auth ? encodeCommand(['AUTH', ...tls.auth]) : '') + encodeCommand(args)),
     )
     socket.on('data', (chunk) => {
       buffer = Buffer.concat([buffer, chunk])

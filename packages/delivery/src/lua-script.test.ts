@@ -5,10 +5,10 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { after, before, describe, test } from 'node:test'
 import { infraFromEnv, uniqueName } from '@tidings/test/infra'
+import { monitorRedis, type RedisMonitor } from '@tidings/test/support/redis-monitor'
 import type { Redis } from 'ioredis'
 import { createRedisConnection } from './connection.ts'
 import { LuaScript } from './lua-script.ts'
-import { monitorRedis, type RedisMonitor } from './testing/monitor.ts'
 
 describe('LuaScript (real Redis)', () => {
   let redis: Redis

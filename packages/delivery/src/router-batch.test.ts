@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { after, before, describe, test } from 'node:test'
 import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
+import { monitorRedis, type RedisMonitor } from '@tidings/test/support/redis-monitor'
 import type { Redis } from 'ioredis'
 import { createRedisConnection } from './connection.ts'
 import { userChannel } from './keys.ts'
@@ -9,7 +10,6 @@ import type { LiveNotification } from './live-message.ts'
 import { DEFAULT_RETENTION } from './options.ts'
 import { createChannelRouter } from './router-redis.ts'
 import { createDeliveryStore } from './store.ts'
-import { monitorRedis, type RedisMonitor } from './testing/monitor.ts'
 
 const note = { id: 'x', kind: 'k', createdAt: '2026-11-24T10:00:00.000Z', title: 't', body: 'b', data: {} }
 const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve))

@@ -1,5 +1,6 @@
 import { EventEmitter, once } from 'node:events'
 import { connect } from 'node:net'
+import { encodeCommand } from '../infra/resp.ts'
 
 /** Every command Redis runs, as MONITOR reports it: `on('monitor', (time, args) => …)`. */
 export interface RedisMonitor {
@@ -24,8 +25,8 @@ export async function monitorRedis(url: string): Promise<RedisMonitor> {
     ? [...(u.username ? [decodeURIComponent(u.username)] : []), decodeURIComponent(u.password)]
     : []
   let oks = auth.length > 0 ? 2 : 1
-  if (auth.length > 0) socket.write(command('AUTH', ...auth))
-  socket.write(command('MONITOR'))
+  if (auth.length > 0) socket.write(encodeCommand(['AUTH', ...auth]))
+  socket.write(encodeCommand(['MONITOR']))
   socket.setEncoding('utf8')
   const started = Promise.withResolvers<void>()
   let buffered = ''
@@ -63,6 +64,3 @@ export async function monitorRedis(url: string): Promise<RedisMonitor> {
   }
   return monitor
 }
-
-const command = (...args: string[]) =>
-  `*${args.length}\r\n${args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')}`
