@@ -163,3 +163,45 @@ test('deliverEachInOrder: the same rules by single writes (the in-memory inbox)'
     ['failed', 'delivered', 'skipped', 'delivered'],
   )
 })
+
+test('TTLs are refreshed once a minute per user, and always on a new inbox or state', async () => {
+  const user = uniqueName('ttl')
+  const day = DEFAULT_RETENTION.inboxTtlSeconds
+  const ttls = async () => [await redis.ttl(userInboxKey(user)), await redis.ttl(userStateKey(user))]
+  const deliver = async (i: number) =>
+    (await store.deliverToUsers([{ userId: user, dedupeId: `e${i}`, notification: n(i) }]))[0]?.status
+  const [now] = await redis.time()
+  assert.equal(await deliver(1), 'delivered')
+  assert.ok((await ttls())[0]! > day - 5, 'a new state and inbox get their TTLs')
+  // shorten both as if time had passed: a delivery within the minute leaves them as they are
+  await redis.expire(userInboxKey(user), 100)
+  await redis.expire(userStateKey(user), 200)
+  assert.equal(await deliver(2), 'delivered')
+  const [inboxTtl, stateTtl] = await ttls()
+  assert.ok(inboxTtl! <= 100 && stateTtl! <= 200, `not refreshed: ${inboxTtl}, ${stateTtl}`)
+  // a minute after the last refresh (Redis's clock), the next delivery refreshes both
+  await redis.hset(userStateKey(user), 'ttlAt', Number(now) - 60)
+  assert.equal(await deliver(3), 'delivered')
+  assert.deepEqual(
+    (await ttls()).map((t) => t > DEFAULT_RETENTION.inboxTtlSeconds - 5),
+    [true, true],
+  )
+  // an inbox emptied by acks is gone: the one the next delivery makes gets a TTL at once
+  const { epoch } = await store.readInbox(user, {})
+  await store.ack(user, epoch, 3)
+  assert.equal(await redis.exists(userInboxKey(user)), 0)
+  await redis.expire(userStateKey(user), 200)
+  assert.equal(await deliver(4), 'delivered')
+  const [fresh, state] = await ttls()
+  assert.ok(fresh! > day - 5, `a new inbox has a TTL: ${fresh}`)
+  assert.ok(state! > day - 5, `and its state is refreshed with it: ${state}`)
+  // a refresh time ahead of Redis's clock (a failover to a replica whose clock is behind) refreshes
+  await redis.hset(userStateKey(user), 'ttlAt', Number(now) + 3600)
+  await redis.expire(userInboxKey(user), 100)
+  assert.equal(await deliver(5), 'delivered')
+  assert.ok((await ttls())[0]! > day - 5)
+  // the single-item script has the same body
+  await redis.expire(userInboxKey(user), 100)
+  assert.equal((await store.deliverToUser(user, 'e6', n(6))).status, 'delivered')
+  assert.ok((await ttls())[0]! <= 100)
+})

@@ -60,7 +60,7 @@ export interface InboxWriter {
   ): Promise<'published' | 'duplicate'>
 }
 
-/** KEYS: state, inbox, dedupe. ARGV: epoch candidate, frame tail, cap, ttl, dedupe window, state ttl, channel, meta. */
+/** KEYS: state, inbox, dedupe. ARGV: epoch candidate, frame tail, cap, ttl, dedupe window, state ttl, channel, meta, refresh after. */
 const deliverScript = new LuaScript<[number, string, number] | [0, string]>(DELIVER_TO_USER, 3)
 /** KEYS: dedupe. ARGV: dedupe window, channel, message. */
 const publishScript = new LuaScript<number>(PUBLISH_TO_TOPIC, 1)
@@ -69,13 +69,22 @@ const deliverManyScript = new LuaScript<ManyReply>(DELIVER_TO_USERS)
 
 type ManyReply = Array<[number, string, number] | [number, string?]>
 
-// Items per script call on a standalone Redis. A call runs ~10 commands per item while Redis serves
+// Items per script call on a standalone Redis. A call runs 5–9 commands per item while Redis serves
 // no one else: 100 items is well under a millisecond, and already makes the per-call cost small.
 const MAX_PER_CALL = 100
 
+/**
+ * Seconds after which a delivery refreshes its user's TTLs (scripts.ts DELIVER): a minute, or 1 % of
+ * the shorter TTL when that is less, so a key never expires more than 1 % early. 0 = every time.
+ */
+export function ttlRefreshAfter(r: RetentionOptions): number {
+  return Math.min(60, Math.floor(Math.min(r.inboxTtlSeconds, r.stateTtlSeconds) / 100))
+}
+
 export function createInboxWriter(redis: RedisClient, retention: RetentionOptions): InboxWriter {
   const r = validateRetention({ ...retention })
-  const constants = [r.inboxCap, r.inboxTtlSeconds, r.dedupeWindowSeconds, r.stateTtlSeconds]
+  const refreshAfter = ttlRefreshAfter(r)
+  const constants = [r.inboxCap, r.inboxTtlSeconds, r.dedupeWindowSeconds, r.stateTtlSeconds, refreshAfter]
 
   /**
    * One script call for items that may share it (standalone: any; cluster: one user's). `failed`:
@@ -184,6 +193,7 @@ export function createInboxWriter(redis: RedisClient, retention: RetentionOption
         r.stateTtlSeconds,
         userChannel(userId),
         encodeMeta(meta),
+        refreshAfter,
       )
       return resultOf(res)
     },

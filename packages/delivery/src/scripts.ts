@@ -18,30 +18,61 @@ local function ensure_state(stateKey, inboxKey, candidate)
 end
 `
 
-// One notification into one user's inbox. The dedupe mark is checked first and written last:
-// scripts do not roll back, so a write that fails half-way must not leave a mark that turns the
-// retry into a silent "duplicate". Returns {seq, epoch, inbox length}, or {0, mark} for a duplicate:
-// the mark is "<seq> <epoch>" of the first delivery ("1" for marks written before it carried them).
-// `tail` is the notification JSON without its opening brace; the frame is assembled here because
-// only this script knows the seq. `meta` ('' or `@…\n`, meta.ts) is stored before it.
-const DELIVER = `${ENSURE_STATE}
-local function deliver(stateKey, inboxKey, dedupeKey, candidate, tail, cap, inboxTtl, dedupeTtl, stateTtl, channel, meta)
-  local mark = redis.call('GET', dedupeKey)
+// One notification into one user's inbox. Returns {seq, epoch, inbox length}, or {0, mark} for a
+// duplicate: the mark is "<seq> <epoch>" of the first delivery ("1" for marks written before it
+// carried them). `tail` is the notification JSON without its opening brace; the frame is assembled
+// here because only this script knows the seq. `meta` ('' or `@…\n`, meta.ts) is stored before it.
+// `now` is Redis's clock in seconds (one TIME per script call).
+//
+// The dedupe check and the mark are one command (SET NX GET), the script's first write. Scripts do
+// not roll back, so a write after it that fails must not leave the mark behind (the retry, or the
+// dead letter's replay, would be a silent "duplicate"): the only write that can fail after it is the
+// RPUSH into an existing inbox (a key of another type), and that removes the mark before it raises.
+// (After a script's first write Redis no longer refuses its writes for maxmemory.)
+//
+// TTLs are refreshed when they were last refreshed `refreshAfter` seconds ago or more (the state's
+// `ttlAt`, Redis's clock), and whenever the inbox or the state is new: a user who receives many
+// notifications a minute costs two EXPIREs a minute, not two per notification. A key can so expire
+// up to `refreshAfter` seconds early, which the caller keeps small beside the TTLs.
+const DELIVER = `
+local function deliver(stateKey, inboxKey, dedupeKey, candidate, tail, cap, inboxTtl, dedupeTtl, stateTtl, channel, meta, now, refreshAfter)
+  local st = redis.call('HMGET', stateKey, 'epoch', 'seq', 'ttlAt')
+  local known = st[1]
+  local epoch, seq = candidate, 1
+  if known then epoch, seq = known, tonumber(st[2]) + 1 end
+  local mark = redis.call('SET', dedupeKey, seq .. ' ' .. epoch, 'NX', 'GET', 'EX', dedupeTtl)
   if mark then return {0, mark} end
-  local epoch, last = ensure_state(stateKey, inboxKey, candidate)
-  local seq = last + 1
   local entry = meta .. '${NOTIFICATION_FRAME_PREFIX}' .. seq .. ',' .. tail
-  -- the entry before the seq: a RPUSH that fails (a key of another type) leaves the seq unmoved
-  local len = redis.call('RPUSH', inboxKey, entry)
-  redis.call('HSET', stateKey, 'seq', seq)
+  local len
+  if known then
+    len = redis.pcall('RPUSH', inboxKey, entry)
+    if type(len) == 'table' then
+      redis.call('DEL', dedupeKey)
+      error(len)
+    end
+  else
+    -- a new state: the inbox's entries belonged to an epoch that no longer exists
+    redis.call('DEL', inboxKey)
+    len = redis.call('RPUSH', inboxKey, entry)
+  end
   -- RPUSH gives the length: a trim (and a second length) only when the cap is passed
   if len > cap then
     redis.call('LTRIM', inboxKey, -cap, -1)
     len = cap
   end
-  redis.call('EXPIRE', inboxKey, inboxTtl)
-  redis.call('EXPIRE', stateKey, stateTtl)
-  redis.call('SET', dedupeKey, seq .. ' ' .. epoch, 'EX', dedupeTtl)
+  local ttlAt = tonumber(st[3])
+  local refresh = not known or len == 1 or not ttlAt or now < ttlAt or now - ttlAt >= refreshAfter
+  if not known then
+    redis.call('HSET', stateKey, 'epoch', epoch, 'seq', seq, 'acked', 0, 'ttlAt', now)
+  elseif refresh then
+    redis.call('HSET', stateKey, 'seq', seq, 'ttlAt', now)
+  else
+    redis.call('HSET', stateKey, 'seq', seq)
+  end
+  if refresh then
+    redis.call('EXPIRE', inboxKey, inboxTtl)
+    redis.call('EXPIRE', stateKey, stateTtl)
+  end
   redis.call('SPUBLISH', channel, epoch .. '\\n' .. entry)
   return {seq, epoch, len}
 end
@@ -49,32 +80,35 @@ end
 
 /**
  * KEYS: state, inbox, dedupe.  ARGV: candidateEpoch, frameTail, cap, inboxTtl, dedupeTtl,
- * stateTtl, channel, metaLine.  One notification (see DELIVER for the reply).
+ * stateTtl, channel, metaLine, refreshAfter.  One notification (see DELIVER for the reply).
  */
 export const DELIVER_TO_USER = `${DELIVER}
-return deliver(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8] or '')
+return deliver(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(redis.call('TIME')[1]), tonumber(ARGV[9]))
 `
 
 /**
  * Many notifications in one call, in order (one script call per slice instead of per notification).
  * KEYS: state, inbox, dedupe of item 1, then of item 2, ….  ARGV: candidateEpoch, cap, inboxTtl,
- * dedupeTtl, stateTtl, then channel, frameTail, metaLine of item 1, of item 2, ….  Returns one reply
- * per item: DELIVER's, or {-1, error} when its write failed, or {-2} when it was not tried because an
- * earlier item of the same user failed (a later event must never take an earlier one's seq).
- * One candidate epoch serves the whole call: it names a user's state only within that user, and a
- * user's state is created at most once per call. Its keys must share a slot in a Redis Cluster.
+ * dedupeTtl, stateTtl, refreshAfter, then channel, frameTail, metaLine of item 1, of item 2, ….
+ * Returns one reply per item: DELIVER's, or {-1, error} when its write failed, or {-2} when it was
+ * not tried because an earlier item of the same user failed (a later event must never take an
+ * earlier one's seq). One candidate epoch serves the whole call: it names a user's state only within
+ * that user, and a user's state is created at most once per call. Its keys must share a slot in a
+ * Redis Cluster.
  */
 export const DELIVER_TO_USERS = `${DELIVER}
 local cap = tonumber(ARGV[2])
+local refreshAfter = tonumber(ARGV[6])
+local now = tonumber(redis.call('TIME')[1])
 local failed = {}
 local out = {}
 for i = 1, #KEYS / 3 do
   local k = 3 * i - 2
-  local a = 3 * i + 3
+  local a = 3 * i + 4
   if failed[KEYS[k]] then
     out[i] = {-2}
   else
-    local ok, res = pcall(deliver, KEYS[k], KEYS[k + 1], KEYS[k + 2], ARGV[1], ARGV[a + 1], cap, ARGV[3], ARGV[4], ARGV[5], ARGV[a], ARGV[a + 2])
+    local ok, res = pcall(deliver, KEYS[k], KEYS[k + 1], KEYS[k + 2], ARGV[1], ARGV[a + 1], cap, ARGV[3], ARGV[4], ARGV[5], ARGV[a], ARGV[a + 2], now, refreshAfter)
     if ok then
       out[i] = res
     else
