@@ -20,7 +20,7 @@ import {
 } from './lib/e2e-stats.ts'
 import { type RunningSystem, START, SYSTEM_LABELS, type SystemName } from './lib/e2e-systems.ts'
 import { type Fleet, openFleet } from './lib/loadgen-client.ts'
-import { cpuMs, fileLimitFor, rssKiB } from './lib/proc.ts'
+import { cpuMs, fileLimitFor, machineCpu, rssKiB } from './lib/proc.ts'
 import { BENCH_JWT_SECRET } from './lib/servers.ts'
 
 export interface E2eOptions {
@@ -56,6 +56,13 @@ export interface StepResult {
   /** µs of CPU per delivered notification above the idle floor, per process role, and their sum. */
   cpuMicros: Record<string, number>
   cpuMicrosTotal: number
+  /**
+   * µs of CPU per delivered notification of the measuring side, not in the total: the load
+   * generators' clients and this process (the producer). They share the box with the system.
+   */
+  harnessMicros: { loadgens: number; producer: number }
+  /** Share of the machine's CPU time (all cores, any process) that was busy during the step. */
+  boxBusy: number
   wallSeconds: number
 }
 
@@ -173,6 +180,13 @@ function cpuOf(sys: RunningSystem): Record<string, number> {
   return Object.fromEntries(sys.procs.map((p) => [p.role, cpuMs(p.pid)]))
 }
 
+/** CPU ms so far of the measuring side: the load generator processes, and this one. */
+function harnessCpu(run: Run): { loadgens: number; producer: number } {
+  const loadgens = run.fleets.flatMap((f) => f.pids).reduce((sum, pid) => sum + cpuMs(pid), 0)
+  const { user, system } = process.cpuUsage()
+  return { loadgens, producer: (user + system) / 1000 }
+}
+
 async function step(
   run: Run,
   rate: number,
@@ -188,6 +202,8 @@ async function step(
   const producedBefore = run.produced
   const inflight = new Set<Promise<unknown>>()
   const c0 = cpuOf(run.sys)
+  const h0 = harnessCpu(run)
+  const box0 = machineCpu()
   const t0 = hrMs()
   const wall0 = performance.now()
   let lastReport = wall0
@@ -215,6 +231,8 @@ async function step(
   while ((await run.received()) - receivedBefore < total && performance.now() < deadline) await delay(100)
   const wallSeconds = (performance.now() - wall0) / 1000
   const c1 = cpuOf(run.sys)
+  const h1 = harnessCpu(run)
+  const box1 = machineCpu()
   await run.pull()
   const mine = inWindow(run.samples, t0, tEnd + 1)
   const received = mine.length
@@ -243,6 +261,11 @@ async function step(
     cpuMicrosTotal: +Object.values(cpuMicros)
       .reduce((s, v) => s + (Number.isFinite(v) ? v : 0), 0)
       .toFixed(1),
+    harnessMicros: {
+      loadgens: +(((h1.loadgens - h0.loadgens) * 1000) / Math.max(1, received)).toFixed(1),
+      producer: +(((h1.producer - h0.producer) * 1000) / Math.max(1, received)).toFixed(1),
+    },
+    boxBusy: +((box1.busy - box0.busy) / Math.max(1, box1.total - box0.total)).toFixed(3),
     wallSeconds: +wallSeconds.toFixed(1),
   }
   const l = r.latencyMs

@@ -13,10 +13,10 @@ import { startRedis } from '@tidings/test/infra'
 import { runDispatcher } from './dispatcher.ts'
 import { runDispatcherLatency } from './dispatcher-latency.ts'
 import { runE2e, type SystemResult } from './e2e.ts'
-import { type FanoutResult, runFanout } from './fanout.ts'
+import { runFanout } from './fanout.ts'
 import { e2eTable, writeE2ePlots } from './lib/e2e-report.ts'
 import { SYSTEMS, type SystemName, startProductionKafka } from './lib/e2e-systems.ts'
-import { leftoverProcesses, liveChildren, median, repoRoot } from './lib/proc.ts'
+import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
 import {
   DEFAULT_SERVER_KINDS,
   GATEWAY_PRODUCTION_NODE_OPTIONS,
@@ -26,9 +26,9 @@ import {
   setNodeOptions,
 } from './lib/servers.ts'
 import { fanoutTable, heapTable, memoryTable, tracingTable } from './lib/tables.ts'
-import { runMemory, type ServerMemory } from './memory.ts'
+import { runMemory } from './memory.ts'
 import { runScale, runStorm } from './scale.ts'
-import { runTracing, type TracingResult } from './tracing.ts'
+import { runTracing } from './tracing.ts'
 
 const BENCHES = [
   'memory',

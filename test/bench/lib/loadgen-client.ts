@@ -88,6 +88,8 @@ export interface Fleet {
   errors: string[]
   /** Wall time until every socket was open (or had failed). */
   ms: number
+  /** The load generator processes (for their CPU time). */
+  pids: number[]
   stats(latencies?: boolean): Promise<Stats>
   /** Closes every socket, waits for the processes to exit. */
   close(): Promise<void>
@@ -139,6 +141,7 @@ export async function openFleet(o: FleetOptions): Promise<Fleet> {
     retries: results.reduce((s, r) => s + r.retries, 0),
     errors: results.flatMap((r) => r.errors).slice(0, 5),
     ms,
+    pids: gens.map((g) => g.proc.pid),
     async stats(latencies = false) {
       const all = await Promise.all(
         gens.map((g) => g.request<Stats>({ op: 'stats', latencies }, 'stats', 30_000)),

@@ -239,6 +239,22 @@ export function cpuMs(pid: number): number {
   return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLK_TCK
 }
 
+/**
+ * The machine's CPU time so far (all cores, in clock ticks, from /proc/stat): `busy` is everything
+ * but idle and iowait. Its share of `total` over a window is how busy the whole box was.
+ */
+export function machineCpu(): { busy: number; total: number } {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest is inside user)
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number)
+  const busy = user! + nice! + system! + irq! + softirq! + steal!
+  return { busy, total: busy + idle! + iowait! }
+}
+
 /** The hard open-file limit of this process: what a child's `ulimit -n` may be raised to. */
 export function hardFileLimit(): number {
   const m = /^Max open files\s+\S+\s+(\d+|unlimited)/m.exec(readFileSync('/proc/self/limits', 'utf8'))
