@@ -4,7 +4,7 @@
 
 const PREFIX = 'tdg'
 
-/** The user's sequence state: hash { epoch, seq, acked }. */
+/** The user's sequence state: hash { epoch, seq, acked, ttlAt } (ttlAt: scripts.ts DELIVER). */
 export const userStateKey = (userId: string): string => `${PREFIX}:u:{${userId}}:state`
 /** The user's inbox: a list of notification frames (JSON text), oldest first, seqs contiguous. */
 export const userInboxKey = (userId: string): string => `${PREFIX}:u:{${userId}}:inbox`

@@ -28,7 +28,9 @@ end
 // not roll back, so a write after it that fails must not leave the mark behind (the retry, or the
 // dead letter's replay, would be a silent "duplicate"): the only write that can fail after it is the
 // RPUSH into an existing inbox (a key of another type), and that removes the mark before it raises.
-// (After a script's first write Redis no longer refuses its writes for maxmemory.)
+// (After a script's first write Redis no longer refuses its writes for maxmemory.) One cost of this
+// order: while Redis refuses writes for maxmemory, a duplicate is refused too (it was answered
+// `duplicate` before); the dispatcher retries it like the new events beside it, which fail alike.
 //
 // TTLs are refreshed when they were last refreshed `refreshAfter` seconds ago or more (the state's
 // `ttlAt`, Redis's clock), and whenever the inbox or the state is new: a user who receives many
