@@ -29,6 +29,16 @@ export function createCallWriter(deps: {
 }): CallWriter {
   const { store, metrics } = deps
   const SKIPPED: WriteOutcome = { ok: false, reason: new NotTriedError() }
+  const DELIVERED: WriteOutcome = { ok: true, value: 'delivered' }
+  const DUPLICATE: WriteOutcome = { ok: true, value: 'duplicate' }
+
+  /** A user write's outcome when no push hand-off follows it. */
+  const written = (res: DeliverOutcome): WriteOutcome => {
+    if (res.status === 'failed') return { ok: false, reason: res.error }
+    if (res.status === 'skipped') return SKIPPED
+    if (res.status === 'delivered') metrics.inboxLength.observe(res.inboxLength)
+    return res.status === 'delivered' ? DELIVERED : DUPLICATE
+  }
 
   /**
    * The users' notifications of one call in one go (InboxWriter.deliverToUsers: a user's in order,
@@ -53,14 +63,15 @@ export function createCallWriter(deps: {
       outcomes = items.map(() => ({ status: 'failed', error }))
     }
     const push = deps.push
+    // without push, settled here: no promise per notification
+    if (!push) return outcomes.map(written)
     return Promise.all(
       outcomes.map(async (res, i): Promise<WriteOutcome> => {
-        if (res.status === 'failed') return { ok: false, reason: res.error }
-        if (res.status === 'skipped') return SKIPPED
+        if (res.status === 'failed' || res.status === 'skipped') return written(res)
         if (res.status === 'delivered') metrics.inboxLength.observe(res.inboxLength)
         // also for a duplicate: the dispatcher that wrote it may have died before scheduling the push
         const at = res.status === 'delivered' ? res : res.first
-        if (push && at) {
+        if (at) {
           const item = items[i]!
           try {
             // in the record's own span: its Redis commands are children of that record's trace

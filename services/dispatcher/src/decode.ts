@@ -118,7 +118,7 @@ function fromEnvelope(envelope: Record<string, unknown>, expected: EventType): D
 
 function fromBinary(
   value: Buffer,
-  headers: Map<string, string>,
+  headers: ReadonlyMap<string, string>,
   contentType: string | undefined,
   expected: EventType,
 ): DecodeResult {
@@ -227,9 +227,11 @@ function parseJson(value: Buffer): Result<unknown> {
  * The headers the decoder reads, by lower-cased name, as text. Headers without a value count as
  * absent; one that matters here (content-type, ce_*) but is not UTF-8 makes the event invalid.
  */
-function lowerCaseHeaders(headers: IHeaders | undefined): Result<Map<string, string>> {
+function lowerCaseHeaders(headers: IHeaders | undefined): Result<ReadonlyMap<string, string>> {
+  const read = readHeaders(headers)
+  if (read.size === 0) return NO_HEADERS
   const out = new Map<string, string>()
-  for (const [name, value] of readHeaders(headers)) {
+  for (const [name, value] of read) {
     if (value.ok) out.set(name, value.text)
     else if (name === 'content-type' || name.startsWith('ce_')) {
       return reject('invalid_cloudevent', `header ${name} is not UTF-8`)
@@ -237,6 +239,8 @@ function lowerCaseHeaders(headers: IHeaders | undefined): Result<Map<string, str
   }
   return { ok: true, value: out }
 }
+
+const NO_HEADERS: Result<ReadonlyMap<string, string>> = { ok: true, value: new Map() }
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v)

@@ -17,18 +17,22 @@ export type HeaderText = { ok: true; text: string } | { ok: false; invalid: true
  * not), each the first non-null value sent under that name. A repeated attribute is a producer bug;
  * taking the first keeps the outcome deterministic. Headers without a value count as absent.
  */
-export function readHeaders(headers: IHeaders | undefined): Map<string, HeaderText> {
-  const out = new Map<string, HeaderText>()
-  if (!headers) return out
+export function readHeaders(headers: IHeaders | undefined): ReadonlyMap<string, HeaderText> {
+  // most records have no headers: no Map for them (each record is read twice, by decode and tracing)
+  let out: Map<string, HeaderText> | undefined
+  if (!headers) return NO_HEADERS
   for (const [name, raw] of Object.entries(headers as Record<string, RawHeaderValue>)) {
     const key = name.toLowerCase()
-    if (out.has(key)) continue
+    if (out?.has(key)) continue
     const first = firstValue(raw)
     if (first === undefined) continue
+    out ??= new Map()
     out.set(key, toText(first))
   }
-  return out
+  return out ?? NO_HEADERS
 }
+
+const NO_HEADERS: ReadonlyMap<string, HeaderText> = new Map()
 
 // A header value kafkajs can have decoded: bytes, or a string. kafkajs's decoder builds headers in a
 // plain object and checks `obj[name] === undefined`, so a header named `constructor` or `toString`
