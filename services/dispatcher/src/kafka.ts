@@ -5,6 +5,7 @@ import kafkajs, { Kafka, type LogEntry, logLevel } from 'kafkajs'
 import SnappyCodec from 'kafkajs-snappy'
 import type { DispatcherConfig } from './config.ts'
 import { kafkaSecurityConfig } from './kafka-security.ts'
+import './kafkajs-idle-loop.ts'
 
 // kafkajs reads gzip (and uncompressed) batches only; Java clients, franz-go and librdkafka producers
 // are often configured with snappy (franz-go by default). A batch kafkajs cannot decompress crashes

@@ -8,6 +8,9 @@ import { createServer } from 'node:http'
 import { createAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
 import { Kafka, logLevel } from 'kafkajs'
+// the same kafkajs fix as the dispatcher's (a 1 ms timer loop per connection): the bridge is ours, and
+// kafkajs's bug is no part of what Socket.IO costs
+import '../../../services/dispatcher/src/kafkajs-idle-loop.ts'
 import { Server } from 'socket.io'
 import { env, userOf } from './common.ts'
 
