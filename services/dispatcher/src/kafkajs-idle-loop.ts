@@ -17,6 +17,12 @@ interface RequestQueue {
 const require = createRequire(import.meta.url)
 const { prototype } = require('kafkajs/src/network/requestQueue/index.js') as { prototype: RequestQueue }
 const schedule = prototype.scheduleCheckPendingRequests
+// a kafkajs that no longer has the method would otherwise keep its loop with this fix in place
+if (typeof schedule !== 'function') {
+  throw new Error(
+    'kafkajs RequestQueue has no scheduleCheckPendingRequests: services/dispatcher/src/kafkajs-idle-loop.ts must follow the kafkajs upgrade',
+  )
+}
 
 prototype.scheduleCheckPendingRequests = function scheduleCheckPendingRequests(this: RequestQueue) {
   if (this.pending.length === 0 && this.throttledUntil <= Date.now()) return
