@@ -22,6 +22,13 @@ export interface ConnectionOptions {
   name: string
   /** A pub/sub-only connection (the gateway's subscriber). */
   subscriber?: boolean
+  /**
+   * Commands written at once instead of auto-pipelined. An auto-pipeline is sent later, in the
+   * async context of whichever command started it (or of the previous pipeline's reply), so a
+   * tracing span around the call would not be its parent: the ioredis instrumentation would
+   * then drop the command's span (it requires a parent).
+   */
+  unpipelined?: string[]
 }
 
 /**
@@ -32,6 +39,7 @@ export function createRedisConnection(target: RedisTarget, opts: ConnectionOptio
   const common: RedisOptions = {
     connectionName: opts.name,
     enableAutoPipelining: !opts.subscriber,
+    autoPipeliningIgnoredCommands: opts.unpipelined ?? [],
     // Commands issued while disconnected fail fast instead of piling up in memory; callers retry.
     maxRetriesPerRequest: opts.subscriber ? null : 1,
     enableOfflineQueue: true,

@@ -99,7 +99,11 @@ export function createDispatcher(
   }
 
   function connectRedis(): RedisClient {
-    const client = createRedisConnection(config.redis, { name: config.kafka.clientId })
+    const client = createRedisConnection(config.redis, {
+      name: config.kafka.clientId,
+      // traced, the delivery script's Redis span must be a child of its record's span (tracing.test)
+      ...(tracingEnabled() && { unpipelined: ['evalsha', 'eval'] }),
+    })
     let lastLogged = 0
     // Without a listener ioredis prints every reconnect failure to stderr; the batch handler logs
     // the failures that matter (writes), this keeps one line per interval for the connection itself.
