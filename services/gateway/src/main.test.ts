@@ -137,17 +137,7 @@ test('starts, answers its probes, logs JSON, and drains on SIGTERM with exit cod
 
 test('with ADMIN_PORT the process serves its probes and metrics on that port only', async () => {
   const [port, adminPort] = await freePorts(2)
-  const p = run({
-    REDIS_URL: infraFromEnv().redisUrl,
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    ADMIN_PORT: String(adminPort),
-    ADMIN_HOST: '127.0.0.1',
-    JWT_ALGORITHMS: 'HS256',
-    JWT_SECRET: TEST_JWT_SECRET,
-    DEV_MODE: 'true',
-    DRAIN_MS: '100',
-  })
+  const p = run({ ...devEnv(port), ADMIN_PORT: String(adminPort), ADMIN_HOST: '127.0.0.1' })
   const admin = `http://127.0.0.1:${adminPort}`
   try {
     await waitFor(async () => (await fetch(`${admin}/readyz`).catch(() => ({ status: 0 }))).status === 200, {
