@@ -1,6 +1,7 @@
 // End to end, as a user sees it: Kafka produce → client receipt, Tidings beside its peers, same run,
-// same box. For each system (lib/e2e-systems.ts): two server processes on a private Redis, fed from a
-// fresh topic of the run's Kafka; `users` clients (half on each server, one socket each, no acks); one
+// same box. For each system (lib/e2e-systems.ts): `servers` server processes (2 by default) on a private
+// Redis, fed from a fresh topic of the run's Kafka; `users` clients (split evenly over the servers, one
+// socket each, no acks; one load-generator process per server); one
 // producer (this process) at fixed rates, then a ladder up to the highest rate sustained without a
 // growing backlog. Per rate: p50/p95/p99/max, loss, p99 per second over the window, CPU per notification
 // of every process (servers, Redis, Kafka; /proc/<pid>/stat above each one's idle floor). Per system:
@@ -20,6 +21,7 @@ import {
   type SecondBucket,
   summarize,
   sustained,
+  usersPerServer,
 } from './lib/e2e-stats.ts'
 import { type RunningSystem, START, SYSTEM_LABELS, type SystemName } from './lib/e2e-systems.ts'
 import { type Fleet, openFleet } from './lib/loadgen-client.ts'
@@ -35,6 +37,8 @@ export interface E2eOptions {
   ladderStep: number
   ladderMax: number
   partitions: number
+  /** Server processes per system; the users are split evenly over them. */
+  servers: number
   /** Settings added to the Tidings dispatcher's environment (what-ifs, e.g. PARTITIONS_CONSUMED_CONCURRENTLY). */
   dispatcherEnv?: Record<string, string>
   brokers: string[]
@@ -49,6 +53,8 @@ export interface StepResult {
   received: number
   /** Produced in the window, not received by the end of the drain deadline. */
   lost: number
+  /** Events the producer could not put into Kafka (not counted as lost; the step is not sustained). */
+  produceErrors: number
   /** Produced − received when the producer stopped: above one second of traffic = falling behind. */
   backlogAtEnd: number
   sustained: boolean
@@ -160,24 +166,34 @@ class Run {
     }
   }
 
-  /** Sends `count` events (round robin over the users) without waiting for the acks; bounded in flight. */
+  /**
+   * Sends `count` events (round robin over the users) without waiting for the acks; bounded in flight.
+   * At most SEND_MAX per request: a producer that fell behind on a saturated box catches up in several,
+   * not in one whose per-partition batch Kafka refuses (message.max.bytes, 1 MB).
+   */
   send(count: number, inflight: Set<Promise<unknown>>): void {
-    const messages: Message[] = []
-    for (let k = 0; k < count; k++) {
-      const i = this.seq++
-      const user = `${this.userPrefix}${i % this.users}`
-      messages.push({ key: user, value: event(user, i, this.sys.name), headers: this.sys.headers(user) })
+    for (let from = 0; from < count; from += SEND_MAX) {
+      const n = Math.min(SEND_MAX, count - from)
+      const messages: Message[] = []
+      for (let k = 0; k < n; k++) {
+        const i = this.seq++
+        const user = `${this.userPrefix}${i % this.users}`
+        messages.push({ key: user, value: event(user, i, this.sys.name), headers: this.sys.headers(user) })
+      }
+      this.produced += n
+      const p = this.producer
+        .send({ topic: this.sys.topic, messages })
+        .catch(() => {
+          this.produceErrors += n
+        })
+        .finally(() => inflight.delete(p))
+      inflight.add(p)
     }
-    this.produced += count
-    const p = this.producer
-      .send({ topic: this.sys.topic, messages })
-      .catch(() => {
-        this.produceErrors += count
-      })
-      .finally(() => inflight.delete(p))
-    inflight.add(p)
   }
 }
+
+// ~1,000 events of ~300 B: well under Kafka's 1 MB per partition batch even all on one partition
+const SEND_MAX = 1000
 
 function cpuOf(sys: RunningSystem): Record<string, number> {
   return Object.fromEntries(sys.procs.map((p) => [p.role, cpuMs(p.pid)]))
@@ -203,6 +219,7 @@ async function step(
   run.samples = []
   const receivedBefore = await run.received()
   const producedBefore = run.produced
+  const produceErrorsBefore = run.produceErrors
   const inflight = new Set<Promise<unknown>>()
   const c0 = cpuOf(run.sys)
   const h0 = harnessCpu(run)
@@ -228,10 +245,14 @@ async function step(
   const tEnd = hrMs()
   const produceSeconds = (performance.now() - wall0) / 1000
   await Promise.all(inflight)
-  const backlogAtEnd = total - ((await run.received()) - receivedBefore)
+  // events Kafka refused never entered the system: not its backlog nor its loss, but the rate was not
+  // offered either (the step is not sustained)
+  const produceErrors = run.produceErrors - produceErrorsBefore
+  const backlogAtEnd = total - produceErrors - ((await run.received()) - receivedBefore)
   // drain, bounded: what has not arrived by then counts as lost
   const deadline = performance.now() + Math.max(10, seconds) * 1000
-  while ((await run.received()) - receivedBefore < total && performance.now() < deadline) await delay(100)
+  while ((await run.received()) - receivedBefore < total - produceErrors && performance.now() < deadline)
+    await delay(100)
   const wallSeconds = (performance.now() - wall0) / 1000
   const c1 = cpuOf(run.sys)
   const h1 = harnessCpu(run)
@@ -248,7 +269,7 @@ async function step(
       notifications: received,
     })
   }
-  const lost = Math.max(0, total - received)
+  const lost = Math.max(0, total - produceErrors - received)
   const r: StepResult = {
     rate,
     phase,
@@ -256,7 +277,8 @@ async function step(
     received,
     lost,
     backlogAtEnd,
-    sustained: sustained({ rate, produced: total, backlogAtEnd, lost }) && run.produceErrors === 0,
+    produceErrors,
+    sustained: sustained({ rate, produced: total, backlogAtEnd, lost }) && produceErrors === 0,
     producedPerSecond: Math.round(total / produceSeconds),
     latencyMs: summarize(mine.map((x) => x.latencyMs)),
     p99PerSecond: p99PerSecond(mine, t0),
@@ -273,7 +295,7 @@ async function step(
   }
   const l = r.latencyMs
   log(
-    `  ${run.sys.name} ${rate}/s: p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} ms, lost ${lost}, backlog at end ${backlogAtEnd}, ${r.cpuMicrosTotal} µs CPU/notification${r.sustained ? '' : ' — NOT sustained'}`,
+    `  ${run.sys.name} ${rate}/s: p50 ${l.p50} p95 ${l.p95} p99 ${l.p99} ms, lost ${lost}, backlog at end ${backlogAtEnd}${produceErrors ? `, ${produceErrors} refused by Kafka` : ''}, ${r.cpuMicrosTotal} µs CPU/notification${r.sustained ? '' : ' — NOT sustained'}`,
   )
   return r
 }
@@ -331,23 +353,25 @@ async function runSystem(
     logDir: o.logDir,
     nofile,
     partitions: o.partitions,
+    servers: o.servers,
     dispatcherEnv: o.dispatcherEnv ?? {},
   })
   const fleets: Fleet[] = []
   try {
     const rssBefore = sys.serverPids.reduce((s, pid) => s + rssKiB(pid), 0)
     const prefix = `u${process.pid}${name.slice(0, 2)}-`
-    const half = Math.ceil(o.users / 2)
     const t0 = performance.now()
+    const counts = usersPerServer(o.users, sys.wsUrls.length)
+    let from = 0
     for (const [k, url] of sys.wsUrls.entries()) {
-      const count = k === 0 ? half : o.users - half
+      const count = counts[k]!
       if (count <= 0) continue
       fleets.push(
         await openFleet({
           name: `e2e-${name}-${k}`,
           url,
           sockets: count,
-          from: k * half,
+          from,
           userPrefix: prefix,
           secret: BENCH_JWT_SECRET,
           logDir: o.logDir,
@@ -355,6 +379,7 @@ async function runSystem(
           protocol: sys.protocol,
         }),
       )
+      from += count
     }
     result.connectSeconds = +((performance.now() - t0) / 1000).toFixed(1)
     result.connected = fleets.reduce((s, f) => s + f.opened, 0)

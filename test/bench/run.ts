@@ -15,7 +15,7 @@ import { runDispatcherLatency } from './dispatcher-latency.ts'
 import { runE2e, type SystemResult } from './e2e.ts'
 import { runFanout } from './fanout.ts'
 import { e2eTable, writeE2ePlots } from './lib/e2e-report.ts'
-import { SYSTEMS, type SystemName, startProductionKafka } from './lib/e2e-systems.ts'
+import { DEFAULT_SYSTEMS, SYSTEMS, type SystemName, startProductionKafka } from './lib/e2e-systems.ts'
 import { leftoverProcesses, liveChildren, repoRoot } from './lib/proc.ts'
 import {
   DEFAULT_SERVER_KINDS,
@@ -75,14 +75,15 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --trace-seconds N    tracing: length of the steady phase (default 10)
   --trace-burst N      tracing: events sent at once in the burst phase (default 5000)
   --trace-rounds N     tracing: the three modes run in turn this many times (default 2)
-  --e2e-users N        e2e: clients, one user each, half on each server process (default 10000)
+  --e2e-users N        e2e: clients, one user each, split evenly over the server processes (default 10000)
+  --e2e-servers N      e2e: server processes (gateways) per system (default 2)
   --dispatcher-env K=V,K=V  e2e: settings added to the Tidings dispatcher (what-ifs)
   --e2e-rates a,b      e2e: fixed rates, notifications/s (default 2000,5000,10000)
   --e2e-seconds N      e2e: produce window per rate (default 30)
   --ladder-step N      e2e: ladder step above the highest sustained fixed rate; 0 = no ladder (default 1000)
   --ladder-max N       e2e: highest rate the ladder tries (default 30000)
   --ref-rate N         e2e: rate of the CPU and p99-per-second plots (default 5000, or the nearest measured)
-  --systems a,b        e2e: ${SYSTEMS.join(',')} (default: all)
+  --systems a,b        e2e: of ${SYSTEMS.join(',')} (default: ${DEFAULT_SYSTEMS.join(',')})
   --plots DIR          e2e: where the SVG plots go (default docs/benchmarks; with --no-write: a temp dir)
   --scale-sockets N    scale: idle sockets in all (default 100000; not part of a plain \`pnpm bench\`)
   --gateways N         scale: gateway processes (default 6)
@@ -120,13 +121,14 @@ const { values, positionals } = parseArgs({
     'trace-burst': { type: 'string', default: '5000' },
     'trace-rounds': { type: 'string', default: '2' },
     'e2e-users': { type: 'string', default: '10000' },
+    'e2e-servers': { type: 'string', default: '2' },
     'dispatcher-env': { type: 'string', default: '' },
     'e2e-rates': { type: 'string', default: '2000,5000,10000' },
     'e2e-seconds': { type: 'string', default: '30' },
     'ladder-step': { type: 'string', default: '1000' },
     'ladder-max': { type: 'string', default: '30000' },
     'ref-rate': { type: 'string', default: '5000' },
-    systems: { type: 'string', default: SYSTEMS.join(',') },
+    systems: { type: 'string', default: DEFAULT_SYSTEMS.join(',') },
     plots: { type: 'string' },
     'scale-sockets': { type: 'string', default: '100000' },
     gateways: { type: 'string', default: '6' },
@@ -212,6 +214,7 @@ const opts = {
   traceBurst: int('trace-burst', 1, 1_000_000),
   traceRounds: int('trace-rounds', 1, 10),
   e2eUsers: int('e2e-users', 2, 100_000),
+  e2eServers: int('e2e-servers', 1, 8),
   e2eRates: list<string>('e2e-rates').map(Number),
   e2eSeconds: int('e2e-seconds', 2, 600),
   ladderStep: int('ladder-step', 0, 100_000),
@@ -374,6 +377,7 @@ try {
           ladderStep: opts.ladderStep,
           ladderMax: opts.ladderMax,
           partitions: 6,
+          servers: opts.e2eServers,
           dispatcherEnv: Object.fromEntries(
             (values['dispatcher-env'] ?? '')
               .split(',')
@@ -397,7 +401,7 @@ try {
       }
     },
     (r: { systems: SystemResult[]; plots: string[]; kafkaJvmOpts: string }) =>
-      `${e2eTable(r.systems, { users: opts.e2eUsers, seconds: opts.e2eSeconds })}\n\nKafka JVM: \`${r.kafkaJvmOpts}\`. Plots: ${r.plots.map((p) => p.replace(repoRoot, '')).join(', ')}`,
+      `${e2eTable(r.systems, { users: opts.e2eUsers, servers: opts.e2eServers, seconds: opts.e2eSeconds })}\n\nKafka JVM: \`${r.kafkaJvmOpts}\`. Plots: ${r.plots.map((p) => p.replace(repoRoot, '')).join(', ')}`,
   )
   await step(
     'scale',

@@ -26,9 +26,12 @@ function cpuGroups(s: StepResult): { servers: number; dispatcher: number; redis:
 const harness = (s: StepResult): string => `${s.harnessMicros.loadgens} + ${s.harnessMicros.producer}`
 const busy = (s: StepResult): string => `${Math.round(s.boxBusy * 100)} %`
 
-export function e2eTable(results: SystemResult[], o: { users: number; seconds: number }): string {
+export function e2eTable(
+  results: SystemResult[],
+  o: { users: number; servers: number; seconds: number },
+): string {
   const lines = [
-    `**end to end** (Kafka produce → client receipt; ${o.users} users on 2 server processes per system, clients do not ack, ${o.seconds} s per rate; CPU = µs per delivered notification above each process's idle floor)`,
+    `**end to end** (Kafka produce → client receipt; ${o.users} users on ${o.servers} server processes per system, clients do not ack, ${o.seconds} s per rate; CPU = µs per delivered notification above each process's idle floor)`,
     '',
     '| system | rate/s | produced/s | received | lost | backlog at end | p50 ms | p95 ms | p99 ms | max ms | worst 1-s p99 ms | CPU µs/notif. (total) | per process | sustained | load generators + producer µs/notif. | box busy |',
     '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | ---: | ---: |',
@@ -42,7 +45,7 @@ export function e2eTable(results: SystemResult[], o: { users: number; seconds: n
         .map(([k, v]) => `${k} ${v}`)
         .join(', ')
       lines.push(
-        `| ${r.label} | ${s.rate}${s.phase === 'ladder' ? ' (ladder)' : ''} | ${s.producedPerSecond} | ${s.received} | ${s.lost} | ${s.backlogAtEnd} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${Number.isFinite(worst) ? worst : '–'} | ${s.cpuMicrosTotal} | ${per} | ${s.sustained ? 'yes' : '**no**'} | ${harness(s)} | ${busy(s)} |`,
+        `| ${r.label} | ${s.rate}${s.phase === 'ladder' ? ' (ladder)' : ''} | ${s.producedPerSecond} | ${s.received} | ${s.lost} | ${s.backlogAtEnd} | ${l.p50} | ${l.p95} | ${l.p99} | ${l.max} | ${Number.isFinite(worst) ? worst : '–'} | ${s.cpuMicrosTotal} | ${per} | ${s.sustained ? 'yes' : s.produceErrors ? `**no** (${s.produceErrors} refused by Kafka)` : '**no**'} | ${harness(s)} | ${busy(s)} |`,
       )
     }
   }

@@ -8,6 +8,7 @@ import {
   p99PerSecond,
   summarize,
   sustained,
+  usersPerServer,
 } from './e2e-stats.ts'
 
 test('summarize: nearest-rank percentiles of 1..100 ms', () => {
@@ -70,4 +71,11 @@ test('cpuMicrosPerNotification subtracts the idle floor for the same wall time',
 test('ladder is bounded', () => {
   assert.deepEqual(ladder(2000, 1000, 5000), [2000, 3000, 4000, 5000])
   assert.deepEqual(ladder(6000, 1000, 5000), [])
+})
+
+test('usersPerServer: every user on exactly one server, counts differing by one at most', () => {
+  assert.deepEqual(usersPerServer(10_000, 4), [2500, 2500, 2500, 2500])
+  assert.deepEqual(usersPerServer(501, 3), [167, 167, 167])
+  assert.deepEqual(usersPerServer(10, 4), [3, 3, 2, 2])
+  assert.deepEqual(usersPerServer(1, 2), [1, 0])
 })

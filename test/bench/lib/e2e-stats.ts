@@ -97,3 +97,11 @@ export function ladder(from: number, step: number, max: number): number[] {
   for (let r = from; r <= max && out.length < 1000; r += step) out.push(r)
   return out
 }
+
+/** Clients per server process: `users` split evenly, the first `users % servers` taking one more. */
+export function usersPerServer(users: number, servers: number): number[] {
+  return Array.from(
+    { length: servers },
+    (_, k) => Math.floor(users / servers) + (k < users % servers ? 1 : 0),
+  )
+}

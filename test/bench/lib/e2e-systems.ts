@@ -1,9 +1,13 @@
-// The systems the end-to-end bench (e2e.ts) compares, each started the same way: two server processes
-// on one private Redis, fed from one topic of the run's Kafka; every process whose CPU counts is listed
-// in `procs` (servers, Redis, Kafka; the producer is the bench itself and not counted).
-//   tidings     2 gateways (services/gateway, production HEARTBEAT_MS) + 1 dispatcher (services/dispatcher)
-//   socketio    2 × servers/socketio.ts (Socket.IO 4 + redis-adapter + kafkajs bridge)
-//   centrifugo  2 × Centrifugo v6.9.1 (scripts/go-tool), Redis engine, Kafka consumer in publication
+// The systems the end-to-end bench (e2e.ts) compares, each started the same way: `servers` server
+// processes (2 by default) on one private Redis, fed from one topic of the run's Kafka; every process
+// whose CPU counts is listed in `procs` (servers, Redis, Kafka; the producer is the bench itself and not
+// counted).
+//   tidings     N gateways (services/gateway, production HEARTBEAT_MS) + 1 dispatcher (services/dispatcher)
+//   socketio    N × servers/socketio.ts (Socket.IO 4 + redis-adapter + kafkajs bridge): every emit
+//               reaches every server (the adapter's one channel per namespace)
+//   socketio-sharded  the same with the adapter's sharded variant (Redis 7 sharded pub/sub, its default
+//               "dynamic" mode: a channel per room, so an emit to a user reaches the servers holding them)
+//   centrifugo  N × Centrifugo v6.9.1 (scripts/go-tool), Redis engine, Kafka consumer in publication
 //               data mode → personal channels `personal:#<user>` with history
 import { spawnSync } from 'node:child_process'
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -13,13 +17,16 @@ import { createTopics, startKafka, startRedis } from '@tidings/test/infra'
 import { freePort, type NodeProcess, repoRoot, spawnNode, waitHttpOk } from './proc.ts'
 import { BENCH_JWT_SECRET, startServer } from './servers.ts'
 
-export const SYSTEMS = ['tidings', 'socketio', 'centrifugo'] as const
+/** Every system the bench can run; `pnpm bench -- e2e` runs DEFAULT_SYSTEMS unless `--systems` says. */
+export const SYSTEMS = ['tidings', 'socketio', 'centrifugo', 'socketio-sharded'] as const
 export type SystemName = (typeof SYSTEMS)[number]
+export const DEFAULT_SYSTEMS: readonly SystemName[] = ['tidings', 'socketio', 'centrifugo']
 
 export const SYSTEM_LABELS: Record<SystemName, string> = {
   tidings: 'Tidings',
   socketio: 'Socket.IO 4 + redis-adapter',
   centrifugo: 'Centrifugo v6.9.1',
+  'socketio-sharded': 'Socket.IO 4 + sharded redis-adapter',
 }
 
 export interface ProcRole {
@@ -30,7 +37,7 @@ export interface ProcRole {
 export interface RunningSystem {
   name: SystemName
   protocol: 'tidings' | 'socketio' | 'centrifugo'
-  /** Where clients connect, one URL per server process (users split half and half). */
+  /** Where clients connect, one URL per server process (users split evenly). */
   wsUrls: string[]
   topic: string
   procs: ProcRole[]
@@ -47,6 +54,8 @@ export interface SystemOptions {
   logDir: string
   nofile: number
   partitions: number
+  /** Server processes (gateways) per system (e2e `--e2e-servers`). */
+  servers: number
   /** Added to the Tidings dispatcher's environment (e2e `--dispatcher-env`). */
   dispatcherEnv: Record<string, string>
 }
@@ -67,6 +76,9 @@ export function childPid(comm: string, needle = ''): number {
   }
   throw new Error(`no child process ${comm} ${needle}`)
 }
+
+/** Server k's letter: A, B, C… (process roles and names). */
+export const serverLetter = (k: number): string => String.fromCharCode(65 + k)
 
 const unique = (prefix: string) => `${prefix}-${process.pid}-${Date.now().toString(36)}`
 
@@ -90,7 +102,8 @@ export async function startTidings(o: SystemOptions): Promise<RunningSystem> {
   const procs: NodeProcess[] = []
   try {
     const gw = []
-    for (const name of ['e2e-gateway-a', 'e2e-gateway-b']) {
+    for (let k = 0; k < o.servers; k++) {
+      const name = `e2e-gateway-${serverLetter(k).toLowerCase()}`
       // the production heartbeat (the gateway's default): its sweep is part of what users see
       const s = await startServer('gateway', {
         redisUrl: redis.url,
@@ -129,8 +142,7 @@ export async function startTidings(o: SystemOptions): Promise<RunningSystem> {
       wsUrls: gw.map((s) => s.wsUrl),
       topic,
       procs: [
-        { role: 'gateway A', pid: gw[0]!.proc.pid },
-        { role: 'gateway B', pid: gw[1]!.proc.pid },
+        ...gw.map((s, k) => ({ role: `gateway ${serverLetter(k)}`, pid: s.proc.pid })),
         { role: 'dispatcher', pid: dispatcher.pid },
         ...base,
       ],
@@ -148,16 +160,22 @@ export async function startTidings(o: SystemOptions): Promise<RunningSystem> {
   }
 }
 
-export async function startSocketIo(o: SystemOptions): Promise<RunningSystem> {
-  const { redis, topic, base } = await withRedis(o, 'socketio')
-  const group = unique('bench-socketio')
+export const startSocketIo = (o: SystemOptions) => startSocketIoWith(o, 'socketio')
+export const startSocketIoSharded = (o: SystemOptions) => startSocketIoWith(o, 'socketio-sharded')
+
+async function startSocketIoWith(
+  o: SystemOptions,
+  name: 'socketio' | 'socketio-sharded',
+): Promise<RunningSystem> {
+  const { redis, topic, base } = await withRedis(o, name)
+  const group = unique(`bench-${name}`)
   const procs: NodeProcess[] = []
   const ports: number[] = []
   try {
-    for (const name of ['e2e-socketio-a', 'e2e-socketio-b']) {
+    for (let k = 0; k < o.servers; k++) {
       const port = await freePort()
       const p = spawnNode({
-        name,
+        name: `e2e-${name}-${serverLetter(k).toLowerCase()}`,
         script: fileURLToPath(new URL('../servers/socketio.ts', import.meta.url)),
         logDir: o.logDir,
         nofile: o.nofile,
@@ -169,6 +187,7 @@ export async function startSocketIo(o: SystemOptions): Promise<RunningSystem> {
           KAFKA_BROKERS: o.brokers.join(','),
           TOPIC: topic,
           GROUP_ID: group,
+          ADAPTER: name === 'socketio-sharded' ? 'sharded' : 'classic',
         },
       })
       procs.push(p)
@@ -176,11 +195,11 @@ export async function startSocketIo(o: SystemOptions): Promise<RunningSystem> {
       await waitHttpOk(p, `http://127.0.0.1:${port}/healthz`, 120_000)
     }
     return {
-      name: 'socketio',
+      name,
       protocol: 'socketio',
       wsUrls: ports.map((p) => `ws://127.0.0.1:${p}`),
       topic,
-      procs: [{ role: 'server A', pid: procs[0]!.pid }, { role: 'server B', pid: procs[1]!.pid }, ...base],
+      procs: [...procs.map((p, k) => ({ role: `server ${serverLetter(k)}`, pid: p.pid })), ...base],
       serverPids: procs.map((p) => p.pid),
       headers: () => undefined,
       async stop() {
@@ -214,7 +233,8 @@ export async function startCentrifugo(o: SystemOptions): Promise<RunningSystem> 
   const procs: NodeProcess[] = []
   const ports: number[] = []
   try {
-    for (const name of ['e2e-centrifugo-a', 'e2e-centrifugo-b']) {
+    for (let k = 0; k < o.servers; k++) {
+      const name = `e2e-centrifugo-${serverLetter(k).toLowerCase()}`
       const port = await freePort()
       const config = {
         node: { name },
@@ -269,7 +289,7 @@ export async function startCentrifugo(o: SystemOptions): Promise<RunningSystem> 
       protocol: 'centrifugo',
       wsUrls: ports.map((p) => `ws://127.0.0.1:${p}/connection/websocket`),
       topic,
-      procs: [{ role: 'server A', pid: procs[0]!.pid }, { role: 'server B', pid: procs[1]!.pid }, ...base],
+      procs: [...procs.map((p, k) => ({ role: `server ${serverLetter(k)}`, pid: p.pid })), ...base],
       serverPids: procs.map((p) => p.pid),
       headers: (user) => ({ 'centrifugo-channels': `${CENTRIFUGO_NAMESPACE}:#${user}` }),
       async stop() {
@@ -288,6 +308,7 @@ export const START: Record<SystemName, (o: SystemOptions) => Promise<RunningSyst
   tidings: startTidings,
   socketio: startSocketIo,
   centrifugo: startCentrifugo,
+  'socketio-sharded': startSocketIoSharded,
 }
 
 /**

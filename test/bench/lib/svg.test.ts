@@ -2,7 +2,7 @@
 // text escaped, non-finite values never reaching the output.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { escapeXml, niceTicks, renderBarChart, renderLineChart } from './svg.ts'
+import { escapeXml, niceTicks, renderBarChart, renderLineChart, wrapLabel } from './svg.ts'
 
 function assertWellFormed(svg: string) {
   assert.match(svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/)
@@ -72,4 +72,38 @@ test('empty charts still render', () => {
 test('helpers', () => {
   assert.deepEqual(niceTicks(0, 9.5), [0, 2, 4, 6, 8, 10])
   assert.equal(escapeXml(`a<b>"c"&'d'`), 'a&#60;b&#62;&#34;c&#34;&#38;&#39;d&#39;')
+})
+
+test('wrapLabel: whole " + " parts while they fit, then words; a label that fits stays one line', () => {
+  assert.deepEqual(wrapLabel('Tidings', 100), ['Tidings'])
+  assert.deepEqual(wrapLabel('Socket.IO 4 + sharded redis-adapter', 190), [
+    'Socket.IO 4',
+    '+ sharded redis-adapter',
+  ])
+  assert.deepEqual(wrapLabel('Socket.IO 4 + sharded redis-adapter', 119), [
+    'Socket.IO 4',
+    '+ sharded',
+    'redis-adapter',
+  ])
+  assert.deepEqual(wrapLabel('Socket.IO 4 + redis-adapter', 119), ['Socket.IO 4', '+ redis-adapter'])
+  // each line within the width unless one word alone is wider
+  for (const l of wrapLabel('a very long label + with parts + and more words than fit', 60))
+    assert.ok(l.length * 6.8 <= 60 || !l.includes(' '), l)
+})
+
+test('long names: legend entries and bar labels wrap onto lines (tspans) instead of running off', () => {
+  const name = 'Socket.IO 4 + sharded redis-adapter'
+  const svg = renderBarChart({
+    title: 't',
+    yLabel: 'µs',
+    categories: ['Tidings', 'Socket.IO 4 + redis-adapter', name, 'Centrifugo v6.9.1'],
+    series: [
+      { name: 'servers', values: [1, 2, 3, 4] },
+      { name, values: [1, 1, 1, 1] },
+    ],
+    stacked: true,
+  })
+  assertWellFormed(svg)
+  assert.ok(svg.includes('>+ sharded</tspan>'))
+  assert.ok(svg.includes('>+ sharded redis-adapter</tspan>'))
 })

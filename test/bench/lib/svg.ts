@@ -64,14 +64,54 @@ export function niceTicks(min: number, max: number, count = 5): number[] {
   return out
 }
 
+// Average advance of a 12 px sans-serif character: enough to tell whether a label fits (no font metrics).
+const CHAR_PX = 6.8
+
+/**
+ * A label as lines of at most `maxPx` (estimated): broken before " + " first ("Socket.IO 4 + sharded
+ * redis-adapter"), then at spaces; a single word longer than that stays whole.
+ */
+export function wrapLabel(label: string, maxPx: number): string[] {
+  const fits = (t: string) => t.length * CHAR_PX <= maxPx
+  const lines: string[] = []
+  const add = (piece: string, newLine: boolean) => {
+    const last = lines.at(-1)
+    if (!newLine && last !== undefined && fits(`${last} ${piece}`))
+      lines[lines.length - 1] = `${last} ${piece}`
+    else lines.push(piece)
+  }
+  // whole " + " parts while they fit; a part too wide for a line of its own starts one, word by word
+  label.split(' + ').forEach((part, i) => {
+    const p = i === 0 ? part : `+ ${part}`
+    if (fits(p)) add(p, false)
+    else
+      p.split(' ').forEach((w, k) => {
+        add(w, k === 0)
+      })
+  })
+  return lines
+}
+
+/** `<text>` of several lines, the first at `y`, the others below it. */
+function multiline(x: number, y: number, lines: string[], attrs = ''): string {
+  const spans = lines
+    .map((l, i) => `<tspan x="${x.toFixed(1)}" dy="${i === 0 ? 0 : '1.15em'}">${escapeXml(l)}</tspan>`)
+    .join('')
+  return `<text x="${x.toFixed(1)}" y="${y.toFixed(1)}"${attrs}>${spans}</text>`
+}
+
 const fmt = (v: number) => (Math.abs(v) >= 10_000 ? `${+(v / 1000).toPrecision(3)}k` : `${+v.toPrecision(4)}`)
 
 function frame(title: string, body: string[], legend: string[]): string {
-  const items = legend.map(
-    (name, i) =>
-      `<rect x="${W - M.right + 16}" y="${M.top + i * 20}" width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/>` +
-      `<text x="${W - M.right + 34}" y="${M.top + i * 20 + 10}">${escapeXml(name)}</text>`,
-  )
+  let top = M.top
+  const items = legend.map((name, i) => {
+    const lines = wrapLabel(name, M.right - 40)
+    const item =
+      `<rect x="${W - M.right + 16}" y="${top}" width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/>` +
+      multiline(W - M.right + 34, top + 10, lines)
+    top += 6 + 14 * lines.length
+    return item
+  })
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif" font-size="12" role="img">`,
     // the accessible name of the image (screen readers; biome's noSvgWithoutTitle)
@@ -167,7 +207,7 @@ export function renderBarChart(c: BarChart): string {
   c.categories.forEach((cat, ci) => {
     const g0 = M.left + ci * groupW
     body.push(
-      `<text x="${(g0 + groupW / 2).toFixed(1)}" y="${M.top + PH + 16}" text-anchor="middle">${escapeXml(cat)}</text>`,
+      multiline(g0 + groupW / 2, M.top + PH + 16, wrapLabel(cat, groupW - 6), ' text-anchor="middle"'),
     )
     let base = 0
     c.series.forEach((se, si) => {

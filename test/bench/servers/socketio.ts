@@ -3,9 +3,12 @@
 // consumes the topic in one consumer group and calls `io.to(userId).emit('notification', event)`; the
 // adapter forwards the emit through Redis to whichever process holds the user's sockets.
 // Sockets authenticate with the same HS256 JWT (servers/common.ts) and join the room of their user.
-//   env: PORT HOST REDIS_URL JWT_SECRET KAFKA_BROKERS TOPIC GROUP_ID
+// ADAPTER=sharded: the adapter's sharded variant instead (`createShardedAdapter`, Redis 7 sharded pub/sub,
+// its default "dynamic" mode: one channel per room, so an emit reaches only the servers holding the
+// room); the classic one publishes every emit on one channel every server reads.
+//   env: PORT HOST REDIS_URL JWT_SECRET KAFKA_BROKERS TOPIC GROUP_ID [ADAPTER=classic|sharded]
 import { createServer } from 'node:http'
-import { createAdapter } from '@socket.io/redis-adapter'
+import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter'
 import { Redis } from 'ioredis'
 import { Kafka, logLevel } from 'kafkajs'
 // the same kafkajs fix as the dispatcher's (a 1 ms timer loop per connection): the bridge is ours, and
@@ -29,12 +32,15 @@ const http = createServer((req, res) => {
   res.writeHead(404).end()
 })
 
+const adapterKind = process.env.ADAPTER ?? 'classic'
+if (adapterKind !== 'classic' && adapterKind !== 'sharded')
+  throw new Error(`ADAPTER=${adapterKind}: classic or sharded`)
 const pub = new Redis(env('REDIS_URL'))
 const sub = pub.duplicate()
 const io = new Server(http, {
   transports: ['websocket'],
   serveClient: false,
-  adapter: createAdapter(pub, sub),
+  adapter: adapterKind === 'sharded' ? createShardedAdapter(pub, sub) : createAdapter(pub, sub),
 })
 
 io.use((socket, next) => {
