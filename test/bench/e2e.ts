@@ -1,7 +1,7 @@
 // End to end, as a user sees it: Kafka produce → client receipt, Tidings beside its peers, same run,
 // same box. For each system (lib/e2e-systems.ts): `servers` server processes (2 by default) on a private
 // Redis, fed from a fresh topic of the run's Kafka; `users` clients (split evenly over the servers, one
-// socket each, no acks; one load-generator process per server); one
+// socket each, no acks; load-generator processes per server); one
 // producer (this process) at fixed rates, then a ladder up to the highest rate sustained without a
 // growing backlog. Per rate: p50/p95/p99/max, loss, p99 per second over the window, CPU per notification
 // of every process (servers, Redis, Kafka; /proc/<pid>/stat above each one's idle floor). Per system:
@@ -23,7 +23,7 @@ import {
   sustained,
   usersPerServer,
 } from './lib/e2e-stats.ts'
-import { type RunningSystem, START, SYSTEM_LABELS, type SystemName } from './lib/e2e-systems.ts'
+import { type RunningSystem, START, SYSTEM_LABELS, SYSTEMS, type SystemName } from './lib/e2e-systems.ts'
 import { type Fleet, openFleet } from './lib/loadgen-client.ts'
 import { cpuMs, fileLimitFor, machineCpu, rssKiB } from './lib/proc.ts'
 import { BENCH_JWT_SECRET } from './lib/servers.ts'
@@ -139,10 +139,12 @@ class Run {
     let lastMove = performance.now()
     for (;;) {
       const got = (await this.received()) - this.base
-      if (got >= this.produced || performance.now() > deadline) return
+      // events in refused produce requests are not on their way
+      const expected = this.produced - this.produceErrors
+      if (got >= expected || performance.now() > deadline) return
       if (got !== last) {
         if (last >= 0)
-          log(`  ${this.sys.name}: waiting for the previous backlog (${this.produced - got} on their way)`)
+          log(`  ${this.sys.name}: waiting for the previous backlog (${expected - got} on their way)`)
         last = got
         lastMove = performance.now()
       } else if (performance.now() - lastMove > 5000) return
@@ -167,12 +169,13 @@ class Run {
   }
 
   /**
-   * Sends `count` events (round robin over the users) without waiting for the acks; bounded in flight.
-   * At most SEND_MAX per request: a producer that fell behind on a saturated box catches up in several,
-   * not in one whose per-partition batch Kafka refuses (message.max.bytes, 1 MB).
+   * Sends up to `count` events (round robin over the users) without waiting for the acks, while fewer
+   * than MAX_IN_FLIGHT requests are in flight (the rest go on the next call). At most SEND_MAX per
+   * request: a producer that fell behind on a saturated box catches up in several, not in one whose
+   * per-partition batch Kafka refuses (message.max.bytes, 1 MB).
    */
   send(count: number, inflight: Set<Promise<unknown>>): void {
-    for (let from = 0; from < count; from += SEND_MAX) {
+    for (let from = 0; from < count && inflight.size < MAX_IN_FLIGHT; from += SEND_MAX) {
       const n = Math.min(SEND_MAX, count - from)
       const messages: Message[] = []
       for (let k = 0; k < n; k++) {
@@ -194,6 +197,7 @@ class Run {
 
 // ~1,000 events of ~300 B: well under Kafka's 1 MB per partition batch even all on one partition
 const SEND_MAX = 1000
+const MAX_IN_FLIGHT = 200
 
 function cpuOf(sys: RunningSystem): Record<string, number> {
   return Object.fromEntries(sys.procs.map((p) => [p.role, cpuMs(p.pid)]))
@@ -227,11 +231,11 @@ async function step(
   const t0 = hrMs()
   const wall0 = performance.now()
   let lastReport = wall0
-  // fixed rate: every 10 ms, send what is due by now (bounded by `total` and by 200 sends in flight)
+  // fixed rate: every 10 ms, send what is due by now (bounded by `total` and by the requests in flight)
   while (run.produced - producedBefore < total) {
     const due = Math.min(total, Math.floor(((performance.now() - wall0) / 1000) * rate))
     const n = due - (run.produced - producedBefore)
-    if (n > 0 && inflight.size < 200) run.send(n, inflight)
+    if (n > 0) run.send(n, inflight)
     if (performance.now() - lastReport >= 1000) {
       lastReport = performance.now()
       const got = (await run.received()) - receivedBefore
@@ -245,10 +249,11 @@ async function step(
   const tEnd = hrMs()
   const produceSeconds = (performance.now() - wall0) / 1000
   await Promise.all(inflight)
-  // events Kafka refused never entered the system: not its backlog nor its loss, but the rate was not
-  // offered either (the step is not sustained)
+  // Events in refused produce requests are not the system's backlog nor its loss, but the rate was not
+  // offered either: the step is not sustained. (kafkajs rejects a request when any of its partitions
+  // fails, so some of them may have been written: the figures then undercount, hence clamped at 0.)
   const produceErrors = run.produceErrors - produceErrorsBefore
-  const backlogAtEnd = total - produceErrors - ((await run.received()) - receivedBefore)
+  const backlogAtEnd = Math.max(0, total - produceErrors - ((await run.received()) - receivedBefore))
   // drain, bounded: what has not arrived by then counts as lost
   const deadline = performance.now() + Math.max(10, seconds) * 1000
   while ((await run.received()) - receivedBefore < total - produceErrors && performance.now() < deadline)
@@ -359,7 +364,7 @@ async function runSystem(
   const fleets: Fleet[] = []
   try {
     const rssBefore = sys.serverPids.reduce((s, pid) => s + rssKiB(pid), 0)
-    const prefix = `u${process.pid}${name.slice(0, 2)}-`
+    const prefix = `u${process.pid}s${SYSTEMS.indexOf(name)}-`
     const t0 = performance.now()
     const counts = usersPerServer(o.users, sys.wsUrls.length)
     let from = 0

@@ -4,7 +4,7 @@
 // counted).
 //   tidings     N gateways (services/gateway, production HEARTBEAT_MS) + 1 dispatcher (services/dispatcher)
 //   socketio    N × servers/socketio.ts (Socket.IO 4 + redis-adapter + kafkajs bridge): every emit
-//               reaches every server (the adapter's one channel per namespace)
+//               reaches every server (each pattern-subscribes to all of the namespace's channels)
 //   socketio-sharded  the same with the adapter's sharded variant (Redis 7 sharded pub/sub, its default
 //               "dynamic" mode: a channel per room, so an emit to a user reaches the servers holding them)
 //   centrifugo  N × Centrifugo v6.9.1 (scripts/go-tool), Redis engine, Kafka consumer in publication

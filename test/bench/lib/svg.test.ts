@@ -86,9 +86,12 @@ test('wrapLabel: whole " + " parts while they fit, then words; a label that fits
     'redis-adapter',
   ])
   assert.deepEqual(wrapLabel('Socket.IO 4 + redis-adapter', 119), ['Socket.IO 4', '+ redis-adapter'])
-  // each line within the width unless one word alone is wider
-  for (const l of wrapLabel('a very long label + with parts + and more words than fit', 60))
-    assert.ok(l.length * 6.8 <= 60 || !l.includes(' '), l)
+  // every word kept, in order; each line within the width unless one word alone is wider
+  const label = 'a very long label + with parts + and more words than fit'
+  const lines = wrapLabel(label, 60)
+  assert.equal(lines.join(' '), label)
+  assert.ok(lines.length > 3)
+  for (const l of lines) assert.ok(l.length * 6.8 <= 60 || !l.includes(' '), l)
 })
 
 test('long names: legend entries and bar labels wrap onto lines (tspans) instead of running off', () => {

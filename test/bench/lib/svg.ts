@@ -85,9 +85,11 @@ export function wrapLabel(label: string, maxPx: number): string[] {
     const p = i === 0 ? part : `+ ${part}`
     if (fits(p)) add(p, false)
     else
-      p.split(' ').forEach((w, k) => {
-        add(w, k === 0)
-      })
+      p.split(' ')
+        .filter((w) => w !== '')
+        .forEach((w, k) => {
+          add(w, k === 0)
+        })
   })
   return lines
 }

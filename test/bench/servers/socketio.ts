@@ -5,7 +5,8 @@
 // Sockets authenticate with the same HS256 JWT (servers/common.ts) and join the room of their user.
 // ADAPTER=sharded: the adapter's sharded variant instead (`createShardedAdapter`, Redis 7 sharded pub/sub,
 // its default "dynamic" mode: one channel per room, so an emit reaches only the servers holding the
-// room); the classic one publishes every emit on one channel every server reads.
+// room); with the classic one every server pattern-subscribes to all of the namespace's channels, so
+// every emit reaches every server.
 //   env: PORT HOST REDIS_URL JWT_SECRET KAFKA_BROKERS TOPIC GROUP_ID [ADAPTER=classic|sharded]
 import { createServer } from 'node:http'
 import { createAdapter, createShardedAdapter } from '@socket.io/redis-adapter'
