@@ -81,16 +81,11 @@ export function wrapLabel(label: string, maxPx: number): string[] {
     else lines.push(piece)
   }
   // whole " + " parts while they fit; a part too wide for a line of its own starts one, word by word
-  label.split(' + ').forEach((part, i) => {
+  for (const [i, part] of label.split(' + ').entries()) {
     const p = i === 0 ? part : `+ ${part}`
     if (fits(p)) add(p, false)
-    else
-      p.split(' ')
-        .filter((w) => w !== '')
-        .forEach((w, k) => {
-          add(w, k === 0)
-        })
-  })
+    else for (const [k, word] of p.split(' ').filter(Boolean).entries()) add(word, k === 0)
+  }
   return lines
 }
 
