@@ -28,7 +28,7 @@ import { TOPICS } from '@tidings/contracts'
 import { startDemoServer } from '../examples/borrower-demo/src/server.ts'
 import { dispatcherEntry, gatewayEntry, type ServiceProcess, serviceProcess } from './e2e/processes.ts'
 import { liveEnvFile, removeEnvFile, writeEnvFile } from './infra/env-file.ts'
-import { type Infra, type JaegerServer, startInfra } from './infra/index.ts'
+import { checkGivenInfra, type Infra, type JaegerServer, startInfra } from './infra/index.ts'
 import { defaultEnvFile, stackEnvFile } from './infra/paths.ts'
 import { signUserToken, TEST_JWT_SECRET } from './support/tokens.ts'
 import { startTracingBackend } from './tracing-backend.ts'
@@ -158,6 +158,7 @@ process.on('SIGINT', onSignal)
 process.on('SIGTERM', onSignal)
 
 async function resolveInfra(): Promise<{ kafkaBrokers: string[]; redisUrl: string; source: string }> {
+  await checkGivenInfra()
   if (env.KAFKA_BROKERS && env.REDIS_URL) {
     return { kafkaBrokers: env.KAFKA_BROKERS.split(','), redisUrl: env.REDIS_URL, source: 'environment' }
   }

@@ -12,6 +12,7 @@ import { Kafka, logLevel } from 'kafkajs'
 import { entriesOwnedBy, identity, processGroup, watchdogsOf } from './fixtures/util.ts'
 import { startInfra, waitFor } from './index.ts'
 import { ensureKafkaJars, kafkaVersion } from './kafka-jars.ts'
+import { freePorts } from './ports.ts'
 import { isRunning, self } from './procfs.ts'
 import { type Entry, listEntries } from './registry.ts'
 
@@ -161,5 +162,26 @@ test('cli run gives the command KAFKA_BROKERS/REDIS_URL, returns its exit code a
   const [brokers, redisUrl] = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as [string, string]
   assert.match(brokers, /^127\.0\.0\.1:\d+$/)
   assert.match(redisUrl, /^redis:\/\/127\.0\.0\.1:\d+$/)
+  assert.deepEqual(registryOf(dir), [])
+})
+
+test('cli run refuses KAFKA_BROKERS/REDIS_URL that nothing answers at, naming them, and starts nothing', async (t) => {
+  const { env, envFile, dir } = await isolatedCache()
+  t.after(() => rmSync(dir, { recursive: true, force: true }))
+  // what a shell that sourced .tidings/infra.env still exports after `pnpm infra:down`
+  const [silent] = await freePorts(1)
+  const result = await exec(
+    process.execPath,
+    [cli, 'run', '--infra-env', envFile, '--', process.execPath, '-e', 'console.log("the command ran")'],
+    { env: { ...env, KAFKA_BROKERS: `127.0.0.1:${silent}`, REDIS_URL: process.env.REDIS_URL } },
+  ).then(
+    () => assert.fail('cli run should refuse'),
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  )
+  assert.equal(result.code, 1)
+  assert.match(result.stderr, new RegExp(`nothing answers at KAFKA_BROKERS=127\\.0\\.0\\.1:${silent} `))
+  assert.doesNotMatch(result.stderr, /REDIS_URL=/, 'the Redis that answers is not reported')
+  assert.match(result.stderr, /unset KAFKA_BROKERS REDIS_URL/)
+  assert.doesNotMatch(result.stdout, /the command ran/)
   assert.deepEqual(registryOf(dir), [])
 })

@@ -8,7 +8,7 @@ import { constants } from 'node:os'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { liveEnvFile, removeEnvFile, writeEnvFile } from './env-file.ts'
-import { type Infra, startInfra } from './infra.ts'
+import { checkGivenInfra, type Infra, startInfra } from './infra.ts'
 import { defaultEnvFile } from './paths.ts'
 import { reapPersistentAndStale } from './reaper.ts'
 
@@ -46,6 +46,7 @@ async function run(command: string[], envFile: string): Promise<number> {
   // Ctrl-C while the servers start: exit now, the watchdog stops whatever was started.
   const early = (signal: NodeJS.Signals) => process.exit(128 + constants.signals[signal])
   process.on('SIGINT', early).on('SIGTERM', early)
+  await checkGivenInfra()
   const persisted = !process.env.KAFKA_BROKERS && !process.env.REDIS_URL && (await liveEnvFile(envFile))
   const env = { ...process.env }
   if (persisted) Object.assign(env, persisted)

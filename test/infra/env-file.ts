@@ -48,11 +48,31 @@ function answers(hostPort: string): Promise<boolean> {
   })
 }
 
+/** host:port of each server a setting names (Redis's default port when a URL has none). */
+function addressesOf(name: keyof InfraEnv, value: string): string[] {
+  const items = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+  if (name === 'KAFKA_BROKERS') return items
+  return items.map((item) => {
+    const url = new URL(item)
+    return url.port ? url.host : `${url.hostname}:6379`
+  })
+}
+
+/** The servers named by these settings that do not accept connections, as `NAME=address`. */
+export async function silentServers(env: Partial<InfraEnv>): Promise<string[]> {
+  const checks = (['KAFKA_BROKERS', 'REDIS_URL'] as const).flatMap((name) =>
+    env[name] ? addressesOf(name, env[name]).map((address) => ({ name, address })) : [],
+  )
+  const ok = await Promise.all(checks.map((c) => answers(c.address)))
+  return checks.filter((_, i) => !ok[i]).map((c) => `${c.name}=${c.address}`)
+}
+
 /** The env file's values when every server it names accepts connections (a stale file is ignored). */
 export async function liveEnvFile(file: string): Promise<InfraEnv | undefined> {
   const env = readEnvFile(file)
   if (!env) return undefined
-  const addresses = [...env.KAFKA_BROKERS.split(','), new URL(env.REDIS_URL).host]
-  const ok = await Promise.all(addresses.map(answers))
-  return ok.every(Boolean) ? env : undefined
+  return (await silentServers(env)).length === 0 ? env : undefined
 }

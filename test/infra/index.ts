@@ -2,7 +2,7 @@
 
 export { type Certificates, makeCertificates } from './certs.ts'
 export { createTopics, uniqueName, type WaitForOptions, waitFor } from './helpers.ts'
-export { type Infra, infraFromEnv, type StartInfraOptions, startInfra } from './infra.ts'
+export { checkGivenInfra, type Infra, infraFromEnv, type StartInfraOptions, startInfra } from './infra.ts'
 export { type JaegerServer, startJaeger } from './jaeger.ts'
 export {
   type KafkaServer,

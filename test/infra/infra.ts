@@ -1,5 +1,6 @@
 // Kafka + Redis for a test run: started here, or taken from KAFKA_BROKERS / REDIS_URL when those are set
 // (docker compose, a cloud cluster, `pnpm infra:up`).
+import { silentServers } from './env-file.ts'
 import { launchKafka } from './kafka.ts'
 import { launchRedis } from './redis.ts'
 
@@ -24,6 +25,22 @@ function brokersFrom(value: string): string[] {
     .split(',')
     .map((b) => b.trim())
     .filter(Boolean)
+}
+
+/**
+ * For the entry points (cli.ts run, the global setup, the stack): KAFKA_BROKERS / REDIS_URL the
+ * caller set must answer. A shell that sourced .tidings/infra.env still
+ * exports them after `pnpm infra:down`: without this, every test would fail on its own ECONNREFUSED.
+ */
+export async function checkGivenInfra(): Promise<void> {
+  const { KAFKA_BROKERS, REDIS_URL } = process.env
+  const silent = await silentServers({ KAFKA_BROKERS, REDIS_URL })
+  if (silent.length === 0) return
+  throw new Error(
+    `nothing answers at ${silent.join(', ')} (set in the environment). Left over from ` +
+      '`set -a; . .tidings/infra.env` after `pnpm infra:down`? `unset KAFKA_BROKERS REDIS_URL` and the ' +
+      'run starts its own Kafka and Redis; or start the servers they name.',
+  )
 }
 
 /** Starts what is asked for and not provided by the environment, Kafka and Redis concurrently. */
