@@ -5,7 +5,7 @@ import { infraFromEnv, uniqueName } from '@tidings/test/infra'
 import type { Redis } from 'ioredis'
 import { createRedisConnection } from './connection.ts'
 import { type DeliverOutcome, deliverEachInOrder, type UserDelivery } from './inbox-writer.ts'
-import { topicDedupeBase, userDedupeBase, userInboxKey, userStateKey } from './keys.ts'
+import { userDedupeKey, userInboxKey, userStateKey } from './keys.ts'
 import { DEFAULT_RETENTION } from './options.ts'
 import { createDeliveryStore, type DeliveryStore } from './store.ts'
 
@@ -25,10 +25,6 @@ before(() => {
   store = createDeliveryStore(redis, { ...DEFAULT_RETENTION, inboxCap: 5 })
 })
 after(() => redis.quit())
-
-/** The generation keys of a dedupe base (scripts.ts DEDUPE_MARK), found rather than computed from a clock. */
-const markKeys = async (base: string) => (await redis.keys(`${base}@*`)).sort()
-const generationOf = (base: string, key: string) => Number(key.slice(base.length + 1))
 
 const seqs = async (user: string) =>
   (await store.readInbox(user, {})).frames.map((f) => [JSON.parse(f).seq, JSON.parse(f).data.i])
@@ -125,68 +121,10 @@ test('an item whose write fails half-way leaves neither its seq nor its dedupe m
   assert.ok(failed?.status === 'failed')
   assert.match((failed.error as Error).message, /^WRONGTYPE/)
   assert.equal(await redis.hget(userStateKey(user), 'seq'), '1', 'the seq did not move without an entry')
-  const [marks] = await markKeys(userDedupeBase(user))
-  assert.deepEqual(Object.keys(await redis.hgetall(marks!)), ['e1'], 'no dedupe mark for e2')
+  assert.equal(await redis.exists(userDedupeKey(user, 'e2')), 0, 'no dedupe mark')
   // the single-item script shares the body
   await assert.rejects(store.deliverToUser(user, 'e3', n(3)), /^ReplyError: WRONGTYPE|WRONGTYPE/)
   assert.equal(await redis.hget(userStateKey(user), 'seq'), '1')
-})
-
-test('dedupe marks: a hash per user and generation, with its TTL; the previous generation and the marks of older versions are read', async () => {
-  const window = DEFAULT_RETENTION.dedupeWindowSeconds
-  for (const way of ['deliverToUser', 'deliverToUsers'] as const) {
-    const user = uniqueName(way)
-    const base = userDedupeBase(user)
-    const deliver = async (dedupeId: string, i: number) =>
-      way === 'deliverToUser'
-        ? store.deliverToUser(user, dedupeId, n(i))
-        : (await store.deliverToUsers([{ userId: user, dedupeId, notification: n(i) }]))[0]
-    const [now] = await redis.time()
-    const first = await deliver('e1', 1)
-    assert.ok(first?.status === 'delivered')
-    assert.equal((await deliver('e2', 2))?.status, 'delivered')
-    const keys = await markKeys(base)
-    assert.equal(keys.length, 1, 'one key for the generation')
-    const gen = generationOf(base, keys[0]!)
-    assert.ok(gen - Math.floor(Number(now) / window) <= 1, `generation ${gen} is the clock's`)
-    assert.deepEqual(await redis.hgetall(keys[0]!), { e1: `1 ${first.epoch}`, e2: `2 ${first.epoch}` })
-    // it lives until the next generation ends, plus up to an hour (Redis 7's EXPIRETIME)
-    const expiresAt = Number(await redis.call('EXPIRETIME', keys[0]!))
-    assert.ok(
-      expiresAt >= (gen + 2) * window && expiresAt < (gen + 2) * window + 3600,
-      `expires at ${expiresAt}, generation ${gen}`,
-    )
-    // the generation passes: its marks are the previous generation's, and still count
-    await redis.rename(keys[0]!, `${base}@${gen - 1}`)
-    assert.deepEqual(await deliver('e1', 1), { status: 'duplicate', first: { seq: 1, epoch: first.epoch } })
-    // one more generation: forgotten (an id is recognised for one to two windows)
-    await redis.rename(`${base}@${gen - 1}`, `${base}@${gen - 2}`)
-    assert.equal((await deliver('e1', 1))?.status, 'delivered')
-    assert.ok(Number(await redis.ttl(`${base}@${gen}`)) > window, 'a new generation key gets its TTL')
-    // a mark written before the generations, one string key per id, still counts
-    await redis.set(`${base}:old`, `7 ${first.epoch}`, 'EX', 60)
-    assert.deepEqual(await deliver('old', 9), { status: 'duplicate', first: { seq: 7, epoch: first.epoch } })
-    assert.deepEqual(
-      (await seqs(user)).map(([seq]) => seq),
-      [1, 2, 3],
-    )
-  }
-})
-
-test('broadcast topics keep their dedupe marks in the same generations', async () => {
-  const topic = uniqueName('topic')
-  const base = topicDedupeBase(topic)
-  assert.equal(await store.publishToTopic(topic, 'e1', n(1)), 'published')
-  assert.equal(await store.publishToTopic(topic, 'e1', n(1)), 'duplicate')
-  const [key] = await markKeys(base)
-  const gen = generationOf(base, key!)
-  assert.ok(Number(await redis.ttl(key!)) > DEFAULT_RETENTION.dedupeWindowSeconds)
-  await redis.rename(key!, `${base}@${gen - 1}`)
-  assert.equal(await store.publishToTopic(topic, 'e1', n(1)), 'duplicate')
-  await redis.rename(`${base}@${gen - 1}`, `${base}@${gen - 2}`)
-  assert.equal(await store.publishToTopic(topic, 'e1', n(1)), 'published')
-  await redis.set(`${base}:old`, '1', 'EX', 60)
-  assert.equal(await store.publishToTopic(topic, 'old', n(2)), 'duplicate')
 })
 
 test('deliverToUsers: a call that fails as a whole fails each of its items', async () => {

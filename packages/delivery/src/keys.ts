@@ -8,16 +8,14 @@ const PREFIX = 'tdg'
 export const userStateKey = (userId: string): string => `${PREFIX}:u:{${userId}}:state`
 /** The user's inbox: a list of notification frames (JSON text), oldest first, seqs contiguous. */
 export const userInboxKey = (userId: string): string => `${PREFIX}:u:{${userId}}:inbox`
-/**
- * Where the user's dedupe marks live (which source events already became a notification for them):
- * the scripts append `@<generation>` (a hash per generation, scripts.ts DEDUPE_MARK).
- */
-export const userDedupeBase = (userId: string): string => `${PREFIX}:u:{${userId}}:dd`
+/** Marks one source event as already turned into a notification for this user. */
+export const userDedupeKey = (userId: string, dedupeId: string): string =>
+  `${PREFIX}:u:{${userId}}:dd:${dedupeId}`
 /** Sharded pub/sub channel of one user: `<epoch>\n<frame>` messages. */
 export const userChannel = (userId: string): string => `${PREFIX}:u:{${userId}}:ch`
 
-/** Where a broadcast topic's dedupe marks live, as userDedupeBase. */
-export const topicDedupeBase = (topic: string): string => `${PREFIX}:t:{${topic}}:dd`
+export const topicDedupeKey = (topic: string, dedupeId: string): string =>
+  `${PREFIX}:t:{${topic}}:dd:${dedupeId}`
 /** Sharded pub/sub channel of a broadcast topic: frame messages. */
 export const topicChannel = (topic: string): string => `${PREFIX}:t:{${topic}}:ch`
 

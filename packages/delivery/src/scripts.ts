@@ -18,64 +18,38 @@ local function ensure_state(stateKey, inboxKey, candidate)
 end
 `
 
-// Dedupe marks live in generations of `window` seconds (DEDUPE_WINDOW_SECONDS): one hash per user (or
-// topic) and generation, `<base>@<generation>`, id → mark. An id is looked up in the current and the
-// previous generation, so it is recognised for at least `window` seconds and at most twice that. Why
-// not a key per id with its own TTL, as before: at a steady rate R that is R × window keys, the
-// keyspace then dwarfs everything else (memory, and Redis's lookups and rehashing slow down with it:
-// docs/BENCHMARKS.md), where generations keep it at two keys per user or topic.
-// A generation's key expires after the next generation ends, plus up to an hour picked by the id (so
-// that every user's keys do not expire in the same second); it gets its TTL when it is created.
-// Marks of versions before the generations were one key per id, `<base>:<id>`: they are still read
-// (a string GET, never written) so that an upgrade does not forget what was delivered the day before.
-// Returns the earlier mark of `id`, or false after writing `value` as its mark; and the mark's key.
-const DEDUPE_MARK = `
-local function dedupe_mark(base, id, value, now, window)
-  local gen = math.floor(now / window)
-  local key = base .. '@' .. gen
-  local mark = redis.call('HGET', base .. '@' .. (gen - 1), id) or redis.call('GET', base .. ':' .. id)
-  if mark then return mark, key end
-  if redis.call('HSETNX', key, id, value) == 0 then return redis.call('HGET', key, id), key end
-  if redis.call('HLEN', key) == 1 then
-    local a, b = string.byte(id, 1, 2)
-    redis.call('EXPIREAT', key, (gen + 2) * window + ((a or 0) * 256 + (b or 0)) % math.min(window, 3600))
-  end
-  return false, key
-end
-`
-
 // One notification into one user's inbox. Returns {seq, epoch, inbox length}, or {0, mark} for a
 // duplicate: the mark is "<seq> <epoch>" of the first delivery ("1" for marks written before it
 // carried them). `tail` is the notification JSON without its opening brace; the frame is assembled
 // here because only this script knows the seq. `meta` ('' or `@…\n`, meta.ts) is stored before it.
 // `now` is Redis's clock in seconds (one TIME per script call).
 //
-// The dedupe mark (HSETNX) is the script's first write. Scripts do not roll back, so a write after it
-// that fails must not leave the mark behind (the retry, or the dead letter's replay, would be a silent
-// "duplicate"): the only write that can fail after it is the RPUSH into an existing inbox (a key of
-// another type), and that removes the mark before it raises. (After a script's first write Redis no
-// longer refuses its writes for maxmemory.) While Redis refuses writes for maxmemory, a duplicate
-// whose mark is in the current generation is refused too (the HSETNX that finds it is a write); the
-// dispatcher retries it like the new events beside it, which fail alike.
+// The dedupe check and the mark are one command (SET NX GET), the script's first write. Scripts do
+// not roll back, so a write after it that fails must not leave the mark behind (the retry, or the
+// dead letter's replay, would be a silent "duplicate"): the only write that can fail after it is the
+// RPUSH into an existing inbox (a key of another type), and that removes the mark before it raises.
+// (After a script's first write Redis no longer refuses its writes for maxmemory.) One cost of this
+// order: while Redis refuses writes for maxmemory, a duplicate is refused too (it was answered
+// `duplicate` before); the dispatcher retries it like the new events beside it, which fail alike.
 //
 // TTLs are refreshed when they were last refreshed `refreshAfter` seconds ago or more (the state's
 // `ttlAt`, Redis's clock), and whenever the inbox or the state is new: a user who receives many
 // notifications a minute costs two EXPIREs a minute, not two per notification. A key can so expire
 // up to `refreshAfter` seconds early, which the caller keeps small beside the TTLs.
-const DELIVER = `${DEDUPE_MARK}
-local function deliver(stateKey, inboxKey, dedupeBase, id, candidate, tail, cap, inboxTtl, window, stateTtl, channel, meta, now, refreshAfter)
+const DELIVER = `
+local function deliver(stateKey, inboxKey, dedupeKey, candidate, tail, cap, inboxTtl, dedupeTtl, stateTtl, channel, meta, now, refreshAfter)
   local st = redis.call('HMGET', stateKey, 'epoch', 'seq', 'ttlAt')
   local known = st[1]
   local epoch, seq = candidate, 1
   if known then epoch, seq = known, tonumber(st[2]) + 1 end
-  local mark, markKey = dedupe_mark(dedupeBase, id, seq .. ' ' .. epoch, now, window)
+  local mark = redis.call('SET', dedupeKey, seq .. ' ' .. epoch, 'NX', 'GET', 'EX', dedupeTtl)
   if mark then return {0, mark} end
   local entry = meta .. '${NOTIFICATION_FRAME_PREFIX}' .. seq .. ',' .. tail
   local len
   if known then
     len = redis.pcall('RPUSH', inboxKey, entry)
     if type(len) == 'table' then
-      redis.call('HDEL', markKey, id)
+      redis.call('DEL', dedupeKey)
       error(len)
     end
   else
@@ -107,18 +81,17 @@ end
 `
 
 /**
- * KEYS: state, inbox, dedupe base.  ARGV: candidateEpoch, frameTail, cap, inboxTtl, dedupeWindow,
- * stateTtl, channel, metaLine, refreshAfter, dedupeId.  One notification (see DELIVER for the reply).
+ * KEYS: state, inbox, dedupe.  ARGV: candidateEpoch, frameTail, cap, inboxTtl, dedupeTtl,
+ * stateTtl, channel, metaLine, refreshAfter.  One notification (see DELIVER for the reply).
  */
 export const DELIVER_TO_USER = `${DELIVER}
-return deliver(KEYS[1], KEYS[2], KEYS[3], ARGV[10], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[5]), ARGV[6], ARGV[7], ARGV[8], tonumber(redis.call('TIME')[1]), tonumber(ARGV[9]))
+return deliver(KEYS[1], KEYS[2], KEYS[3], ARGV[1], ARGV[2], tonumber(ARGV[3]), ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8], tonumber(redis.call('TIME')[1]), tonumber(ARGV[9]))
 `
 
 /**
  * Many notifications in one call, in order (one script call per slice instead of per notification).
- * KEYS: state, inbox, dedupe base of item 1, then of item 2, ….  ARGV: candidateEpoch, cap, inboxTtl,
- * dedupeWindow, stateTtl, refreshAfter, then channel, frameTail, metaLine, dedupeId of item 1, of
- * item 2, ….
+ * KEYS: state, inbox, dedupe of item 1, then of item 2, ….  ARGV: candidateEpoch, cap, inboxTtl,
+ * dedupeTtl, stateTtl, refreshAfter, then channel, frameTail, metaLine of item 1, of item 2, ….
  * Returns one reply per item: DELIVER's, or {-1, error} when its write failed, or {-2} when it was
  * not tried because an earlier item of the same user failed (a later event must never take an
  * earlier one's seq). One candidate epoch serves the whole call: it names a user's state only within
@@ -127,18 +100,17 @@ return deliver(KEYS[1], KEYS[2], KEYS[3], ARGV[10], ARGV[1], ARGV[2], tonumber(A
  */
 export const DELIVER_TO_USERS = `${DELIVER}
 local cap = tonumber(ARGV[2])
-local window = tonumber(ARGV[4])
 local refreshAfter = tonumber(ARGV[6])
 local now = tonumber(redis.call('TIME')[1])
 local failed = {}
 local out = {}
 for i = 1, #KEYS / 3 do
   local k = 3 * i - 2
-  local a = 4 * i + 3
+  local a = 3 * i + 4
   if failed[KEYS[k]] then
     out[i] = {-2}
   else
-    local ok, res = pcall(deliver, KEYS[k], KEYS[k + 1], KEYS[k + 2], ARGV[a + 3], ARGV[1], ARGV[a + 1], cap, ARGV[3], window, ARGV[5], ARGV[a], ARGV[a + 2], now, refreshAfter)
+    local ok, res = pcall(deliver, KEYS[k], KEYS[k + 1], KEYS[k + 2], ARGV[1], ARGV[a + 1], cap, ARGV[3], ARGV[4], ARGV[5], ARGV[a], ARGV[a + 2], now, refreshAfter)
     if ok then
       out[i] = res
     else
@@ -150,14 +122,11 @@ end
 return out
 `
 
-/**
- * KEYS: dedupe base.  ARGV: dedupeWindow, channel, message (meta line + frame), dedupeId.  Returns 0
- * for a duplicate, else 1. The mark is written first: under maxmemory nothing is published and the
- * dispatcher retries; SPUBLISH after it cannot fail (the channel shares the mark's slot).
- */
-export const PUBLISH_TO_TOPIC = `${DEDUPE_MARK}
-if dedupe_mark(KEYS[1], ARGV[4], '1', tonumber(redis.call('TIME')[1]), tonumber(ARGV[1])) then return 0 end
+/** KEYS: dedupe.  ARGV: dedupeTtl, channel, message (meta line + frame).  Returns 0 for a duplicate, else 1. */
+export const PUBLISH_TO_TOPIC = `
+if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 redis.call('SPUBLISH', ARGV[2], ARGV[3])
+redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
 return 1
 `
 
