@@ -1,7 +1,7 @@
 // `pnpm bench [-- <bench>...] [--option value...]`: runs the benchmarks one after another, prints a
 // summary, writes test/bench/results/<timestamp>.json and appends the summary to test/bench/RESULTS.md.
-// Benches: memory, heap, fanout, dispatcher, dispatcher-latency, tracing, e2e, scale (default: all but
-// scale, in that order).
+// Benches: memory, heap, fanout, dispatcher, dispatcher-latency, redis-memory, tracing, e2e, scale
+// (default: all but scale, in that order).
 // Needs KAFKA_BROKERS / REDIS_URL (set by test/infra/cli.ts run, which `pnpm bench` goes through).
 import { spawnSync } from 'node:child_process'
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
@@ -25,8 +25,9 @@ import {
   setGatewayEnv,
   setNodeOptions,
 } from './lib/servers.ts'
-import { fanoutTable, heapTable, memoryTable, tracingTable } from './lib/tables.ts'
+import { fanoutTable, heapTable, memoryTable, redisMemoryTable, tracingTable } from './lib/tables.ts'
 import { runMemory } from './memory.ts'
+import { runRedisMemory } from './redis-memory.ts'
 import { runScale, runStorm } from './scale.ts'
 import { runTracing } from './tracing.ts'
 
@@ -36,6 +37,7 @@ const BENCHES = [
   'fanout',
   'dispatcher',
   'dispatcher-latency',
+  'redis-memory',
   'tracing',
   'e2e',
   'scale',
@@ -70,6 +72,9 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --seconds N          fanout: length of each phase (default 10)
   --events N           dispatcher: events in the backlog (default 50000)
   --users N            dispatcher: distinct users (default 10000)
+  --inbox-notifications N  redis-memory: notifications written (default 20000)
+  --inbox-users a,b    redis-memory: one run per number of users (default 1000,20: a few notifications
+                       each, and inboxes at INBOX_CAP)
   --trace-users N      tracing: connected users, each acking every notification (default 200)
   --trace-rate N       tracing: events per second in the steady phase (default 500)
   --trace-seconds N    tracing: length of the steady phase (default 10)
@@ -115,6 +120,8 @@ const { values, positionals } = parseArgs({
     seconds: { type: 'string', default: '10' },
     events: { type: 'string', default: '50000' },
     users: { type: 'string', default: '10000' },
+    'inbox-notifications': { type: 'string', default: '20000' },
+    'inbox-users': { type: 'string', default: '1000,20' },
     'trace-users': { type: 'string', default: '200' },
     'trace-rate': { type: 'string', default: '500' },
     'trace-seconds': { type: 'string', default: '10' },
@@ -175,7 +182,7 @@ for (const p of positionals) {
     process.exit(2)
   }
 }
-function list<T extends string>(name: 'e2e-rates' | 'systems', allowed?: readonly T[]): T[] {
+function list<T extends string>(name: 'e2e-rates' | 'systems' | 'inbox-users', allowed?: readonly T[]): T[] {
   const items = String(values[name])
     .split(',')
     .map((x) => x.trim())
@@ -208,6 +215,8 @@ const opts = {
   seconds: int('seconds', 1, 300),
   events: int('events', 1, 10_000_000),
   users: int('users', 1, 10_000_000),
+  inboxNotifications: int('inbox-notifications', 1, 10_000_000),
+  inboxUsers: list<string>('inbox-users').map(Number),
   traceUsers: int('trace-users', 1, 5000),
   traceRate: int('trace-rate', 1, 100_000),
   traceSeconds: int('trace-seconds', 1, 300),
@@ -348,6 +357,11 @@ try {
     () => runDispatcherLatency({ events: 500, perSecond: 200, logDir }),
     (r) =>
       `**dispatcher latency** (services/dispatcher/bench/latency.ts: Kafka produce acks=-1 → SMESSAGE on the user's channel, ${r.events} events at ${r.perSecond}/s): p50 ${r.p50ms} ms, p90 ${r.p90ms} ms, p99 ${r.p99ms} ms, max ${r.maxMs} ms.`,
+  )
+  await step(
+    'redis-memory',
+    () => runRedisMemory({ notifications: opts.inboxNotifications, users: opts.inboxUsers }),
+    redisMemoryTable,
   )
   await step(
     'tracing',

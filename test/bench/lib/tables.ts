@@ -1,6 +1,7 @@
 // The Markdown tables `pnpm bench` prints and appends to RESULTS.md, one per bench (e2e: e2e-report.ts).
 import type { FanoutResult } from '../fanout.ts'
 import type { ServerMemory } from '../memory.ts'
+import type { RedisMemoryRun } from '../redis-memory.ts'
 import type { TracingResult } from '../tracing.ts'
 import { median } from './proc.ts'
 
@@ -112,6 +113,21 @@ export function tracingTable(r: TracingResult): string {
     const b = m.burst
     lines.push(
       `| ${m.mode} (${m.round}) | ${s.latencyMs.p50} | ${s.latencyMs.p90} | ${s.latencyMs.p99} | ${s.latencyMs.max} | ${s.cpuMsPerNotification.dispatcher} | ${s.cpuMsPerNotification.gateway} | ${b.perSecond} | ${b.latencyMs.p99} | ${b.cpuMsPerNotification.dispatcher} | ${b.cpuMsPerNotification.gateway} |`,
+    )
+  }
+  return lines.join('\n')
+}
+
+export function redisMemoryTable(runs: readonly RedisMemoryRun[]): string {
+  const lines = [
+    "**Redis memory** (the dispatcher's store on a private redis-server; `used_memory` deltas, MEMORY USAGE of one user's keys; KiB = 1024 B)",
+    '',
+    '| users | notifications | B per stored notification (entry) | B per notification, inbox + dedupe key | B per dedupe key (stays for the window after the ack) | B per state | one inbox: entries, KiB |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ]
+  for (const r of runs) {
+    lines.push(
+      `| ${r.users} | ${r.notifications} | ${r.entryBytes} | ${r.deliveredBytes} | ${r.dedupeKeyBytes} | ${r.stateBytes} | ${r.inboxEntries}, ${(r.inboxBytes / 1024).toFixed(0)} |`,
     )
   }
   return lines.join('\n')
