@@ -23,6 +23,7 @@ test('redis-memory: bytes per notification, per dedupe key, per state and inbox,
       `unread, a notification is its entry and its key: ${run}`,
     )
     assert.ok(r.stateBytes > 50 && r.inboxBytes > r.inboxEntries * r.entryBytes, run)
+    assert.ok(r.pushDoneBytes > 50, `a push hand-off leaves a key: ${run}`)
   }
-  assert.match(redisMemoryTable(runs), /\| 2 \| 1000 \| \d+ \| \d+ \| \d+ \| \d+ \| 500, \d+ \|/)
+  assert.match(redisMemoryTable(runs), /\| 2 \| 1000 \| \d+ \| \d+ \| \d+ \| \d+ \| 500, \d+ \| \d+ \|/)
 })

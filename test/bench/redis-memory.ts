@@ -6,11 +6,14 @@
 // calls of 100 (deliverToUsers, as the dispatcher writes). `used_memory` is read before, after the writes
 // and after every user acked everything: what stays then is the users' states and the dedupe keys, which
 // live for DEDUPE_WINDOW_SECONDS whether the notification was read or not. MEMORY USAGE of one user's
-// state and inbox gives the per-key figures.
+// state and inbox gives the per-key figures. Last, every notification is marked handed to push (the push
+// queue's `done`, as the dispatcher's push sender does with PUSH_TOPIC set): a key each, for
+// INBOX_TTL_SECONDS.
 import { randomUUID } from 'node:crypto'
 import type { Notification } from '@tidings/contracts'
 import {
   createDeliveryStore,
+  createPushQueue,
   createRedisConnection,
   DEFAULT_RETENTION,
   type UserDelivery,
@@ -41,6 +44,8 @@ export interface RedisMemoryRun {
   /** MEMORY USAGE of one user's inbox, and the entries in it (capped at INBOX_CAP). */
   inboxBytes: number
   inboxEntries: number
+  /** used_memory per notification marked handed to push (PUSH_TOPIC set). */
+  pushDoneBytes: number
 }
 
 const SOURCE_TOPIC = 'loan.decisions'
@@ -99,6 +104,22 @@ async function measure(users: number, notifications: number): Promise<RedisMemor
     for (const [user, epoch] of epochs) await store.ack(user, epoch, counts.get(user)!)
     if ((await redis.exists(userInboxKey(first))) !== 0) throw new Error('an acked inbox is still there')
     const acked = await usedMemory(redis)
+    const push = createPushQueue(redis, 'notifications.push')
+    for (let from = 0; from < notifications; from += PER_CALL) {
+      const calls: Promise<void>[] = []
+      for (let i = from; i < Math.min(from + PER_CALL, notifications); i++) {
+        const entry = {
+          notificationId: notification(i).id,
+          userId: userId(i),
+          epoch: 'e',
+          seq: i,
+          reason: 'offline' as const,
+        }
+        calls.push(push.done(entry, DEFAULT_RETENTION.inboxTtlSeconds))
+      }
+      await Promise.all(calls)
+    }
+    const pushed = await usedMemory(redis)
     return {
       users,
       notifications,
@@ -108,6 +129,7 @@ async function measure(users: number, notifications: number): Promise<RedisMemor
       stateBytes,
       inboxBytes,
       inboxEntries,
+      pushDoneBytes: Math.round((pushed - acked) / notifications),
     }
   } finally {
     redis.disconnect()

@@ -122,12 +122,12 @@ export function redisMemoryTable(runs: readonly RedisMemoryRun[]): string {
   const lines = [
     "**Redis memory** (the dispatcher's store on a private redis-server; `used_memory` deltas, MEMORY USAGE of one user's keys; KiB = 1024 B)",
     '',
-    '| users | notifications | B per stored notification (entry) | B per notification, inbox + dedupe key | B per dedupe key (stays for the window after the ack) | B per state | one inbox: entries, KiB |',
-    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+    '| users | notifications | B per stored notification (entry) | B per notification, inbox + dedupe key | B per dedupe key (stays for the window after the ack) | B per state | one inbox: entries, KiB | B per notification handed to push (PUSH_TOPIC set) |',
+    '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   for (const r of runs) {
     lines.push(
-      `| ${r.users} | ${r.notifications} | ${r.entryBytes} | ${r.deliveredBytes} | ${r.dedupeKeyBytes} | ${r.stateBytes} | ${r.inboxEntries}, ${(r.inboxBytes / 1024).toFixed(0)} |`,
+      `| ${r.users} | ${r.notifications} | ${r.entryBytes} | ${r.deliveredBytes} | ${r.dedupeKeyBytes} | ${r.stateBytes} | ${r.inboxEntries}, ${(r.inboxBytes / 1024).toFixed(0)} | ${r.pushDoneBytes} |`,
     )
   }
   return lines.join('\n')
