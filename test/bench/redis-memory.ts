@@ -100,7 +100,7 @@ async function measure(users: number, notifications: number): Promise<RedisMemor
     const stateBytes = Number(await redis.memory('USAGE', userStateKey(first)))
     const inboxBytes = Number(await redis.memory('USAGE', userInboxKey(first)))
     const inboxEntries = await redis.llen(userInboxKey(first))
-    const entryBytes = (await redis.lindex(userInboxKey(first), 0))?.length ?? 0
+    const entryBytes = Buffer.byteLength((await redis.lindex(userInboxKey(first), 0)) ?? '')
     for (const [user, epoch] of epochs) await store.ack(user, epoch, counts.get(user)!)
     if ((await redis.exists(userInboxKey(first))) !== 0) throw new Error('an acked inbox is still there')
     const acked = await usedMemory(redis)
