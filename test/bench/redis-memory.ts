@@ -1,16 +1,18 @@
 // Redis memory per notification and per user: what docs/operations.md sizes Redis by.
 //
 // For each number of users, a fresh private redis-server with nothing else in it, and the dispatcher's
-// store (createDeliveryStore: its Lua script). N notifications shaped like a loan decision, with dedupe
-// ids `<source topic>:<uuid>` as services/dispatcher/src/map.ts makes them, go to the users round-robin in
-// calls of 100 (deliverToUsers, as the dispatcher writes). `used_memory` is read before, after the writes
-// and after every user acked everything: what stays then is the users' states and the dedupe keys, which
-// live for DEDUPE_WINDOW_SECONDS whether the notification was read or not. MEMORY USAGE of one user's
-// state and inbox gives the per-key figures. Last, every notification is marked handed to push (the push
-// queue's `done`, as the dispatcher's push sender does with PUSH_TOPIC set): a key each, for
-// INBOX_TTL_SECONDS.
+// own path: loan decisions (English, with an amount) decoded and mapped by services/dispatcher
+// (decodeEvent, toDelivery: the real frame, the real dedupe id `<source topic>:<eventId>`), written with
+// the Kafka timestamp every entry carries (its meta line; a traced one carries ~55 B more) through the
+// dispatcher's store, round-robin over the users in calls of 100 (deliverToUsers, as the dispatcher does).
+// `used_memory` (less the client buffers, which the calls themselves fill) is read before, after the
+// writes, after every user acked everything (inboxes gone: what stays is the states and the dedupe keys,
+// which live for DEDUPE_WINDOW_SECONDS whether a notification was read or not), after deleting the
+// states, and after marking every notification handed to push (the push queue's `done`, as the
+// dispatcher's push sender does for every user notification of a PUSH_KINDS kind: a key each, for
+// INBOX_TTL_SECONDS). Key sizes follow the ids: user ids here are `b-<n>`; a 36-character id adds ~32 B
+// to each dedupe key.
 import { randomUUID } from 'node:crypto'
-import type { Notification } from '@tidings/contracts'
 import {
   createDeliveryStore,
   createPushQueue,
@@ -22,6 +24,9 @@ import {
 } from '@tidings/delivery'
 import { startRedis } from '@tidings/test/infra'
 import type { Redis } from 'ioredis'
+import { decodeEvent } from '../../services/dispatcher/src/decode.ts'
+import { toDelivery } from '../../services/dispatcher/src/map.ts'
+import { loanEvent } from '../../services/dispatcher/src/testing.ts'
 import { round } from './lib/stats.ts'
 
 export interface RedisMemoryOptions {
@@ -33,35 +38,40 @@ export interface RedisMemoryOptions {
 export interface RedisMemoryRun {
   users: number
   notifications: number
-  /** One stored notification (its inbox entry), bytes. */
+  /** One stored inbox entry (meta line + frame), bytes. */
   entryBytes: number
-  /** used_memory per notification after the writes: inbox entry, dedupe key, a share of a state. */
-  deliveredBytes: number
-  /** used_memory per notification once all are acked, the states taken out: its dedupe key. */
-  dedupeKeyBytes: number
-  /** MEMORY USAGE of one user's state. */
-  stateBytes: number
-  /** MEMORY USAGE of one user's inbox, and the entries in it (capped at INBOX_CAP). */
+  /** Per notification, the inboxes: (after the writes − after the acks) / notifications. */
+  inboxBytesPerNotification: number
+  /** One user's inbox (MEMORY USAGE), and its entries. */
   inboxBytes: number
   inboxEntries: number
-  /** used_memory per notification marked handed to push (PUSH_TOPIC set). */
+  /** Per notification once all are acked and the states deleted: its dedupe key. */
+  dedupeKeyBytes: number
+  /** Per user: what deleting the states freed. */
+  stateBytes: number
+  /** Per notification marked handed to push. */
   pushDoneBytes: number
 }
 
 const SOURCE_TOPIC = 'loan.decisions'
 const PER_CALL = 100
 
-const notification = (i: number): Notification => ({
-  id: `n${i}`.padEnd(22, 'x'),
-  kind: 'loan.decision',
-  createdAt: new Date(Date.UTC(2026, 11, 7, 10, 0, 0, i % 1000)).toISOString(),
-  title: 'Your loan application was approved',
-  body: 'Application LA-2026-0001042 for 12,500.00 EUR was approved. Open the app to review the offer and sign the contract before it expires.',
-  data: { applicationId: 'LA-2026-0001042', decision: 'approved' },
-})
+/** A user delivery exactly as the dispatcher builds it from a loan decision event. */
+function delivery(borrowerId: string, i: number): UserDelivery {
+  const event = loanEvent({ eventId: randomUUID(), borrowerId, loanId: `L-${100_000 + i}` })
+  const decoded = decodeEvent({ value: Buffer.from(JSON.stringify(event)) }, 'loan.decision', 1 << 20)
+  if (!decoded.ok) throw new Error(`the bench's event does not decode: ${decoded.message}`)
+  const mapped = toDelivery(decoded.value, SOURCE_TOPIC)
+  if (!mapped.ok || mapped.value.target !== 'user') throw new Error("the bench's event does not map")
+  const { userId, dedupeId, notification } = mapped.value
+  return { userId, dedupeId, notification, meta: { producedAt: 1_765_000_000_000 + i } }
+}
 
+/** used_memory without the client buffers (query buffers of the 100-item calls move it by tens of KB). */
 async function usedMemory(redis: Redis): Promise<number> {
-  return Number(/^used_memory:(\d+)/m.exec(await redis.info('memory'))?.[1] ?? Number.NaN)
+  const info = await redis.info('memory')
+  const field = (name: string) => Number(new RegExp(`^${name}:(\\d+)`, 'm').exec(info)?.[1] ?? Number.NaN)
+  return field('used_memory') - field('mem_clients_normal')
 }
 
 async function measure(users: number, notifications: number): Promise<RedisMemoryRun> {
@@ -71,65 +81,61 @@ async function measure(users: number, notifications: number): Promise<RedisMemor
     const store = createDeliveryStore(redis, DEFAULT_RETENTION)
     const userId = (i: number) => `b-${i % users}`
     // loads the script (Redis keeps it in used_memory) before the first reading
-    const warm = await store.deliverToUsers([
-      { userId: 'warm-up', dedupeId: 'warm-up', notification: notification(0) },
-    ])
-    if (warm[0]?.status !== 'delivered') throw new Error(`the warm-up write was ${warm[0]?.status}`)
+    const [warm] = await store.deliverToUsers([delivery('warm-up', 0)])
+    if (warm?.status !== 'delivered') throw new Error(`the warm-up write was ${warm?.status}`)
     const before = await usedMemory(redis)
     const epochs = new Map<string, string>()
     const counts = new Map<string, number>()
+    const ids: string[] = []
     for (let from = 0; from < notifications; from += PER_CALL) {
       const items: UserDelivery[] = []
-      for (let i = from; i < Math.min(from + PER_CALL, notifications); i++) {
-        items.push({
-          userId: userId(i),
-          dedupeId: `${SOURCE_TOPIC}:${randomUUID()}`,
-          notification: notification(i),
-        })
-      }
+      for (let i = from; i < Math.min(from + PER_CALL, notifications); i++) items.push(delivery(userId(i), i))
       const out = await store.deliverToUsers(items)
       out.forEach((o, k) => {
         if (o.status !== 'delivered') throw new Error(`a write was ${o.status}`)
-        const user = items[k]!.userId
+        const { userId: user, notification } = items[k]!
         epochs.set(user, o.epoch)
         counts.set(user, (counts.get(user) ?? 0) + 1)
+        ids.push(notification.id)
       })
     }
     const delivered = await usedMemory(redis)
     const first = userId(0)
-    const stateBytes = Number(await redis.memory('USAGE', userStateKey(first)))
     const inboxBytes = Number(await redis.memory('USAGE', userInboxKey(first)))
     const inboxEntries = await redis.llen(userInboxKey(first))
     const entryBytes = Buffer.byteLength((await redis.lindex(userInboxKey(first), 0)) ?? '')
     for (const [user, epoch] of epochs) await store.ack(user, epoch, counts.get(user)!)
-    if ((await redis.exists(userInboxKey(first))) !== 0) throw new Error('an acked inbox is still there')
+    for (const user of epochs.keys()) {
+      if ((await redis.exists(userInboxKey(user))) !== 0)
+        throw new Error(`${user}'s acked inbox is still there`)
+    }
     const acked = await usedMemory(redis)
+    for (const user of epochs.keys()) await redis.del(userStateKey(user))
+    const stateless = await usedMemory(redis)
     const push = createPushQueue(redis, 'notifications.push')
     for (let from = 0; from < notifications; from += PER_CALL) {
-      const calls: Promise<void>[] = []
-      for (let i = from; i < Math.min(from + PER_CALL, notifications); i++) {
-        const entry = {
-          notificationId: notification(i).id,
-          userId: userId(i),
-          epoch: 'e',
-          seq: i,
-          reason: 'offline' as const,
-        }
-        calls.push(push.done(entry, DEFAULT_RETENTION.inboxTtlSeconds))
-      }
-      await Promise.all(calls)
+      await Promise.all(
+        ids
+          .slice(from, from + PER_CALL)
+          .map((notificationId, j) =>
+            push.done(
+              { notificationId, userId: userId(from + j), epoch: 'e', seq: from + j, reason: 'offline' },
+              DEFAULT_RETENTION.inboxTtlSeconds,
+            ),
+          ),
+      )
     }
     const pushed = await usedMemory(redis)
     return {
       users,
       notifications,
       entryBytes,
-      deliveredBytes: Math.round((delivered - before) / notifications),
-      dedupeKeyBytes: Math.round((acked - before - users * stateBytes) / notifications),
-      stateBytes,
+      inboxBytesPerNotification: Math.round((delivered - acked) / notifications),
       inboxBytes,
       inboxEntries,
-      pushDoneBytes: Math.round((pushed - acked) / notifications),
+      dedupeKeyBytes: Math.round((stateless - before) / notifications),
+      stateBytes: Math.round((acked - stateless) / epochs.size),
+      pushDoneBytes: Math.round((pushed - stateless) / notifications),
     }
   } finally {
     redis.disconnect()
@@ -142,7 +148,7 @@ export async function runRedisMemory(opts: RedisMemoryOptions): Promise<RedisMem
   for (const users of opts.users) {
     const run = await measure(users, opts.notifications)
     process.stderr.write(
-      `  ${users} users: ${run.deliveredBytes} B/notification, ${run.dedupeKeyBytes} B/dedupe key, inbox of ${run.inboxEntries} ${round(run.inboxBytes / 1024)} KiB\n`,
+      `  ${users} users: inboxes ${run.inboxBytesPerNotification} B/notification, ${run.dedupeKeyBytes} B/dedupe key, ${run.stateBytes} B/state, inbox of ${run.inboxEntries} ${round(run.inboxBytes / 1024)} KiB\n`,
     )
     runs.push(run)
   }

@@ -73,8 +73,8 @@ const usage = `usage: pnpm bench [-- [${BENCHES.join('|')}]... [options]]
   --events N           dispatcher: events in the backlog (default 50000)
   --users N            dispatcher: distinct users (default 10000)
   --inbox-notifications N  redis-memory: notifications written (default 20000)
-  --inbox-users a,b    redis-memory: one run per number of users (default 1000,20: a few notifications
-                       each, and inboxes at INBOX_CAP)
+  --inbox-users a,b    redis-memory: one run per number of users (default 20000,1000,20: 1, 20 and
+                       1,000 = INBOX_CAP notifications each)
   --trace-users N      tracing: connected users, each acking every notification (default 200)
   --trace-rate N       tracing: events per second in the steady phase (default 500)
   --trace-seconds N    tracing: length of the steady phase (default 10)
@@ -121,7 +121,7 @@ const { values, positionals } = parseArgs({
     events: { type: 'string', default: '50000' },
     users: { type: 'string', default: '10000' },
     'inbox-notifications': { type: 'string', default: '20000' },
-    'inbox-users': { type: 'string', default: '1000,20' },
+    'inbox-users': { type: 'string', default: '20000,1000,20' },
     'trace-users': { type: 'string', default: '200' },
     'trace-rate': { type: 'string', default: '500' },
     'trace-seconds': { type: 'string', default: '10' },
