@@ -47,8 +47,11 @@ export interface RedisMemoryRun {
   inboxEntries: number
   /** Per notification once all are acked and the states deleted: its dedupe key. */
   dedupeKeyBytes: number
-  /** Per user: what deleting the states freed. */
-  stateBytes: number
+  /**
+   * Per user: what deleting the states freed; only with 1,000 users or more (null below): a few states
+   * weigh less than what Redis's client buffers move between two readings (tens of KB).
+   */
+  stateBytes: number | null
   /** Per notification marked handed to push. */
   pushDoneBytes: number
 }
@@ -67,6 +70,22 @@ function delivery(borrowerId: string, i: number): UserDelivery {
   return { userId, dedupeId, notification, meta: { producedAt: 1_765_000_000_000 + i } }
 }
 
+/**
+ * used_memory once Redis is done growing its key tables. It grows a table by allocating one twice the
+ * size and moving the keys over a bucket per lookup (and a millisecond per 100 ms of its cron): a
+ * reading taken mid-move holds both tables, tens of KB. A lookup of a key with a TTL steps both the
+ * key table and the expiry table, so as many lookups as the larger table has buckets finish any move.
+ */
+async function settledMemory(redis: Redis, keyWithTtl: string): Promise<number> {
+  const buckets = 2 ** Math.ceil(Math.log2(2 * (await redis.dbsize()) + 16))
+  for (let done = 0; done < buckets; done += 1000) {
+    const lookups = redis.pipeline()
+    for (let i = done; i < Math.min(done + 1000, buckets); i++) lookups.exists(keyWithTtl)
+    await lookups.exec()
+  }
+  return usedMemory(redis)
+}
+
 /** used_memory without the client buffers (query buffers of the 100-item calls move it by tens of KB). */
 async function usedMemory(redis: Redis): Promise<number> {
   const info = await redis.info('memory')
@@ -83,7 +102,8 @@ async function measure(users: number, notifications: number): Promise<RedisMemor
     // loads the script (Redis keeps it in used_memory) before the first reading
     const [warm] = await store.deliverToUsers([delivery('warm-up', 0)])
     if (warm?.status !== 'delivered') throw new Error(`the warm-up write was ${warm?.status}`)
-    const before = await usedMemory(redis)
+    const settled = () => settledMemory(redis, userStateKey('warm-up'))
+    const before = await settled()
     const epochs = new Map<string, string>()
     const counts = new Map<string, number>()
     const ids: string[] = []
@@ -99,7 +119,7 @@ async function measure(users: number, notifications: number): Promise<RedisMemor
         ids.push(notification.id)
       })
     }
-    const delivered = await usedMemory(redis)
+    const delivered = await settled()
     const first = userId(0)
     const inboxBytes = Number(await redis.memory('USAGE', userInboxKey(first)))
     const inboxEntries = await redis.llen(userInboxKey(first))
@@ -109,9 +129,9 @@ async function measure(users: number, notifications: number): Promise<RedisMemor
       if ((await redis.exists(userInboxKey(user))) !== 0)
         throw new Error(`${user}'s acked inbox is still there`)
     }
-    const acked = await usedMemory(redis)
+    const acked = await settled()
     for (const user of epochs.keys()) await redis.del(userStateKey(user))
-    const stateless = await usedMemory(redis)
+    const stateless = await settled()
     const push = createPushQueue(redis, 'notifications.push')
     for (let from = 0; from < notifications; from += PER_CALL) {
       await Promise.all(
@@ -125,7 +145,7 @@ async function measure(users: number, notifications: number): Promise<RedisMemor
           ),
       )
     }
-    const pushed = await usedMemory(redis)
+    const pushed = await settled()
     return {
       users,
       notifications,
@@ -134,7 +154,7 @@ async function measure(users: number, notifications: number): Promise<RedisMemor
       inboxBytes,
       inboxEntries,
       dedupeKeyBytes: Math.round((stateless - before) / notifications),
-      stateBytes: Math.round((acked - stateless) / epochs.size),
+      stateBytes: epochs.size >= 1000 ? Math.round((acked - stateless) / epochs.size) : null,
       pushDoneBytes: Math.round((pushed - stateless) / notifications),
     }
   } finally {
@@ -148,7 +168,7 @@ export async function runRedisMemory(opts: RedisMemoryOptions): Promise<RedisMem
   for (const users of opts.users) {
     const run = await measure(users, opts.notifications)
     process.stderr.write(
-      `  ${users} users: inboxes ${run.inboxBytesPerNotification} B/notification, ${run.dedupeKeyBytes} B/dedupe key, ${run.stateBytes} B/state, inbox of ${run.inboxEntries} ${round(run.inboxBytes / 1024)} KiB\n`,
+      `  ${users} users: inboxes ${run.inboxBytesPerNotification} B/notification, ${run.dedupeKeyBytes} B/dedupe key, ${run.stateBytes ?? '–'} B/state, inbox of ${run.inboxEntries} ${round(run.inboxBytes / 1024)} KiB\n`,
     )
     runs.push(run)
   }

@@ -122,12 +122,12 @@ export function redisMemoryTable(runs: readonly RedisMemoryRun[]): string {
   const lines = [
     "**Redis memory** (the dispatcher's decode, mapping and store on a private redis-server; `used_memory` deltas less client buffers; one inbox by MEMORY USAGE; KiB = 1024 B)",
     '',
-    '| users | notifications | B per inbox entry (meta line + frame) | B per notification in the inboxes | one inbox: entries, KiB | B per dedupe key (stays for the window, read or not) | B per state | B per notification handed to push (PUSH_TOPIC set) |',
+    '| users | notifications | B per inbox entry (meta line + frame) | B per notification in the inboxes | one inbox: entries, KiB | B per dedupe key (stays for the window, read or not) | B per state (1,000 users or more) | B per notification handed to push (PUSH_TOPIC set) |',
     '| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ]
   for (const r of runs) {
     lines.push(
-      `| ${r.users} | ${r.notifications} | ${r.entryBytes} | ${r.inboxBytesPerNotification} | ${r.inboxEntries}, ${(r.inboxBytes / 1024).toFixed(1)} | ${r.dedupeKeyBytes} | ${r.stateBytes} | ${r.pushDoneBytes} |`,
+      `| ${r.users} | ${r.notifications} | ${r.entryBytes} | ${r.inboxBytesPerNotification} | ${r.inboxEntries}, ${(r.inboxBytes / 1024).toFixed(1)} | ${r.dedupeKeyBytes} | ${r.stateBytes ?? '–'} | ${r.pushDoneBytes} |`,
     )
   }
   return lines.join('\n')
