@@ -125,7 +125,9 @@ export function createDispatcher(
       redis = connectRedis()
       const store = createInboxWriter(redis, config.retention)
 
-      await ensureTopics(kafka, config, logger)
+      // through a client that does not log: while new topics get their leaders, kafkajs logs each
+      // refused request as an ERROR, which the wait expects and retries (its failure is thrown)
+      await ensureTopics(createKafka({ ...config, logLevel: 'silent' }, logger), config, logger)
 
       producer = kafka.producer({
         allowAutoTopicCreation: false,

@@ -53,7 +53,12 @@ export async function ensureTopics(
 const LEADERS_TIMEOUT_MS = 30_000
 const LEADERS_POLL_MS = 100
 
-/** Resolves once the metadata shows every partition of every topic with a leader. */
+/**
+ * Resolves once every partition of every topic has a leader that serves it. The metadata names a
+ * leader a moment before that broker has the partition (KRaft applies the two in turn): a consumer
+ * starting in between gets NOT_LEADER_OR_FOLLOWER on its first ListOffsets, logs it and rejoins its
+ * group. So the wait ends on the same request answered: the topics' offsets.
+ */
 async function waitForLeaders(admin: Admin, topics: ITopicConfig[]): Promise<void> {
   const names = topics.map((t) => t.topic)
   const deadline = Date.now() + LEADERS_TIMEOUT_MS
@@ -69,10 +74,13 @@ async function waitForLeaders(admin: Admin, topics: ITopicConfig[]): Promise<voi
           got.partitions.every((p) => p.leader >= 0)
         )
       })
-      if (ready) return
+      if (ready) {
+        await Promise.all(names.map((topic) => admin.fetchTopicOffsets(topic)))
+        return
+      }
       last = undefined
     } catch (error) {
-      last = error // the topic is not in the metadata yet: retriable
+      last = error // not in the metadata yet, or not served yet: retriable
     }
     if (Date.now() >= deadline) {
       const why = last instanceof Error ? `: ${last.message}` : ''
