@@ -72,3 +72,38 @@ test('a Redis that is not listening is unavailability, not a configuration error
   const [port] = await freePorts(1)
   await assert.rejects(checkRedisAccess({ url: `redis://127.0.0.1:${port}` }), RedisUnavailable)
 })
+
+test('an ACL user allowed the keys but not the channels names REDIS_USERNAME', async () => {
+  const tls = { ca: certs.ca }
+  const admin = createRedisConnection(
+    { url: redis.url, password: 'default-password-0123', tls },
+    { name: 'access-test-admin' },
+  )
+  try {
+    // every notification would be stored and none delivered live
+    await admin.call(
+      'ACL',
+      'SETUSER',
+      'keys-only',
+      'on',
+      '>keys-only-password-0123',
+      '~tdg:*',
+      'resetchannels',
+      '+@all',
+    )
+    await rejectsWith(
+      { url: redis.url, username: 'keys-only', password: 'keys-only-password-0123', tls },
+      'REDIS_USERNAME',
+      /may not publish to Tidings' channels \(grant it &tdg:\*\)/,
+    )
+    await admin.call('ACL', 'SETUSER', 'keys-only', '&tdg:*')
+    await checkRedisAccess({
+      url: redis.url,
+      username: 'keys-only',
+      password: 'keys-only-password-0123',
+      tls,
+    })
+  } finally {
+    admin.disconnect()
+  }
+})

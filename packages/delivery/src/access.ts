@@ -6,6 +6,7 @@
 import { CERTIFICATE_ERROR_CODES, ConfigError } from '@tidings/runtime'
 import { Redis } from 'ioredis'
 import { type RedisTarget, securityOptions } from './connection.ts'
+import { userChannel } from './keys.ts'
 
 /**
  * Connects once to Redis (the first seed node of a Cluster: AUTH and TLS are the same on every
@@ -34,11 +35,27 @@ export async function checkRedisAccess(target: RedisTarget, timeoutMs = 5000): P
   try {
     await client.connect()
     await client.ping()
+    await probePublish(client)
   } catch (err) {
     const cause = lastError ?? (err as Error)
     throw classify(cause, target) ?? classify(err as Error, target) ?? unavailable(cause)
   } finally {
     client.disconnect()
+  }
+}
+
+/**
+ * Both services publish to `tdg:` channels (notifications, revocations) and the gateway subscribes to
+ * them: an ACL user allowed the keys but not the channels would store every notification and deliver
+ * none live. One publish to a channel nobody subscribes to; on a Cluster, a MOVED answer means the
+ * ACL allowed it (Redis checks the ACL before it redirects).
+ */
+async function probePublish(client: Redis): Promise<void> {
+  try {
+    await client.call('SPUBLISH', userChannel('tidings-access-check'), '')
+  } catch (err) {
+    if (/^(MOVED|ASK) /.test((err as Error).message ?? '')) return
+    throw err
   }
 }
 
@@ -60,6 +77,11 @@ function classify(err: Error, target: RedisTarget): ConfigError | undefined {
     )
   if (/NOAUTH/.test(message))
     return new ConfigError(`REDIS_PASSWORD is required by this Redis: ${message}`, 'REDIS_PASSWORD')
+  if (/NOPERM/.test(message) && /channel/i.test(message))
+    return new ConfigError(
+      `REDIS_USERNAME may not publish to Tidings' channels (grant it &tdg:*): ${message}`,
+      'REDIS_USERNAME',
+    )
   if (/NOPERM/.test(message))
     return new ConfigError(`REDIS_USERNAME lacks a permission: ${message}`, 'REDIS_USERNAME')
   if (CERTIFICATE_ERROR_CODES.has(code))

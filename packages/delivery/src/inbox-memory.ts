@@ -44,14 +44,14 @@ export function createMemoryInbox(opts: { inboxCap: number; router?: MemoryRoute
     const st = users.get(userId)
     if (!st || (epoch !== undefined && epoch !== '' && epoch !== st.epoch))
       return { acked: -1, meta: undefined }
-    const ack = Math.min(seq, st.seq)
-    if (ack <= st.acked) return { acked: st.acked, meta: undefined }
-    st.acked = ack
+    // above the latest seq: ignored, as the ACK script does
+    if (seq > st.seq || seq <= st.acked) return { acked: st.acked, meta: undefined }
+    st.acked = seq
     const head = st.seq - st.entries.length + 1
-    const drop = Math.max(0, ack - head + 1)
+    const drop = Math.max(0, seq - head + 1)
     const meta = st.entries[drop - 1]?.meta
     st.entries.splice(0, drop)
-    return { acked: ack, meta }
+    return { acked: seq, meta }
   }
   const inbox: MemoryInbox = {
     deliverToUsers: (items) => deliverEachInOrder(items, inbox.deliverToUser),

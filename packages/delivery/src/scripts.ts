@@ -75,7 +75,11 @@ local function deliver(stateKey, inboxKey, dedupeKey, candidate, tail, cap, inbo
     redis.call('EXPIRE', inboxKey, inboxTtl)
     redis.call('EXPIRE', stateKey, stateTtl)
   end
-  redis.call('SPUBLISH', channel, epoch .. '\\n' .. entry)
+  -- pcall: the notification is stored, and the live copy is at-most-once anyway (a gateway that
+  -- misses it replays it from the inbox). A refused publish (an ACL without the channel) raised
+  -- here would report a failed write after the writes: retried it is a duplicate, dead-lettered a
+  -- lie. The start-up check (access.ts) refuses such credentials.
+  redis.pcall('SPUBLISH', channel, epoch .. '\\n' .. entry)
   return {seq, epoch, len}
 end
 `
@@ -122,11 +126,19 @@ end
 return out
 `
 
-/** KEYS: dedupe.  ARGV: dedupeTtl, channel, message (meta line + frame).  Returns 0 for a duplicate, else 1. */
+/**
+ * KEYS: dedupe.  ARGV: dedupeTtl, channel, message (meta line + frame).  Returns 0 for a duplicate, else 1.
+ * The mark is written first: a publish is not a write, so under maxmemory a mark written after it was
+ * refused after the broadcast went out, and every retry of the call published it again. A refused
+ * publish removes the mark, so that the retry or the dead letter's replay is not a "duplicate".
+ */
 export const PUBLISH_TO_TOPIC = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('SPUBLISH', ARGV[2], ARGV[3])
-redis.call('SET', KEYS[1], '1', 'EX', ARGV[1])
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+local published = redis.pcall('SPUBLISH', ARGV[2], ARGV[3])
+if type(published) == 'table' and published.err then
+  redis.call('DEL', KEYS[1])
+  return redis.error_reply(published.err)
+end
 return 1
 `
 
@@ -167,13 +179,17 @@ return {read_inbox(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])}
  * removes every entry <= it. Returns {acked seq now in force, meta line of the acked entry or ''},
  * or {-1, ''} when the epoch is not the current one (the ack is about notifications that no longer
  * exist). The meta line lets the ack join the trace of the notification it names.
+ *
+ * An ack above the latest seq is ignored, not capped: a client can only have seen such a seq before
+ * Redis lost writes (a failover), and the seqs up to it are being reused by notifications it has not
+ * seen. Capping would delete those for every device.
  */
 export const ACK = `
 local st = redis.call('HMGET', KEYS[1], 'epoch', 'seq', 'acked')
 if not st[1] or (ARGV[1] ~= '' and st[1] ~= ARGV[1]) then return {-1, ''} end
 local seq, acked = tonumber(st[2]), tonumber(st[3])
-local ack = math.min(tonumber(ARGV[2]), seq)
-if ack <= acked then return {acked, ''} end
+local ack = tonumber(ARGV[2])
+if ack > seq or ack <= acked then return {acked, ''} end
 redis.call('HSET', KEYS[1], 'acked', ack)
 local len = redis.call('LLEN', KEYS[2])
 local drop = ack - (seq - len + 1) + 1

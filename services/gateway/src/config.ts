@@ -62,7 +62,7 @@ export const GatewayEnv = Type.Object({
     16_384,
     64 * 1_048_576,
     1_048_576,
-    'unsent bytes queued for one socket before it is closed 1013 (slow reader)',
+    'unsent bytes queued for one socket, beyond what is left of its last replay, before it is closed 1013 (slow reader)',
   ),
   RATE_LIMIT_PER_SECOND: Int(1, 10_000, 20, 'inbound frames per second per socket (sustained)'),
   RATE_LIMIT_BURST: Int(1, 10_000, 40, 'inbound frames allowed in a burst; beyond the limit → 4008'),

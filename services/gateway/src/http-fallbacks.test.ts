@@ -173,6 +173,23 @@ describe('SSE, REST inbox and presence', () => {
     }
   })
 
+  test('CORS: a refusal of /v1/sse decided after the token check carries the headers too (429 here)', async () => {
+    const user = uniqueName('u')
+    const token = await signUserToken(user)
+    const sockets = []
+    for (let i = 0; i < 3; i++) {
+      const s = await openSocket(gw.url, { token })
+      await s.next('welcome')
+      sockets.push(s)
+    }
+    const origin = 'https://app.tidings.test'
+    const res = await fetch(`${gw.url}/v1/sse`, { headers: { origin, ...bearer(token) } })
+    const body = await res.text()
+    assert.equal(res.status, 429, body)
+    assert.equal(res.headers.get('access-control-allow-origin'), origin)
+    for (const s of sockets) await s.close()
+  })
+
   test('CORS: an allowed origin may call the inbox cross-origin, another may not', async () => {
     const pre = await fetch(`${gw.url}/v1/inbox`, {
       method: 'OPTIONS',

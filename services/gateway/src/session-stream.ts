@@ -1,7 +1,8 @@
 import type { ServerFrame } from '@tidings/contracts'
-import { type InboxRead, isRevoked, type LiveNotification, type ResumePoint } from '@tidings/delivery'
+import { type InboxRead, isRevoked, type LiveNotification } from '@tidings/delivery'
 import { redisErrorKind } from '@tidings/runtime'
 import { Closes, type SessionClose } from './close-reasons.ts'
+import { frameMark } from './frame-mark.ts'
 import { missedFrame, welcomeFrame } from './frames.ts'
 import type { PodContext } from './pod.ts'
 import type { Transport } from './transport.ts'
@@ -22,6 +23,11 @@ export const SETTLED: Promise<void> = Promise.resolve()
  * Live messages must then follow `cursor + 1` exactly in the session's epoch; anything else (a
  * gap after a Redis failover, a pub/sub message lost, a new epoch) re-reads the inbox from the
  * cursor, so the client never sees a seq twice or out of order within a session.
+ *
+ * When Redis loses a user's last writes in a failover, the epoch survives and its seqs are handed
+ * out again. The session keeps the fingerprint of the frame at its cursor (frame-mark.ts): another
+ * frame under that seq, live or in a re-read, means the app has not seen the notifications now
+ * holding seqs it has, so it gets `missed` from 0 and the inbox from the oldest (§6).
  */
 export abstract class SessionStream<Pod extends PodContext = PodContext> {
   readonly id: string
@@ -33,9 +39,16 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
   protected epoch = ''
   protected phase: Phase = Phase.Starting
   #cursor = 0
+  /** frameMark of the frame sent at the cursor; 0 = none sent in this epoch. */
+  #cursorMark = 0
   #pending: LiveNotification[] | null = null
-  /** Consecutive resyncs that did not move the cursor: a gap the inbox cannot fill. */
+  /** Consecutive resyncs started by a gap that did not move the cursor: a gap the inbox cannot fill. */
   #fruitlessResyncs = 0
+  /**
+   * What a replay put in the transport's buffer, lowered as it drains: a replay (up to the inbox cap)
+   * is not a slow reader, so the limit counts the live backlog on top of it (overloaded()).
+   */
+  #replayBacklog = 0
   /** Steps run one after another (inbox reads, inbound frames): an ack is done before the next frame. */
   protected inbound: Promise<void> = SETTLED
 
@@ -68,35 +81,50 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     }
     this.epoch = read.epoch
     this.control('welcome', welcomeFrame(this.id, this.userId, read.epoch, pod.config.socket.heartbeatMs))
-    this.#replay(read.frames, read.firstSeq, read.missed, read.metas)
+    this.#replay(read.frames, read.firstSeq, read.missed, read.metas, '')
     pod.metrics.replayed.inc(read.frames.length)
     pod.metrics.replaySize.observe(read.frames.length)
   }
 
-  /** Sends a replay then what arrived live meanwhile; leaves the session live. */
+  /**
+   * Sends a replay then what arrived live meanwhile; leaves the session live. `epochBefore`: the
+   * session's epoch before the read ('' at connect).
+   */
   #replay(
     frames: string[],
     firstSeq: number,
     missed: { afterSeq: number; nextSeq: number; epoch: string } | undefined,
     metas: InboxRead['metas'],
+    epochBefore: string,
   ): void {
     if (missed) {
       this.control('missed', missedFrame(missed))
       this.pod.metrics.missed.inc()
     }
+    if (this.closed) return
     const epoch = this.epoch
     for (let i = 0; i < frames.length; i++) {
-      if (this.closed || this.overloaded()) return
       this.transport.notification(frames[i]!, firstSeq + i, epoch)
       this.pod.tracing.delivered(metas[i], 'replay', firstSeq + i, this.transport.kind)
     }
-    this.#cursor = firstSeq + frames.length - 1
+    this.#replayBacklog = this.transport.backlog
+    const cursor = firstSeq + frames.length - 1
+    if (frames.length > 0) this.#cursorMark = frameMark(frames[frames.length - 1]!, cursor)
+    else if (cursor !== this.#cursor || epoch !== epochBefore) this.#cursorMark = 0
+    this.#cursor = cursor
     this.phase = Phase.Live
     const pending = this.#pending
     this.#pending = null
-    // Messages of another epoch belong to a life of the sequence the inbox says is over: replaying
-    // them would only trigger another resync, forever.
-    if (pending) for (const m of pending) if (m.epoch === epoch) this.live(m)
+    if (!pending) return
+    let unknownEpoch = false
+    for (const m of pending) {
+      // a revocation published while the inbox was read applies whatever the epoch
+      if (m.epoch === epoch || m.revokedBefore !== undefined) this.live(m)
+      // Another epoch: the one this read left behind is over (its messages would only start another
+      // resync, forever); one this session has not read yet began after the read: read again, once.
+      else if (m.epoch !== epochBefore) unknownEpoch = true
+    }
+    if (unknownEpoch && this.phase === Phase.Live) this.#startResync(true)
   }
 
   /**
@@ -110,9 +138,10 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     }
     if (this.phase === Phase.Live) {
       if (m.epoch === this.epoch) {
-        if (m.seq <= this.#cursor) return
         if (m.seq === this.#cursor + 1) {
           this.#cursor = m.seq
+          this.#cursorMark = frameMark(m.frame, m.seq)
+          this.#fruitlessResyncs = 0
           this.pod.metrics.delivered.inc()
           if (!this.overloaded()) {
             this.transport.notification(m.frame, m.seq, m.epoch)
@@ -120,18 +149,27 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
           }
           return
         }
+        // Below the cursor: already sent (published before the last read, which had it). At the
+        // cursor: the same, unless another notification holds that seq now (writes lost).
+        if (m.seq < this.#cursor) return
+        if (
+          m.seq === this.#cursor &&
+          (this.#cursorMark === 0 || frameMark(m.frame, m.seq) === this.#cursorMark)
+        )
+          return
+        if (m.seq === this.#cursor) {
+          this.#startResync(false)
+          return
+        }
       }
       // a gap or another epoch: the inbox knows what happened
       if (this.#fruitlessResyncs >= MAX_FRUITLESS_RESYNCS) {
-        // The inbox cannot explain the gap (writes lost in a failover): start over from a fresh
-        // connection, whose resume tells the client what is missing.
+        // The inbox cannot explain the gap: start over from a fresh connection, whose resume tells
+        // the client what is missing.
         this.close(Closes.TryAgainLater)
         return
       }
-      this.phase = Phase.Resyncing
-      this.#pending = [m]
-      this.pod.metrics.resyncs.inc()
-      this.enqueue(() => this.#resync())
+      this.#startResync(true, m)
       return
     }
     if (this.closed) return
@@ -149,8 +187,17 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
       if (this.closed) return
       this.phase = Phase.Resyncing
       if (!this.#pending) this.#pending = []
-      return this.#resync()
+      // not counted as fruitless: nothing says a message was lost, and every reconnect runs one
+      return this.#resync(false)
     })
+  }
+
+  /** Live → Resyncing: re-reads the inbox after what is queued. `m`: the message that showed the gap. */
+  #startResync(counted: boolean, m?: LiveNotification): void {
+    this.phase = Phase.Resyncing
+    this.#pending = m ? [m] : []
+    this.pod.metrics.resyncs.inc()
+    this.enqueue(() => this.#resync(counted))
   }
 
   /** Runs after everything queued before it; a failure ends the session, never the process. */
@@ -165,26 +212,68 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     this.close(Closes.TryAgainLater)
   }
 
-  /** Always runs on the `inbound` chain (enqueue): a failure there ends the session via fail(). */
-  async #resync(): Promise<void> {
+  /**
+   * Always runs on the `inbound` chain (enqueue): a failure there ends the session via fail().
+   * `counted`: started by a gap (fruitless ones in a row end the session), not by a reconnect.
+   */
+  async #resync(counted: boolean): Promise<void> {
     const before = this.#cursor
+    const epochBefore = this.epoch
+    // The cursor's own entry is read too when its fingerprint is known: the check that no other
+    // notification holds that seq now.
+    const verify = before > 0 && this.#cursorMark !== 0
     // Also after a pub/sub reconnect (refresh): a revocation published while this pod's subscriber
     // was down is gone (pub/sub is at-most-once), its record in Redis is not.
     const [read, revokedAt] = await Promise.all([
-      this.pod.store.readInbox(this.userId, { lastSeq: this.#cursor, epoch: this.epoch }),
+      this.pod.store.readInbox(this.userId, { lastSeq: verify ? before - 1 : before, epoch: epochBefore }),
       this.pod.revocations.revokedAt(this.userId),
     ])
     if (this.closed) return
     if (isRevoked(this.issuedAt, revokedAt)) return this.close(Closes.Revoked)
+    let { frames, firstSeq, missed, metas } = read
+    if (verify && read.epoch === epochBefore && !read.regressed) {
+      if (read.seq < before || (firstSeq === before && frameMark(frames[0]!, before) !== this.#cursorMark))
+        return this.#rewind()
+      if (firstSeq === before) {
+        frames = frames.slice(1)
+        metas = metas.slice(1)
+        firstSeq = before + 1
+      }
+      // counted from the seq before the cursor's: the app has the cursor's
+      if (missed?.afterSeq === before - 1)
+        missed = missed.nextSeq > before + 1 ? { ...missed, afterSeq: before } : undefined
+    }
     this.epoch = read.epoch
-    this.#replay(read.frames, read.firstSeq, read.missed, read.metas)
-    this.pod.metrics.replaySize.observe(read.frames.length)
-    this.#fruitlessResyncs = read.missed || this.#cursor > before ? 0 : this.#fruitlessResyncs + 1
+    this.#replay(frames, firstSeq, missed, metas, epochBefore)
+    this.pod.metrics.replaySize.observe(frames.length)
+    if (missed || this.#cursor > before) this.#fruitlessResyncs = 0
+    else if (counted) this.#fruitlessResyncs++
   }
 
-  /** A slow reader is closed 1013 rather than letting its backlog grow without bound. */
+  /**
+   * Redis lost writes and the seqs up to the cursor belong to other notifications now: `missed` from
+   * 0 and the inbox from the oldest, as a resume from beyond the latest seq gets (§6).
+   */
+  async #rewind(): Promise<void> {
+    const epochBefore = this.epoch
+    const read = await this.pod.store.readInbox(this.userId, { lastSeq: 0, epoch: epochBefore })
+    if (this.closed) return
+    this.epoch = read.epoch
+    this.#cursor = 0
+    this.#cursorMark = 0
+    this.pod.metrics.replaySize.observe(read.frames.length)
+    const missed = { afterSeq: 0, nextSeq: read.firstSeq, epoch: read.epoch }
+    this.#replay(read.frames, read.firstSeq, missed, read.metas, epochBefore)
+  }
+
+  /**
+   * A slow reader is closed 1013 rather than letting its backlog grow without bound: one whose live
+   * backlog passes MAX_BUFFERED_BYTES, on top of what is left of the last replay.
+   */
   protected overloaded(): boolean {
-    if (this.transport.backlog <= this.pod.config.socket.maxBufferedBytes) return false
+    const backlog = this.transport.backlog
+    if (backlog < this.#replayBacklog) this.#replayBacklog = backlog
+    if (backlog <= this.pod.config.socket.maxBufferedBytes + this.#replayBacklog) return false
     this.pod.metrics.slowReaders.inc()
     this.close(Closes.SlowReader)
     return true

@@ -53,3 +53,28 @@ describe('an SSE stream at its age limit', () => {
     await waitFor(() => gw.gateway.pod.sessions.size === 0, { message: 'the slot is free' })
   })
 })
+
+// A stream the server ends (1013 here) while its peer does not read: the end is queued behind the
+// backlog and the connection would never close, holding a MAX_CONNECTIONS slot and a descriptor.
+describe('an SSE stream ended while its peer is not reading', () => {
+  let gw: TestGateway
+  before(async () => {
+    gw = await startTestGateway({ MAX_BUFFERED_BYTES: '16384', CLOSE_TIMEOUT_MS: '300' })
+  })
+  after(() => gw.stop())
+
+  test('is destroyed after CLOSE_TIMEOUT_MS, and its connection slot comes back', async () => {
+    const user = uniqueName('u')
+    const { socket } = await openStalledSse(gw.url, { authorization: `Bearer ${await signUserToken(user)}` })
+    try {
+      await waitFor(() => gw.gateway.pod.sessions.size === 1, { message: 'session open' })
+      const big = { ...notification('big'), body: 'x'.repeat(256 * 1024) }
+      for (let i = 0; i < 64 && gw.gateway.pod.sessions.size > 0; i++)
+        await gw.store.deliverToUser(user, uniqueName('big'), big)
+      await waitFor(() => gw.gateway.pod.sessions.size === 0, { message: 'closed as a slow reader' })
+      await waitFor(() => gw.gateway.pod.openSockets === 0, { message: 'the connection is gone' })
+    } finally {
+      socket.destroy()
+    }
+  })
+})

@@ -24,23 +24,28 @@ export const SSE_RETRY_MS = 2000
  * never contains a raw newline, so one `data:` line per frame is always enough. Headers are
  * sent with the first frame (after admission), so a refusal can still be an HTTP status.
  */
-function sseTransport(res: ServerResponse, origin: string | undefined): Transport {
+function sseTransport(res: ServerResponse, origin: string | undefined, closeTimeoutMs: number): Transport {
   let started = false
   let flushed = true
+  // Headers written after the hijack (the stream's, or a refusal's) carry CORS themselves: fastify's
+  // hook no longer runs, and a browser shows a refusal without them as a network error (§11.4).
+  const cors = (headers: Record<string, string>): Record<string, string> => {
+    if (origin) {
+      headers['access-control-allow-origin'] = origin
+      headers.vary = 'Origin'
+    }
+    return headers
+  }
   const start = () => {
     if (started) return
     started = true
-    const headers: Record<string, string> = {
+    const headers = cors({
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
       connection: 'keep-alive',
       // proxies (nginx ingress) must not buffer the stream
       'x-accel-buffering': 'no',
-    }
-    if (origin) {
-      headers['access-control-allow-origin'] = origin
-      headers.vary = 'Origin'
-    }
+    })
     res.writeHead(200, headers)
     res.write(`retry: ${SSE_RETRY_MS}\n\n`)
   }
@@ -60,7 +65,7 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
       if (res.writableEnded || res.destroyed) return
       if (!started) {
         const err = why.refusal()
-        res.writeHead(err.statusCode, { 'content-type': 'application/json' })
+        res.writeHead(err.statusCode, cors({ 'content-type': 'application/json' }))
         res.end(JSON.stringify({ statusCode: err.statusCode, code: err.code, message: err.message }))
         return
       }
@@ -68,6 +73,11 @@ function sseTransport(res: ServerResponse, origin: string | undefined): Transpor
       // SDK acts on the code; EventSource ignores an event type it does not listen to.
       const frame: SseCloseFrame = { type: 'close', code: why.code, reason: why.reason }
       res.end(`event: close\ndata: ${JSON.stringify(frame)}\n\n`)
+      // A peer that does not read keeps the end queued behind its backlog and 'close' never comes:
+      // its slot and descriptor would be held for good (the WebSocket's close timeout, here).
+      setTimeout(() => {
+        if (!res.writableFinished) res.destroy()
+      }, closeTimeoutMs).unref()
     },
     get backlog() {
       return res.writableLength
@@ -107,7 +117,11 @@ export function registerSseRoute(
     const res = reply.raw
     // the client may have left while the token was being checked: its 'close' event is gone
     if (req.raw.destroyed || res.destroyed) return
-    const session = hub.open(sseTransport(res, req.headers.origin), principal, resume)
+    const session = hub.open(
+      sseTransport(res, req.headers.origin, pod.config.socket.closeTimeoutMs),
+      principal,
+      resume,
+    )
     if (!session) {
       res.once('close', () => hub.disconnected(null))
       return

@@ -1,0 +1,182 @@
+// A live session when what it was told stops being true: Redis lost writes and reused their seqs, a
+// new epoch began during the connect read, the pod's pub/sub connection came back, a replay larger
+// than the slow-reader limit. Each must end with the app holding every notification, in session.
+import assert from 'node:assert/strict'
+import { after, before, describe, test } from 'node:test'
+import type { ServerFrame } from '@tidings/contracts'
+import { createRedisConnection, type RedisClient, userInboxKey, userStateKey } from '@tidings/delivery'
+import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
+import { signUserToken } from '@tidings/test/support/tokens'
+import { openSocket } from '@tidings/test/support/ws-client'
+import { notification, startTestGateway, type TestGateway } from './testing/test-gateway.ts'
+
+let gw: TestGateway
+let redis: RedisClient
+before(async () => {
+  gw = await startTestGateway()
+  redis = createRedisConnection({ url: infraFromEnv().redisUrl }, { name: 'session-recovery-test' })
+})
+after(async () => {
+  await gw.stop()
+  redis.disconnect()
+})
+
+/** What the app saw after `welcome`: `seq:label` per notification, `missed@afterSeq` per missed. */
+const seen = (frames: ServerFrame[]) =>
+  frames.flatMap((f) => {
+    if (f.type === 'notification') return [`${f.seq}:${f.title.replace('title ', '')}`]
+    if (f.type === 'missed') return [`missed@${f.afterSeq}`]
+    return []
+  })
+
+/** A failover that kept seq 1 of three: same epoch, state and inbox as they were after the first write. */
+async function loseLastTwoWrites(user: string) {
+  await redis.hset(userStateKey(user), 'seq', 1)
+  await redis.ltrim(userInboxKey(user), 0, 0)
+}
+
+/**
+ * The pod's pub/sub connection drops and comes back: the hub re-reads every open session's inbox
+ * (refreshAll counts those re-reads at once; each runs after what its session has queued).
+ */
+async function reconnectSubscriber() {
+  const metric = () => gw.gateway.pod.metrics.registry.getSingleMetricAsString('tidings_resyncs_total')
+  const before = await metric()
+  gw.subscriber.disconnect(true)
+  await waitFor(async () => (await metric()) !== before, { message: 'the pub/sub connection came back' })
+}
+
+describe('seqs reused after Redis lost writes', () => {
+  test('seen live: the app gets missed from 0 and the notifications that took its seqs', async () => {
+    const user = uniqueName('u')
+    const s = await openSocket(gw.url, { token: await signUserToken(user) })
+    await s.next('welcome')
+    for (const l of ['a1', 'a2', 'a3']) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
+    await s.waitForCount('notification', 3)
+    await loseLastTwoWrites(user)
+    for (const l of ['b2', 'b3', 'b4']) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
+    await s.waitForCount('notification', 7)
+    assert.deepEqual(seen(s.frames), ['1:a1', '2:a2', '3:a3', 'missed@0', '1:a1', '2:b2', '3:b3', '4:b4'])
+    await s.close()
+  })
+
+  test('missed live, then re-read after a pub/sub reconnect: the same', async () => {
+    const user = uniqueName('u')
+    const s = await openSocket(gw.url, { token: await signUserToken(user) })
+    await s.next('welcome')
+    for (const l of ['a1', 'a2', 'a3']) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
+    await s.waitForCount('notification', 3)
+    await loseLastTwoWrites(user)
+    // written while the pod's subscriber was away (the failover dropped it): never seen live
+    const listeners = gw.subscriber.listeners('smessageBuffer') as Array<(...args: unknown[]) => void>
+    gw.subscriber.removeAllListeners('smessageBuffer')
+    let dropped = 0
+    gw.subscriber.on('smessageBuffer', () => dropped++)
+    for (const l of ['b2', 'b3', 'b4']) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
+    await waitFor(() => dropped === 3, { message: 'the three publishes reached the pod, and went nowhere' })
+    gw.subscriber.removeAllListeners('smessageBuffer')
+    for (const l of listeners) gw.subscriber.on('smessageBuffer', l)
+    await reconnectSubscriber()
+    await s.waitForCount('notification', 7)
+    assert.deepEqual(seen(s.frames), ['1:a1', '2:a2', '3:a3', 'missed@0', '1:a1', '2:b2', '3:b3', '4:b4'])
+    await s.close()
+  })
+
+  test('a re-read that finds the same notification at the cursor replays nothing twice', async () => {
+    const user = uniqueName('u')
+    const s = await openSocket(gw.url, { token: await signUserToken(user) })
+    await s.next('welcome')
+    for (const l of ['a1', 'a2']) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
+    await s.waitForCount('notification', 2)
+    await reconnectSubscriber()
+    await gw.store.deliverToUser(user, uniqueName('e'), notification('a3'))
+    await s.waitForCount('notification', 3)
+    s.send({ type: 'ping' })
+    await s.next('pong')
+    assert.deepEqual(seen(s.frames), ['1:a1', '2:a2', '3:a3'])
+    await s.close()
+  })
+})
+
+test('pub/sub reconnects do not use up the resyncs a gap gets: an epoch change after three is resynced in session', async () => {
+  const user = uniqueName('u')
+  await gw.store.deliverToUser(user, uniqueName('e'), notification('a'))
+  const s = await openSocket(gw.url, { token: await signUserToken(user) })
+  await s.next('welcome')
+  await s.waitForCount('notification', 1)
+  for (let i = 0; i < 3; i++) await reconnectSubscriber()
+  // Redis lost the user's state: the next write starts a new epoch
+  await redis.del(userStateKey(user), userInboxKey(user))
+  await gw.store.deliverToUser(user, uniqueName('e'), notification('new-epoch'))
+  const missed = await s.next('missed')
+  assert.equal(missed.afterSeq, 0)
+  await s.waitForCount('notification', 2)
+  assert.deepEqual(seen(s.frames), ['1:a', 'missed@0', '1:new-epoch'])
+  await s.close()
+})
+
+test('a notification of a new epoch published during the connect read reaches the session', async () => {
+  const user = uniqueName('u')
+  await gw.store.deliverToUser(user, uniqueName('e'), notification('old'))
+  // the connect script's answer is held back (the script itself ran), widening the window
+  const admission = gw.gateway.pod.admission
+  const admit = admission.admit.bind(admission)
+  let read = false
+  let release!: () => void
+  const held = new Promise<void>((resolve) => {
+    release = resolve
+  })
+  admission.admit = async (...args) => {
+    const admitted = await admit(...args)
+    read = true
+    await held
+    return admitted
+  }
+  let messages = 0
+  const count = () => messages++
+  gw.subscriber.on('smessageBuffer', count) // after the router's own listener
+  try {
+    const socket = openSocket(gw.url, { token: await signUserToken(user) })
+    await waitFor(() => read, { message: 'the connect read ran' })
+    await redis.del(userStateKey(user), userInboxKey(user))
+    await gw.store.deliverToUser(user, uniqueName('e'), notification('new-epoch'))
+    await waitFor(() => messages === 1, { message: 'the live message reached the pod (held back)' })
+    release()
+    const s = await socket
+    await s.next('welcome')
+    await s.waitForCount('notification', 2)
+    assert.deepEqual(seen(s.frames), ['1:old', 'missed@0', '1:new-epoch'])
+    await s.close()
+  } finally {
+    admission.admit = admit
+    gw.subscriber.off('smessageBuffer', count)
+  }
+})
+
+describe('a replay larger than MAX_BUFFERED_BYTES', () => {
+  let small: TestGateway
+  before(async () => {
+    small = await startTestGateway({ MAX_BUFFERED_BYTES: '16384' })
+  })
+  after(() => small.stop())
+
+  test('reaches a reader that keeps up, whole', async () => {
+    const user = uniqueName('u')
+    // 1,000 × ~6 KB: more than the loopback's buffers take at once
+    const data = { filler: 'x'.repeat(6000) }
+    const items = Array.from({ length: 1000 }, (_, i) => ({
+      userId: user,
+      dedupeId: `e${i}`,
+      notification: { ...notification(`r${i}`), data },
+    }))
+    const outcomes = await small.store.deliverToUsers(items)
+    assert.ok(outcomes.every((o) => o.status === 'delivered'))
+    const s = await openSocket(small.url, { token: await signUserToken(user) })
+    const outcome = await Promise.race([
+      s.waitForCount('notification', 1000, 30_000).then(() => 'all received'),
+      s.closed.then((c) => `closed ${c.code} ${c.reason}`),
+    ])
+    assert.equal(outcome, 'all received')
+    await s.close()
+  })
+})
