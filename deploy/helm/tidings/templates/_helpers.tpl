@@ -60,12 +60,19 @@ app.kubernetes.io/component: {{ .component }}
 {{- default (printf "%s-secrets" (include "tidings.fullname" .)) .Values.secrets.existingSecret -}}
 {{- end -}}
 
-{{/* Rolls the pods when a credential changes: the chart's Secret content, or the operator's version. */}}
+{{/* Rolls one component's pods when a credential it reads changes: with the chart's own Secret, only
+     the keys that component reads (a Kafka password never rolls the gateways and their sockets); with
+     an existingSecret the chart cannot see the content, so the operator's version rolls both.
+     Include with (dict "root" $ "component" "gateway"). */}}
 {{- define "tidings.secretChecksum" -}}
-{{- if .Values.secrets.existingSecret -}}
-{{- printf "%s/%s" .Values.secrets.existingSecret .Values.secrets.existingSecretVersion | sha256sum -}}
+{{- $values := .root.Values.secrets -}}
+{{- if $values.existingSecret -}}
+{{- printf "%s/%s" $values.existingSecret $values.existingSecretVersion | sha256sum -}}
 {{- else -}}
-{{- include (print .Template.BasePath "/secret.yaml") . | sha256sum -}}
+{{- $read := ternary (list "jwtSecret" "jwtPublicKey" "redisPassword" "serviceTokens") (list "redisPassword" "kafkaSaslUsername" "kafkaSaslPassword") (eq .component "gateway") -}}
+{{- $picked := dict -}}
+{{- range $read }}{{ $_ := set $picked . (get $values.values .) }}{{ end -}}
+{{- dict "secret" (include "tidings.secretName" .root) "values" $picked | toJson | sha256sum -}}
 {{- end -}}
 {{- end -}}
 

@@ -212,6 +212,46 @@ test('a changed setting or secret rolls the pods (the checksums change)', async 
   assert.notEqual(secret['checksum/secret'], base['checksum/secret'])
 })
 
+// Rolling the gateways moves every borrower's socket: a value rolls only the components that read it.
+const ROLLS: Array<[string, string[], Array<'gateway' | 'dispatcher'>]> = [
+  ['dispatcher.env', ['dispatcher.env={"PARTITIONS_CONSUMED_CONCURRENTLY":8}'], ['dispatcher']],
+  [
+    'kafka.brokers (the gateway never talks to Kafka)',
+    ['kafka.brokers=["k1:9092","k2:9092"]'],
+    ['dispatcher'],
+  ],
+  ['kafka.sasl.mechanism', ['kafka.sasl.mechanism="scram-sha-512"'], ['dispatcher']],
+  ['an inbox limit (the writer’s)', ['retention.inboxCap=500'], ['dispatcher']],
+  ['a Kafka credential', ['secrets.values.kafkaSaslPassword="another-password"'], ['dispatcher']],
+  ['gateway.env', ['gateway.env={"HEARTBEAT_MS":20000}'], ['gateway']],
+  ['gateway.maxConnections', ['gateway.maxConnections=9000'], ['gateway']],
+  ['the JWT secret', ['secrets.values.jwtSecret="another-secret-of-at-least-32-bytes-000000"'], ['gateway']],
+  ['logLevel', ['logLevel="debug"'], ['gateway', 'dispatcher']],
+  ['redis.url', ['redis.url="redis://other-redis:6379"'], ['gateway', 'dispatcher']],
+  ['retention.stateTtlSeconds', ['retention.stateTtlSeconds=86400'], ['gateway', 'dispatcher']],
+  ['the Redis password', ['secrets.values.redisPassword="another-password"'], ['gateway', 'dispatcher']],
+]
+
+describe('a change rolls only the components that read it (the rest keep an identical pod template)', async () => {
+  const podTemplates = async (set: string[]) => {
+    const objects = await render([], set)
+    return {
+      gateway: find(objects, 'Deployment', '-gateway').spec.template,
+      dispatcher: find(objects, 'Deployment', '-dispatcher').spec.template,
+    }
+  }
+  const base = await podTemplates([])
+  for (const [value, set, rolled] of ROLLS) {
+    test(`${value} rolls ${rolled.join(' and ')}`, async () => {
+      const changed = await podTemplates(set)
+      for (const component of ['gateway', 'dispatcher'] as const) {
+        if (rolled.includes(component)) assert.notDeepEqual(changed[component], base[component], component)
+        else assert.deepEqual(changed[component], base[component], component)
+      }
+    })
+  }
+})
+
 test('the nginx Ingress carries WebSocket/SSE timeouts of at least an hour', async () => {
   const ingress = find(await render(['ci/production-values.yaml']), 'Ingress', '-gateway')
   const a = ingress.metadata.annotations!

@@ -2,7 +2,7 @@
 // rule, each proving that helm refuses a bad value with a message naming the value's path.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { template } from './helm.ts'
+import { render, template } from './helm.ts'
 import { validateObject } from './k8s-schemas.ts'
 
 // [rule, --set-json overrides, what helm's message must name]. (helm 3.22's schema library reports a
@@ -72,17 +72,17 @@ const RULES: Array<[string, string[], RegExp]> = [
   [
     'no secret in gateway.env (it would land in a ConfigMap)',
     ['gateway.env={"JWT_SECRET":"s"}'],
-    /invalid propertyName 'JWT_SECRET'/,
+    /gateway\.env\.JWT_SECRET: a secret never goes into a ConfigMap: put it in the Secret \(key jwt-secret\)/,
   ],
   [
     'no chart-computed variable in gateway.env (drain vs grace)',
     ['gateway.env={"DRAIN_MS":"60000"}'],
-    /invalid propertyName 'DRAIN_MS'/,
+    /gateway\.env\.DRAIN_MS: set gateway\.shutdown\.drainSeconds instead/,
   ],
   [
     'no secret in dispatcher.env',
     ['dispatcher.env={"KAFKA_SASL_PASSWORD":"s"}'],
-    /invalid propertyName 'KAFKA_SASL_PASSWORD'/,
+    /dispatcher\.env\.KAFKA_SASL_PASSWORD: a secret never goes into a ConfigMap/,
   ],
   [
     'shutdown.closeSeconds ≥ 2 (SHUTDOWN_GRACE_MS > DRAIN_MS + 1 s)',
@@ -142,6 +142,21 @@ const RULES: Array<[string, string[], RegExp]> = [
   ['maxConnections ≥ 1', ['gateway.maxConnections=0'], /\/gateway\/maxConnections/],
   // cross-field rules the schema cannot express: the templates `fail`
   [
+    'a variable the chart sets is not repeated in gateway.env (two keys in one ConfigMap)',
+    ['gateway.env={"LOG_LEVEL":"debug","JWT_ISSUER":"https://other/"}'],
+    /gateway\.env\.JWT_ISSUER: set gateway\.auth\.issuer instead\n\s*gateway\.env\.LOG_LEVEL: set logLevel instead/,
+  ],
+  [
+    'a Redis client certificate needs the Secret that holds it',
+    ['redis.tls={"enabled":true,"clientCertificate":true}'],
+    /redis\.tls\.clientCertificate needs redis\.tls\.secretName/,
+  ],
+  [
+    'a Kafka client certificate needs the Secret that holds it',
+    ['kafka.tls={"enabled":true,"clientCertificate":true}'],
+    /kafka\.tls\.clientCertificate needs kafka\.tls\.secretName/,
+  ],
+  [
     'dispatchers ≤ partitions',
     ['dispatcher.replicaCount=8'],
     /dispatcher.replicaCount \(8\) must not exceed dispatcher.topicPartitions \(6\)/,
@@ -183,4 +198,60 @@ test('the offline validator itself rejects a malformed object (it is not a no-op
   }
   assert.throws(() => validateObject(broken), /containerPort must be integer/)
   assert.throws(() => validateObject({ ...broken, kind: 'CronTab' }), /no schema for this kind/)
+})
+
+// Every option on, so that every variable the templates can produce is rendered at least once.
+const EVERY_OPTION: Array<[string[], string[]]> = [
+  [
+    ['ci/production-values.yaml'],
+    [
+      'redis.tls={"enabled":true,"secretName":"redis-tls","clientCertificate":true,"serverName":"redis.example"}',
+      'kafka.tls={"enabled":true,"secretName":"kafka-tls","clientCertificate":true,"serverName":"kafka.example"}',
+      'gateway.auth.algorithms="HS256,RS256"',
+      'gateway.auth.jwksUrl=""',
+      // only what the chart sets: not this file's own extra variables
+      'gateway.env=null',
+      'dispatcher.env=null',
+    ],
+  ],
+  [['ci/redis-cluster-values.yaml'], []],
+]
+// Secrets the services also accept straight from the environment: the chart passes them as files.
+const SECRETS_AS_ENV = ['JWT_PUBLIC_KEY', 'REDIS_PASSWORD', 'KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD']
+
+test('every variable the templates set (and every secret) is refused in gateway.env and dispatcher.env, each named with the value to set instead', async () => {
+  const chartSets = new Set(SECRETS_AS_ENV)
+  for (const [files, set] of EVERY_OPTION) {
+    for (const o of await render(files, set)) {
+      if (o.kind === 'ConfigMap' && /-(gateway|dispatcher)$/.test(o.metadata.name))
+        for (const name of Object.keys(o.data)) chartSets.add(name)
+      if (o.kind === 'Deployment')
+        for (const c of o.spec.template.spec.containers)
+          for (const e of c.env ?? []) chartSets.add((e as { name: string }).name)
+    }
+  }
+  assert.ok(
+    chartSets.has('KAFKA_TLS_KEY_FILE') && chartSets.has('REDIS_CLUSTER_NODES'),
+    'every option rendered',
+  )
+  const expected = [...chartSets].sort()
+  for (const component of ['gateway', 'dispatcher']) {
+    const env = Object.fromEntries(expected.map((name) => [name, '1']))
+    const r = await template([], [`${component}.env=${JSON.stringify(env)}`])
+    assert.equal(r.ok, false, `helm accepted ${component}.env with the chart's own variables`)
+    const refused = [
+      ...r.stderr.matchAll(
+        new RegExp(`${component}\\.env\\.([A-Z0-9_]+): (set \\S+|fixed by|a secret)`, 'g'),
+      ),
+    ]
+    assert.deepEqual(refused.map((m) => m[1]).sort(), expected, component)
+  }
+})
+
+test('a variable the chart does not set passes through env', async () => {
+  const r = await template(
+    [],
+    ['gateway.env={"HEARTBEAT_MS":20000}', 'dispatcher.env={"KAFKA_GROUP_ID":"g"}'],
+  )
+  assert.ok(r.ok, r.stderr)
 })
