@@ -183,7 +183,10 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
       connectTimer = undefined
       if (gen !== generation) return
       transport?.close('connect timeout')
-      onClose({ code: 1006, reason: 'timed out waiting for welcome', opened: socketOpened }, kind)
+      onClose(
+        { code: 1006, reason: 'timed out waiting for welcome', opened: socketOpened, timedOut: true },
+        kind,
+      )
     }, opts.connectTimeoutMs)
   }
 
