@@ -16,6 +16,8 @@ export interface Failover {
   readonly kind: TransportKind
   /** The gateway of the latest attempt. */
   readonly gateway: Gateway
+  /** SSE is usable and goes over fetch(), which sees the gateway's HTTP refusals (401, 429, 503). */
+  readonly sseOverFetch: boolean
   /** Opens a `kind` transport (`kind` when the attempt began) to the current gateway, resuming from `position`. */
   open(
     kind: TransportKind,
@@ -71,6 +73,9 @@ export function createFailover(opts: ResolvedOptions, retryWebSocket: () => void
     },
     get gateway() {
       return gateway
+    },
+    get sseOverFetch() {
+      return sseAvailable() && sseMode !== 'eventsource' && !!opts.fetch
     },
     open(attemptKind, token, position, events) {
       gateway = gateways[index]!

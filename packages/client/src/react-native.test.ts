@@ -8,10 +8,11 @@ import type { EventSourceLike, FetchLike } from './sse.ts'
 import { settle, until } from './testing/fakes.ts'
 import { setup, welcome } from './testing/harness.ts'
 
-/** RN's fetch for a stream: no response until aborted. */
+/** RN's fetch: no response for a stream (until aborted); other requests are answered 200. */
 function rnFetch() {
   const urls: string[] = []
-  const fetch: FetchLike = (url, init) => {
+  const fetch: FetchLike = async (url, init) => {
+    if (!url.includes('/v1/sse')) return { ok: true, status: 200, body: null }
     urls.push(url)
     return new Promise((_resolve, reject) => {
       const signal = init.signal as AbortSignal | undefined
@@ -105,7 +106,7 @@ test('RN detected (navigator.product): SSE goes straight to the EventSource poly
   Object.defineProperty(globalThis, 'navigator', { value: { product: 'ReactNative' }, configurable: true })
   try {
     const es = rnSse()
-    const t = setup({ sse: {}, EventSource: es.EventSource })
+    const t = setup({ sse: {}, EventSource: es.EventSource, fetch: undefined })
     void t.client.connect()
     for (let i = 0; i < 2; i++) {
       await until(() => t.ws.sockets.length === i + 1)

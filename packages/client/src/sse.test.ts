@@ -255,3 +255,24 @@ declare class RnSse<E extends string = never> {
 }
 const rnSseFits: EventSourceConstructor | undefined = undefined as typeof RnSse | undefined
 void rnSseFits
+
+test('fetch transport: 401 TDG_ERR_TOKEN_REVOKED is close 4003 (revoked), other 401s 4001', async () => {
+  for (const [code, closeCode] of [
+    ['TDG_ERR_TOKEN_REVOKED', 4003],
+    ['TDG_ERR_TOKEN_EXPIRED', 4001],
+  ] as const) {
+    const { r, ev } = recorder()
+    const json = async () => ({ statusCode: 401, code, message: 'm' })
+    openFetchSse(
+      async () => ({ ok: false, status: 401, body: null, json }),
+      'https://gw/v1/sse',
+      't',
+      undefined,
+      ev,
+    )
+    await until(() => r.closed !== undefined)
+    assert.deepEqual(r.closed, { code: closeCode, reason: 'HTTP 401', opened: false })
+  }
+  assert.equal(statusToCloseCode(401, 'TDG_ERR_TOKEN_REVOKED'), 4003)
+  assert.equal(statusToCloseCode(403, 'TDG_ERR_TOKEN_REVOKED'), 1008)
+})

@@ -2,6 +2,8 @@ import { TidingsError } from './errors.ts'
 import { parseFrame, type Transport, type TransportEvents } from './transport.ts'
 import { CloseCode } from './wire.ts'
 
+const REVOKED_CODE = 'TDG_ERR_TOKEN_REVOKED'
+
 export interface SseEvent {
   event: string
   data: string
@@ -52,9 +54,10 @@ export class SseParser {
   }
 }
 
-/** HTTP status of a refused SSE request → the WebSocket close code with the same meaning. */
-export function statusToCloseCode(status: number): number {
-  if (status === 401) return CloseCode.Unauthorized
+/** HTTP status (and `TDG_ERR_*` code) of a refused request → the WebSocket close code with the same meaning. */
+export function statusToCloseCode(status: number, code?: string): number {
+  // the gateway refuses a revoked user's token with 401 at the door and closes with 4003 once in
+  if (status === 401) return code === REVOKED_CODE ? CloseCode.Revoked : CloseCode.Unauthorized
   if (status === 429) return CloseCode.RateLimited
   if (status === 503) return CloseCode.TryAgainLater
   if (status >= 400 && status < 500) return CloseCode.PolicyViolation
@@ -142,8 +145,9 @@ export function openFetchSse(
     const res = await fetchFn(url, { headers, ...(abort ? { signal: abort.signal } : {}) })
     if (done) return
     if (!res.ok) {
+      const code = res.status === 401 ? await refusalCode(res) : undefined
       void res.body?.cancel?.().catch(() => undefined)
-      finish({ code: statusToCloseCode(res.status), reason: `HTTP ${res.status}`, opened: false })
+      finish({ code: statusToCloseCode(res.status, code), reason: `HTTP ${res.status}`, opened: false })
       return
     }
     if (!res.body || typeof res.body.getReader !== 'function' || typeof TextDecoder !== 'function') {
