@@ -133,3 +133,29 @@ test('4003 stops the loop: closed, revoked, connect() rejects, no retry', async 
   await t.connection.shutdown('client', new TidingsError('transport', 'closed'))
   await assert.rejects(next, TidingsError)
 })
+
+test('after 4003 nothing outlives the loop: no ack timer, no network listener; connect() subscribes again', async () => {
+  let listeners = 0
+  const network = {
+    isOnline: () => true,
+    subscribe: () => {
+      listeners++
+      return () => void listeners--
+    },
+  }
+  const t = setup({ network })
+  void t.connection.connect()
+  const s = await t.open(0)
+  assert.equal(listeners, 1)
+  t.connection.acks.handled(4) // a notification was handled: its ack waits for the batch timer
+  assert.deepEqual(t.clock.pending().length, 2, 'the ack timer and the watchdog')
+  s.serverClose(4003, 'revoked')
+  await settle()
+  assert.equal(t.connection.state, 'closed')
+  assert.deepEqual(t.clock.pending(), [])
+  assert.equal(listeners, 0)
+  void t.connection.connect()
+  assert.equal(listeners, 1)
+  await t.connection.shutdown('client', new TidingsError('transport', 'closed'))
+  assert.equal(listeners, 0)
+})

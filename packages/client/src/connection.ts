@@ -17,10 +17,10 @@ import type { ResumePosition } from './resume.ts'
 import { createRetrySchedule } from './retry-schedule.ts'
 import { createTokenSource } from './token.ts'
 import type { CloseInfo, Transport, TransportEvents, TransportKind } from './transport.ts'
+import { createUpgradeProbe } from './upgrade-probe.ts'
+import { createWaiters } from './waiters.ts'
 import { createWatchdog } from './watchdog.ts'
 import type { ServerFrame, WelcomeFrame } from './wire.ts'
-
-type Waiter = { resolve: () => void; reject: (e: unknown) => void }
 
 export interface ConnectionDeps {
   emitter: Emitter<TidingsEvents>
@@ -82,7 +82,7 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
   let resumed = false
   let retryTimer: TimerHandle | undefined
   let connectTimer: TimerHandle | undefined
-  let connectWaiters: Waiter[] = []
+  const waiters = createWaiters()
   let stopWatchingNetwork: (() => void) | undefined
   const schedule = createRetrySchedule(opts.backoff, opts.maxRetries, clock, opts.random)
   const tokens = createTokenSource(opts.getToken)
@@ -100,6 +100,7 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
       onClose({ code: 1006, reason: `no frame for ${silentMs} ms`, opened: true }, kind)
     },
   )
+  const upgrades = createUpgradeProbe(opts.fetch, opts.network, clock, opts.connectTimeoutMs)
   const posts = new AckPoster(opts.fetch, report)
   const pings = createPendingPings(clock)
 
@@ -121,11 +122,6 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
   const setState = (event: StateEvent): void => {
     status = event.state
     void emitter.emit('state', event)
-  }
-  const rejectWaiters = (error: TidingsError): void => {
-    const waiters = connectWaiters
-    connectWaiters = []
-    for (const w of waiters) w.reject(error)
   }
   const armWatchdog = (): void => watchdog.arm(live?.heartbeatMs ?? 0)
 
@@ -183,7 +179,10 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
       connectTimer = undefined
       if (gen !== generation) return
       transport?.close('connect timeout')
-      onClose({ code: 1006, reason: 'timed out waiting for welcome', opened: socketOpened }, kind)
+      onClose(
+        { code: 1006, reason: 'timed out waiting for welcome', opened: socketOpened, timedOut: true },
+        kind,
+      )
     }, opts.connectTimeoutMs)
   }
 
@@ -199,9 +198,19 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
 
   const onClose = (info: CloseInfo, kind: TransportKind): void => {
     generation++
+    teardown(info.reason || `closed ${info.code}`)
+    // a refused upgrade is only 1006 here: ask the gateway why (unless SSE over fetch() will see it)
+    const probing = failover.sseOverFetch
+      ? undefined
+      : upgrades.examine(info, kind, failover.gateway.ends.http, tokens.current)
+    const gen = generation
+    if (probing) void probing.then((found) => gen === generation && active && closed(found, kind))
+    else closed(info, kind)
+  }
+
+  const closed = (info: CloseInfo, kind: TransportKind): void => {
     const policy = closePolicy(info.code)
     schedule.closed(policy)
-    teardown(info.reason || `closed ${info.code}`)
     if (policy === 'revoked') {
       stopRevoked(info)
       return
@@ -218,14 +227,12 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
   // Reconnecting would only present the revoked token again (refused): stop, and let the app
   // sign the user in again.
   const stopRevoked = (info: CloseInfo): void => {
-    active = false
-    retryTimer = clear(retryTimer)
-    failover.stop()
+    release()
     tokens.revoke()
     const error = new TidingsError('revoked', 'the server revoked this user’s sessions: sign in again', {
       closeCode: info.code,
     })
-    rejectWaiters(error)
+    waiters.rejectAll(error)
     setState({ state: 'closed', reason: 'revoked' })
     void emitter.emit('revoked', error)
     report(error)
@@ -282,20 +289,25 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
     }
   }
 
-  const shutdown = async (reason: string, error: TidingsError): Promise<void> => {
-    const wasRunning = active
+  /** Stopping for good (close, gave up, revoked): no timer or listener outlives the client. */
+  const release = (): void => {
     active = false
     stopWatchingNetwork?.()
     stopWatchingNetwork = undefined
-    acks.flush()
     acks.dispose()
-    generation++
-    schedule.dropped()
     retryTimer = clear(retryTimer)
     failover.stop()
+  }
+
+  const shutdown = async (reason: string, error: TidingsError): Promise<void> => {
+    const wasRunning = active
+    acks.flush()
+    release()
+    generation++
+    schedule.dropped()
     teardown(reason === 'client' ? 'client closed' : reason)
     deps.stopped()
-    rejectWaiters(error)
+    waiters.rejectAll(error)
     if (wasRunning) setState({ state: 'closed', reason })
     await settled()
   }
@@ -320,9 +332,7 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
     },
     connect() {
       if (status === 'open') return Promise.resolve()
-      const p = new Promise<void>((resolve, reject) => connectWaiters.push({ resolve, reject }))
-      // Fire-and-forget callers must not get an unhandled rejection; awaiting callers still see it.
-      p.catch(() => undefined)
+      const p = waiters.wait()
       if (!active) {
         active = true
         schedule.begin()
@@ -359,9 +369,7 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
     announceOpen() {
       if (!transport || !live) return
       setState({ state: 'open', transport: transport.kind, session: { ...live } })
-      const waiters = connectWaiters
-      connectWaiters = []
-      for (const w of waiters) w.resolve()
+      waiters.resolveAll()
     },
     adoptEpoch(epoch) {
       if (live) live.epoch = epoch

@@ -3,7 +3,7 @@ import { test } from 'node:test'
 import { createFailover } from './failover.ts'
 import { resolveOptions, type TidingsClientOptions } from './options.ts'
 import type { EventSourceLike, FetchLike } from './sse.ts'
-import { FakeClock, fakeWebSocket } from './testing/fakes.ts'
+import { FakeClock, fakeWebSocket, until } from './testing/fakes.ts'
 import type { CloseInfo, TransportEvents } from './transport.ts'
 
 const events: TransportEvents = {
@@ -114,4 +114,67 @@ test('fetch cannot stream and there is no EventSource: back to the WebSocket', (
   assert.equal(t.failover.kind, 'websocket')
   for (let i = 0; i < 5; i++) t.failover.closed(failed, 'websocket')
   assert.equal(t.failover.kind, 'websocket', 'SSE is no longer usable')
+})
+
+// React Native's fetch() resolves only when the whole body has arrived: an SSE attempt over it gets
+// no response until the connect timeout abandons it.
+const timedOut: CloseInfo = { ...failed, timedOut: true }
+
+test('a fetch() SSE attempt with no response by the connect timeout: fetch cannot stream here', () => {
+  const opened: string[] = []
+  class FakeEventSource implements EventSourceLike {
+    constructor(url: string) {
+      opened.push(url)
+    }
+    addEventListener() {}
+    close() {}
+  }
+  {
+    const t = setup({ EventSource: FakeEventSource })
+    t.failover.closed(failed, 'websocket')
+    t.failover.closed(failed, 'websocket')
+    t.failover.open('sse', 'jwt', null, events)
+    t.failover.closed(timedOut, 'sse')
+    assert.equal(t.failover.kind, 'sse', 'EventSource is there: SSE over it')
+    t.failover.open('sse', 'jwt', null, events)
+    assert.deepEqual(opened, ['https://a.example/v1/sse?access_token=jwt'])
+    assert.equal(t.fetched.length, 1)
+  }
+  {
+    const t = setup()
+    t.failover.closed(failed, 'websocket')
+    t.failover.closed(failed, 'websocket')
+    t.failover.open('sse', 'jwt', null, events)
+    t.failover.closed(timedOut, 'sse')
+    assert.equal(t.failover.kind, 'websocket', 'no EventSource: back to the WebSocket')
+    for (let i = 0; i < 5; i++) t.failover.closed(failed, 'websocket')
+    assert.equal(t.failover.kind, 'websocket', 'and it stays there')
+  }
+})
+
+test('a fetch() SSE timeout after a fetch() stream has worked, or in mode fetch, is the network', async () => {
+  let fetches = 0
+  const streaming: FetchLike = async () => {
+    fetches++
+    return { ok: true, status: 200, body: new ReadableStream<Uint8Array>() }
+  }
+  let opened = 0
+  const t = setup({ fetch: streaming })
+  t.failover.closed(failed, 'websocket')
+  t.failover.closed(failed, 'websocket')
+  t.failover.open('sse', 'jwt', null, { ...events, open: () => opened++ })
+  await until(() => opened === 1, 'the stream opened')
+  t.failover.closed({ code: 1006, reason: 'no frame', opened: true }, 'sse')
+  t.failover.open('sse', 'jwt', null, events)
+  t.failover.closed(timedOut, 'sse')
+  assert.equal(t.failover.kind, 'sse')
+  t.failover.open('sse', 'jwt', null, events)
+  assert.equal(fetches, 3, 'still fetch(): it streamed before')
+
+  const m = setup({ sse: { mode: 'fetch', afterFailures: 1 } })
+  m.failover.closed(failed, 'websocket')
+  m.failover.open('sse', 'jwt', null, events)
+  m.failover.closed(timedOut, 'sse')
+  m.failover.open('sse', 'jwt', null, events)
+  assert.equal(m.fetched.length, 2, 'mode fetch: the app says fetch() streams here')
 })

@@ -1,6 +1,7 @@
 // Where and how the next connection attempt goes: round robin over the gateways, the WebSocket
 // first, SSE after `afterFailures` WebSocket attempts in a row that never opened, and back to the
-// WebSocket after `retryWebSocketMs` on SSE.
+// WebSocket after `retryWebSocketMs` on SSE. SSE streams over fetch() where it can (see `closed` for
+// how a fetch that cannot stream is noticed), over EventSource otherwise.
 import type { TimerHandle } from './clock.ts'
 import { type Gateway, type ResolvedOptions, type SseMode, sseUsable } from './options.ts'
 import { openEventSource, openFetchSse } from './sse.ts'
@@ -15,6 +16,8 @@ export interface Failover {
   readonly kind: TransportKind
   /** The gateway of the latest attempt. */
   readonly gateway: Gateway
+  /** SSE is usable and goes over fetch(), which sees the gateway's HTTP refusals (401, 429, 503). */
+  readonly sseOverFetch: boolean
   /** Opens a `kind` transport (`kind` when the attempt began) to the current gateway, resuming from `position`. */
   open(
     kind: TransportKind,
@@ -41,6 +44,9 @@ export function createFailover(opts: ResolvedOptions, retryWebSocket: () => void
   let index = 0
   let sseMode: SseMode = opts.sse?.mode ?? 'auto'
   let wsFailures = 0
+  /** The latest SSE attempt used fetch(); a fetch() stream has opened on this client. */
+  let sseViaFetch = false
+  let fetchStreams = false
   let wsRetryTimer: TimerHandle | undefined
 
   const stop = (): void => {
@@ -68,6 +74,9 @@ export function createFailover(opts: ResolvedOptions, retryWebSocket: () => void
     get gateway() {
       return gateway
     },
+    get sseOverFetch() {
+      return sseAvailable() && sseMode !== 'eventsource' && !!opts.fetch
+    },
     open(attemptKind, token, position, events) {
       gateway = gateways[index]!
       const { ends } = gateway
@@ -75,9 +84,18 @@ export function createFailover(opts: ResolvedOptions, retryWebSocket: () => void
       if (attemptKind === 'websocket') {
         return openWebSocket(WS!, ends.ws + WS_PATH + query(resume), token, events)
       }
-      if (sseMode !== 'eventsource' && opts.fetch) {
+      const fetchFn = sseMode === 'eventsource' ? undefined : opts.fetch
+      sseViaFetch = fetchFn !== undefined
+      if (fetchFn) {
         const lastEventId = position ? `${position.epoch}:${position.lastSeq}` : undefined
-        return openFetchSse(opts.fetch, ends.http + SSE_PATH + query(resume), token, lastEventId, events)
+        const streamed: TransportEvents = {
+          ...events,
+          open() {
+            fetchStreams = true
+            events.open()
+          },
+        }
+        return openFetchSse(fetchFn, ends.http + SSE_PATH + query(resume), token, lastEventId, streamed)
       }
       const url = ends.http + SSE_PATH + query({ ...resume, access_token: token })
       return openEventSource(opts.EventSource!, url, events)
@@ -92,7 +110,11 @@ export function createFailover(opts: ResolvedOptions, retryWebSocket: () => void
       if (closedKind === 'websocket') {
         wsFailures = info.opened ? 0 : wsFailures + 1
         if (wsFailures >= afterFailures && sseAvailable()) switchTo('sse')
-      } else if (info.unsupported) {
+      } else if (info.unsupported || (sseMode === 'auto' && sseViaFetch && !fetchStreams && info.timedOut)) {
+        // React Native's fetch() resolves only once the whole body has arrived, i.e. never for a
+        // stream: an attempt with no response by the connect timeout means fetch() cannot stream
+        // here, unless a fetch() stream has worked on this client (then it was the network). The
+        // `timedOut` attempt cannot have opened: an opened fetch() stream sets `fetchStreams`.
         sseMode = 'eventsource'
         if (!sseAvailable() && WS) switchTo('websocket')
       } else if (info.network && WS) {

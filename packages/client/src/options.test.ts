@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import { DEFAULT_BACKOFF } from './backoff.ts'
 import { systemClock } from './clock.ts'
-import { resolveOptions, sseUsable, type TidingsClientOptions } from './options.ts'
+import { isReactNative, resolveOptions, sseUsable, type TidingsClientOptions } from './options.ts'
 import type { FetchLike } from './sse.ts'
 import { fakeWebSocket } from './testing/fakes.ts'
 
@@ -56,4 +56,21 @@ test('without a WebSocket the client needs a usable SSE fallback', () => {
   } finally {
     ;(globalThis as { WebSocket?: unknown }).WebSocket = had
   }
+})
+
+test('React Native (navigator.product): sse mode auto skips fetch streaming unless the app passes a fetch', () => {
+  assert.equal(isReactNative({ navigator: { product: 'ReactNative' } }), true)
+  assert.equal(isReactNative({ navigator: { product: 'Gecko' } }), false)
+  assert.equal(isReactNative({}), false)
+  const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator')
+  Object.defineProperty(globalThis, 'navigator', { value: { product: 'ReactNative' }, configurable: true })
+  try {
+    assert.equal(resolveOptions(base).sse?.mode, 'eventsource', "RN's fetch buffers the whole body")
+    const fetch: FetchLike = () => new Promise(() => undefined)
+    assert.equal(resolveOptions({ ...base, fetch }).sse?.mode, 'auto', 'an app fetch may stream (expo/fetch)')
+    assert.equal(resolveOptions({ ...base, sse: { mode: 'fetch' } }).sse?.mode, 'fetch')
+  } finally {
+    if (saved) Object.defineProperty(globalThis, 'navigator', saved)
+  }
+  assert.equal(resolveOptions(base).sse?.mode, 'auto')
 })

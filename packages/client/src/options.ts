@@ -16,7 +16,10 @@ export interface SseOptions {
   /**
    * `fetch`: stream `GET /v1/sse` with fetch() and an Authorization header (browsers, Node).
    * `eventsource`: `EventSource` with `?access_token=` (the token ends up in the URL).
-   * `auto` (default): fetch, and EventSource where fetch cannot stream a body.
+   * `auto` (default): fetch, and EventSource where fetch cannot stream a body: when a response has
+   * no readable body, or a first attempt has no response by `connectTimeoutMs`. In React Native
+   * (`navigator.product`), `auto` skips fetch unless a `fetch` option is passed: RN's own fetch
+   * never streams.
    */
   mode?: 'auto' | 'fetch' | 'eventsource'
   /** Fall back after this many WebSocket attempts in a row that never opened. Default 2. */
@@ -126,6 +129,16 @@ export function sseUsable(o: Pick<ResolvedOptions, 'sse' | 'fetch' | 'EventSourc
   )
 }
 
+/** React Native says so in `navigator.product`. */
+export function isReactNative(global: unknown = globalThis): boolean {
+  return (global as { navigator?: { product?: unknown } }).navigator?.product === 'ReactNative'
+}
+
+/** `auto` in React Native with its own fetch (which buffers the whole body) means EventSource. */
+function sseMode(sse: SseOptions, appFetch: FetchLike | undefined): SseMode {
+  return sse.mode ?? (isReactNative() && !appFetch ? 'eventsource' : 'auto')
+}
+
 /** Validates the options (throwing a TypeError) and fills in the defaults. */
 export function resolveOptions(options: TidingsClientOptions): ResolvedOptions {
   if (typeof options.getToken !== 'function') throw new TypeError('getToken must be a function')
@@ -146,7 +159,7 @@ export function resolveOptions(options: TidingsClientOptions): ResolvedOptions {
     dedupeSize: options.dedupeSize ?? 1000,
     connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
     sse: sse && {
-      mode: sse.mode ?? 'auto',
+      mode: sseMode(sse, options.fetch),
       afterFailures: Math.max(1, sse.afterFailures ?? 2),
       retryWebSocketMs: sse.retryWebSocketMs ?? 300_000,
     },

@@ -107,3 +107,43 @@ test('a revocation stops the SDK on WebSocket and SSE, on every pod, with a type
   await Promise.all([ws.client.close(), sse.client.close()])
   assert.ok(!ws.states.some((s) => s.state === 'reconnecting'), JSON.stringify(ws.states))
 })
+
+test('revoked while offline: the next connection is refused, and the SDK still stops with `revoked`', async () => {
+  const [gw1, gw2] = stack.gateways
+  const user = newUserId()
+  const stale = await signUserToken(user) // held by the app while the revocation happens elsewhere
+  const res = await fetch(`${gw1!.baseUrl}/v1/users/${user}/revoke`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${SERVICE_TOKEN}` },
+  })
+  assert.equal(res.status, 200)
+  // WebSocket only: the refused upgrades (HTTP 401 TDG_ERR_TOKEN_REVOKED) are 1006 to the SDK, so
+  // it asks GET /v1/inbox why. SSE over fetch sees the 401 and its code itself.
+  for (const p of [
+    { url: gw1!.baseUrl, options: { sse: false } as const },
+    {
+      url: gw2!.baseUrl,
+      options: {
+        WebSocket: DeadWebSocket as unknown as WebSocketConstructor,
+        sse: { afterFailures: 1, mode: 'fetch' },
+      } as const,
+    },
+  ]) {
+    const states: StateEvent[] = []
+    const revoked: TidingsError[] = []
+    const client = createTidingsClient({
+      url: p.url,
+      getToken: () => stale,
+      backoff: { baseMs: 50, capMs: 200 },
+      ...p.options,
+    })
+    client.on('state', (s) => states.push(s))
+    client.on('revoked', (e) => revoked.push(e))
+    await assert.rejects(client.connect(), { kind: 'revoked' })
+    assert.equal(revoked.length, 1)
+    assert.equal(revoked[0]!.closeCode, 4003)
+    assert.deepEqual(states.at(-1), { state: 'closed', reason: 'revoked' })
+    assert.ok(!states.some((s) => s.state === 'open'), JSON.stringify(states))
+    await client.close()
+  }
+})

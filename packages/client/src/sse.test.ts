@@ -2,6 +2,8 @@ import assert from 'node:assert/strict'
 import { test } from 'node:test'
 import type { TidingsError } from './errors.ts'
 import {
+  type AbortSignalLike,
+  type EventSourceConstructor,
   type EventSourceLike,
   openEventSource,
   openFetchSse,
@@ -129,7 +131,7 @@ test('fetch transport: refused statuses, network errors, no streaming', async ()
 
 test('fetch transport: close() aborts the request and reports nothing', async () => {
   const { r, ev } = recorder()
-  let signal: AbortSignal | undefined
+  let signal: AbortSignalLike | undefined
   const t = openFetchSse(
     (_url, init) => {
       signal = init.signal
@@ -149,20 +151,26 @@ test('fetch transport: close() aborts the request and reports nothing', async ()
   assert.equal(r.closed, undefined)
 })
 
+/** Dispatches like a browser EventSource: `on<type>` and the listeners added for `type`. */
 class FakeEventSource implements EventSourceLike {
   static last: FakeEventSource | undefined
   onopen: ((e: unknown) => void) | null = null
   onerror: ((e: unknown) => void) | null = null
-  onmessage: ((e: { data?: unknown; lastEventId?: string }) => void) | null = null
-  readonly listeners = new Map<string, (e: { data?: unknown; lastEventId?: string }) => void>()
+  onmessage: ((e: unknown) => void) | null = null
+  readonly listeners = new Map<string, Array<(e: unknown) => void>>()
   closed = false
   readonly url: string
   constructor(url: string) {
     this.url = url
     FakeEventSource.last = this
   }
-  addEventListener(type: string, fn: (e: { data?: unknown; lastEventId?: string }) => void) {
-    this.listeners.set(type, fn)
+  addEventListener(type: string, fn: (e: unknown) => void) {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn])
+  }
+  dispatch(type: string, e: object) {
+    const prop = { open: this.onopen, error: this.onerror, message: this.onmessage }[type]
+    prop?.(e)
+    for (const fn of this.listeners.get(type) ?? []) fn(e)
   }
   close() {
     this.closed = true
@@ -173,10 +181,10 @@ test('EventSource transport: named events, server error frames vs. connection er
   const { r, ev } = recorder()
   openEventSource(FakeEventSource, 'https://gw/v1/sse?access_token=t', ev)
   const es = FakeEventSource.last!
-  es.onopen?.({})
-  es.listeners.get('notification')?.({ data: '{"type":"notification","seq":1}', lastEventId: 'e:1' })
-  es.listeners.get('welcome')?.({ data: '{"epoch":"e"}', lastEventId: '' })
-  es.onerror?.({ data: '{"type":"error","code":"bad_request","message":"m"}' })
+  es.dispatch('open', {})
+  es.dispatch('notification', { data: '{"type":"notification","seq":1}', lastEventId: 'e:1' })
+  es.dispatch('welcome', { data: '{"epoch":"e"}', lastEventId: '' })
+  es.dispatch('error', { data: '{"type":"error","code":"bad_request","message":"m"}' })
   assert.equal(r.opened, 1)
   assert.deepEqual(
     r.frames.map(([f]) => f.type),
@@ -184,7 +192,87 @@ test('EventSource transport: named events, server error frames vs. connection er
   )
   assert.equal(r.frames[1]![0].type, 'welcome', 'the event name stands in for a missing type')
   assert.equal(r.closed, undefined)
-  es.onerror?.({})
+  es.dispatch('error', {})
   assert.equal(es.closed, true, 'no automatic EventSource retry with a stale token')
   assert.deepEqual(r.closed, { code: 1006, reason: 'EventSource failed', opened: true, network: false })
+})
+
+/** react-native-sse's dispatch model: only listeners added with addEventListener are called. */
+class ListenerOnlyEventSource {
+  static last: ListenerOnlyEventSource | undefined
+  readonly listeners = new Map<string, Array<(e: unknown) => void>>()
+  closed = false
+  constructor(_url: string) {
+    ListenerOnlyEventSource.last = this
+  }
+  addEventListener(type: string, fn: (e: unknown) => void) {
+    this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn])
+  }
+  dispatch(type: string, e: object) {
+    for (const fn of this.listeners.get(type) ?? []) fn(e)
+  }
+  close() {
+    this.closed = true
+    this.dispatch('close', { type: 'close' })
+  }
+}
+
+test('EventSource transport: a polyfill that only calls addEventListener listeners (react-native-sse)', () => {
+  const { r, ev } = recorder()
+  openEventSource(ListenerOnlyEventSource, 'https://gw/v1/sse?access_token=t', ev)
+  const es = ListenerOnlyEventSource.last!
+  es.dispatch('open', { type: 'open' })
+  es.dispatch('welcome', { type: 'welcome', data: '{"type":"welcome"}', lastEventId: null, url: '' })
+  es.dispatch('message', { type: 'message', data: '{"type":"pong"}', lastEventId: null, url: '' })
+  assert.equal(r.opened, 1)
+  assert.deepEqual(r.frames, [
+    [{ type: 'welcome' }, undefined],
+    [{ type: 'pong' }, undefined],
+  ])
+  // a failure is noticed at once, not by the heartbeat watchdog; its own `close` event is no frame
+  es.dispatch('error', { type: 'error', message: '', xhrState: 4, xhrStatus: 0 })
+  assert.equal(es.closed, true)
+  assert.deepEqual(r.closed, { code: 1006, reason: 'EventSource failed', opened: true, network: false })
+  assert.equal(r.errors.length, 0)
+})
+
+// react-native-sse's published declaration (binaryminds/react-native-sse index.d.ts, its shape):
+// `EventSource` (the README's React Native example) must fit the option without a cast.
+type RnSseEventType<E extends string> = E | 'open' | 'message' | 'error' | 'close'
+type RnSseEvent<T extends string> = T extends 'open' | 'close'
+  ? { type: T }
+  : T extends 'error'
+    ? { type: 'error'; message: string; xhrState: number; xhrStatus: number }
+    : { type: T; data: string | null; lastEventId: string | null; url: string }
+declare class RnSse<E extends string = never> {
+  constructor(url: URL | string, options?: { headers?: Record<string, unknown>; pollingInterval?: number })
+  open(): void
+  close(): void
+  addEventListener<T extends RnSseEventType<E>>(type: T, listener: (event: RnSseEvent<T>) => void): void
+  removeEventListener<T extends RnSseEventType<E>>(type: T, listener: (event: RnSseEvent<T>) => void): void
+  removeAllEventListeners<T extends RnSseEventType<E>>(type?: T): void
+  dispatch<T extends RnSseEventType<E>>(type: T, data: RnSseEvent<T>): void
+}
+const rnSseFits: EventSourceConstructor | undefined = undefined as typeof RnSse | undefined
+void rnSseFits
+
+test('fetch transport: 401 TDG_ERR_TOKEN_REVOKED is close 4003 (revoked), other 401s 4001', async () => {
+  for (const [code, closeCode] of [
+    ['TDG_ERR_TOKEN_REVOKED', 4003],
+    ['TDG_ERR_TOKEN_EXPIRED', 4001],
+  ] as const) {
+    const { r, ev } = recorder()
+    const json = async () => ({ statusCode: 401, code, message: 'm' })
+    openFetchSse(
+      async () => ({ ok: false, status: 401, body: null, json }),
+      'https://gw/v1/sse',
+      't',
+      undefined,
+      ev,
+    )
+    await until(() => r.closed !== undefined)
+    assert.deepEqual(r.closed, { code: closeCode, reason: 'HTTP 401', opened: false })
+  }
+  assert.equal(statusToCloseCode(401, 'TDG_ERR_TOKEN_REVOKED'), 4003)
+  assert.equal(statusToCloseCode(403, 'TDG_ERR_TOKEN_REVOKED'), 1008)
 })

@@ -2,6 +2,8 @@ import { TidingsError } from './errors.ts'
 import { parseFrame, type Transport, type TransportEvents } from './transport.ts'
 import { CloseCode } from './wire.ts'
 
+const REVOKED_CODE = 'TDG_ERR_TOKEN_REVOKED'
+
 export interface SseEvent {
   event: string
   data: string
@@ -52,9 +54,10 @@ export class SseParser {
   }
 }
 
-/** HTTP status of a refused SSE request → the WebSocket close code with the same meaning. */
-export function statusToCloseCode(status: number): number {
-  if (status === 401) return CloseCode.Unauthorized
+/** HTTP status (and `TDG_ERR_*` code) of a refused request → the WebSocket close code with the same meaning. */
+export function statusToCloseCode(status: number, code?: string): number {
+  // the gateway refuses a revoked user's token with 401 at the door and closes with 4003 once in
+  if (status === 401) return code === REVOKED_CODE ? CloseCode.Revoked : CloseCode.Unauthorized
   if (status === 429) return CloseCode.RateLimited
   if (status === 503) return CloseCode.TryAgainLater
   if (status >= 400 && status < 500) return CloseCode.PolicyViolation
@@ -77,15 +80,47 @@ function dispatch(e: SseEvent, ev: TransportEvents): void {
   else ev.frame(frame, e.id || undefined)
 }
 
-/** The `fetch` the SDK needs (any WHATWG fetch fits). */
-export type FetchLike = (
-  url: string,
-  init: { method?: string; headers: Record<string, string>; body?: string; signal?: AbortSignal },
-) => Promise<{
+/**
+ * The platform's `AbortSignal` where the app's TypeScript libs declare one (DOM, @types/node), else a
+ * minimal stand-in: the published declarations must not need the DOM lib, and the platform `fetch`
+ * must still fit `FetchLike` (its `init.signal` is the full `AbortSignal`).
+ */
+export type AbortSignalLike = typeof globalThis extends { AbortSignal: { prototype: infer S } }
+  ? S
+  : { readonly aborted: boolean }
+
+/** The part of a `ReadableStreamDefaultReader<Uint8Array>` the SDK reads a body with. */
+export interface BodyReaderLike {
+  read(): Promise<{ done: boolean; value?: Uint8Array }>
+}
+
+export interface FetchInit {
+  method?: string
+  headers: Record<string, string>
+  body?: string
+  signal?: AbortSignalLike
+}
+
+export interface FetchResponseLike {
   ok: boolean
   status: number
-  body?: { getReader(): ReadableStreamDefaultReader<Uint8Array>; cancel?(): Promise<void> } | null
-}>
+  body?: { getReader(): BodyReaderLike; cancel?(): Promise<void> } | null
+  /** Read for the `TDG_ERR_*` code of a refusal; without it only the status counts. */
+  json?(): Promise<unknown>
+}
+
+/** The `fetch` the SDK needs (any WHATWG fetch fits). */
+export type FetchLike = (url: string, init: FetchInit) => Promise<FetchResponseLike>
+
+/** The `code` of a gateway error body (`{statusCode, code, message}`), if there is one. */
+export async function refusalCode(res: FetchResponseLike): Promise<string | undefined> {
+  try {
+    const body = (await res.json?.()) as { code?: unknown } | undefined
+    return typeof body?.code === 'string' ? body.code : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** SSE over fetch(): the token travels in the Authorization header, HTTP statuses are visible. */
 export function openFetchSse(
@@ -110,8 +145,9 @@ export function openFetchSse(
     const res = await fetchFn(url, { headers, ...(abort ? { signal: abort.signal } : {}) })
     if (done) return
     if (!res.ok) {
+      const code = res.status === 401 ? await refusalCode(res) : undefined
       void res.body?.cancel?.().catch(() => undefined)
-      finish({ code: statusToCloseCode(res.status), reason: `HTTP ${res.status}`, opened: false })
+      finish({ code: statusToCloseCode(res.status, code), reason: `HTTP ${res.status}`, opened: false })
       return
     }
     if (!res.body || typeof res.body.getReader !== 'function' || typeof TextDecoder !== 'function') {
@@ -159,14 +195,13 @@ export function openFetchSse(
   }
 }
 
-type Handler<E> = { bivarianceHack(event: E): void }['bivarianceHack']
-
-/** The part of the WHATWG EventSource the SDK uses (browsers, or an RN polyfill). */
+/**
+ * The part of the WHATWG EventSource the SDK uses (browsers, or an RN polyfill such as
+ * `react-native-sse`, which calls only listeners added with `addEventListener`, never `onopen` /
+ * `onerror` / `onmessage`). The listener takes `unknown`: each implementation's event types fit it.
+ */
 export interface EventSourceLike {
-  onopen: Handler<unknown> | null
-  onerror: Handler<unknown> | null
-  onmessage: Handler<{ data?: unknown; lastEventId?: string }> | null
-  addEventListener(type: string, listener: Handler<{ data?: unknown; lastEventId?: string }>): void
+  addEventListener(type: string, listener: (event: unknown) => void): void
   close(): void
 }
 export type EventSourceConstructor = new (url: string) => EventSourceLike
@@ -189,36 +224,37 @@ export function openEventSource(Ctor: EventSourceConstructor, url: string, ev: T
   let done = false
   let opened = false
   const es = new Ctor(url)
-  const onEvent = (type: string) => (e: { data?: unknown; lastEventId?: string }) => {
-    if (done || typeof e.data !== 'string') return
+  const onEvent = (type: string) => (event: unknown) => {
+    const e = event as { data?: unknown; lastEventId?: unknown } | null
+    if (done || typeof e?.data !== 'string') return
     ev.activity()
-    dispatch({ event: type, data: e.data, id: e.lastEventId ?? '' }, ev)
+    dispatch({ event: type, data: e.data, id: typeof e.lastEventId === 'string' ? e.lastEventId : '' }, ev)
   }
   for (const type of SERVER_EVENTS) es.addEventListener(type, onEvent(type))
-  es.addEventListener('close', (e) => {
-    const close = !done && typeof e.data === 'string' ? parseClose(e.data) : undefined
+  es.addEventListener('message', onEvent('message'))
+  es.addEventListener('close', (event) => {
+    const data = (event as { data?: unknown } | null)?.data
+    const close = !done && typeof data === 'string' ? parseClose(data) : undefined
     if (!close) return
     done = true
     es.close()
     ev.close({ ...close, opened })
   })
-  es.onmessage = onEvent('message')
-  es.onopen = () => {
+  es.addEventListener('open', () => {
     if (done) return
     opened = true
     ev.open()
-  }
+  })
   // `event: error` frames from the server and EventSource's own failures share the name.
   const serverError = onEvent('error')
-  es.onerror = (e: unknown) => {
+  es.addEventListener('error', (event) => {
     if (done) return
-    const data = (e as { data?: unknown } | null)?.data
-    if (typeof data === 'string') return serverError({ data, lastEventId: '' })
+    if (typeof (event as { data?: unknown } | null)?.data === 'string') return serverError(event)
     // EventSource would retry by itself with the same (maybe expired) token: the client decides.
     done = true
     es.close()
     ev.close({ code: 1006, reason: 'EventSource failed', opened, network: !opened })
-  }
+  })
   return {
     kind: 'sse',
     send: () => false,

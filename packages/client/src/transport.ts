@@ -13,6 +13,8 @@ export interface CloseInfo {
   network?: boolean
   /** SSE only: this environment cannot stream a fetch() body. */
   unsupported?: boolean
+  /** Abandoned by the client: no `welcome` within `connectTimeoutMs`. */
+  timedOut?: boolean
 }
 
 export interface TransportEvents {

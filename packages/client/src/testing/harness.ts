@@ -49,6 +49,8 @@ export function setup(overrides: Partial<TidingsClientOptions> = {}) {
     clock,
     random: () => 0.5,
     sse: false,
+    // no network in unit tests (the upgrade probe and SSE acks use fetch): tests that need it pass one
+    fetch: () => Promise.reject(new TypeError('fetch failed')),
     onNotification: (n) => {
       handled.push(n.seq)
     },
