@@ -174,6 +174,30 @@ test('a timestamp with the right shape but no such date fails the schema', () =>
   assert.match(r.message, /occurredAt/)
 })
 
+test('no lenient roll-over: a day the month lacks, or a UTC year past 9999, fails the schema', () => {
+  // Date.parse made 2026-02-30 the 2nd of March, and -23:59 on 31 Dec 9999 the year +010000
+  for (const [occurredAt, why] of [
+    ['2026-02-30T10:00:00Z', /2026-02 has no day 30/],
+    ['9999-12-31T23:59:59-23:59', /outside the years 0000–9999/],
+  ] as const) {
+    const r = rejected(decodeLoan(json({ ...loan, occurredAt })))
+    assert.equal(r.reason, 'invalid_schema')
+    assert.match(r.message, /^loan\.decision: \/occurredAt: not a real date and time: /)
+    assert.match(r.message, why)
+  }
+  // the same through the CloudEvents time
+  const { occurredAt: _o, ...data } = loan
+  const ce = {
+    specversion: '1.0',
+    id: 'e-1',
+    source: '//t',
+    type: 'loan.decision',
+    time: '2026-02-30T10:00:00Z',
+    data,
+  }
+  assert.match(rejected(decodeLoan(json(ce))).message, /2026-02 has no day 30/)
+})
+
 test('a notification request with both userId and topic fails the schema', () => {
   const r = rejected(
     decodeEvent({ value: json({ ...requested, topic: 'announcements' }) }, 'notification.requested', 65536),
