@@ -260,3 +260,29 @@ test('headers named like Object.prototype members (as kafkajs decodes them) are 
   assert.deepEqual(dropped, ['x-null'])
   assert.ok(decodeLoan(json(loan), decoded as IHeaders).ok)
 })
+
+test('CloudEvents: occurredAt needs data.occurredAt or the time; id and time follow the eventId / occurredAt rules', () => {
+  const { eventId: _e, occurredAt: _o, ...data } = loan
+  const headers = (extra: Record<string, string> = {}): IHeaders => ({
+    ce_specversion: '1.0',
+    ce_id: 'e-1',
+    ce_source: '//loans',
+    ce_type: 'loan.decision',
+    ...extra,
+  })
+  const neither = rejected(decodeLoan(json(data), headers()))
+  assert.equal(neither.reason, 'invalid_schema')
+  assert.match(
+    neither.message,
+    /\/occurredAt: Expected required property \(in the data, or the CloudEvents ce_time\)/,
+  )
+  // checked even when the data overrides them: the contract states them for every CloudEvent
+  const withData = json({ ...data, eventId: 'e-1', occurredAt: '2026-11-24T10:00:00Z' })
+  const longId = rejected(decodeLoan(withData, headers({ ce_id: 'x'.repeat(201) })))
+  assert.equal(longId.reason, 'invalid_schema')
+  assert.match(longId.message, /ce_id: has 201 characters, more than 200/)
+  const lowerCase = rejected(decodeLoan(withData, headers({ ce_time: '2026-11-24t10:00:00z' })))
+  assert.equal(lowerCase.reason, 'invalid_schema')
+  assert.match(lowerCase.message, /ce_time: not a real date and time: .*upper-case/)
+  assert.ok(decodeLoan(withData, headers({ ce_id: 'x'.repeat(200), ce_time: '2026-11-24T10:00:00Z' })).ok)
+})
