@@ -14,7 +14,10 @@ export const CLOUDEVENT_TYPES = {
   notificationRequested: 'notification.requested',
 } as const
 
-const EventId = Type.String({ minLength: 1, maxLength: 200 })
+/** The longest event id (and so CloudEvents `id`) accepted: it is part of every dedupe key. */
+export const EVENT_ID_MAX_LENGTH = 200
+
+const EventId = Type.String({ minLength: 1, maxLength: EVENT_ID_MAX_LENGTH })
 
 export const LOCALES = ['en', 'bn'] as const
 export type Locale = (typeof LOCALES)[number]

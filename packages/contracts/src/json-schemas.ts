@@ -29,7 +29,9 @@ import {
 import { PushRequest } from './push.ts'
 
 // In CloudEvents mode (either) `eventId` and `occurredAt` may be left out of the data: the dispatcher
-// takes them from the CE `id` and `time` (decode.ts). Derived here, not wire types the code uses.
+// takes them from the CE `id` and `time` (decode.ts); occurredAt only when the CE has a `time`, a rule
+// across envelope and data that these files state in words (docs/asyncapi.yaml, as far as a schema
+// can). Derived here, not wire types the code uses.
 const cloudEventData = <T extends typeof LoanDecisionEvent | typeof NotificationRequestedEvent>(schema: T) =>
   Type.Composite([
     Type.Omit(schema, ['eventId', 'occurredAt']),
@@ -65,14 +67,14 @@ export const SCHEMA_FILES: readonly SchemaFile[] = [
     file: 'loan-decision-cloudevent-data.json',
     title: 'LoanDecisionCloudEventData',
     description:
-      'The event of a `loan.decision` CloudEvent (binary mode: the value; structured mode: `data`). eventId / occurredAt default to the CE id / time.',
+      'The event of a `loan.decision` CloudEvent (binary mode: the value; structured mode: `data`). eventId defaults to the CE id, occurredAt to the CE time; occurredAt is required when the CloudEvent has no time (with neither, the event is dead-lettered as invalid_schema). The CE id and time follow the rules of eventId and occurredAt (at most 200 characters; this pattern, a real date) whether or not the data overrides them.',
     schema: cloudEventData(LoanDecisionEvent),
   },
   {
     file: 'notification-requested-cloudevent-data.json',
     title: 'NotificationRequestedCloudEventData',
     description:
-      'The event of a `notification.requested` CloudEvent (binary mode: the value; structured mode: `data`). eventId / occurredAt default to the CE id / time.',
+      'The event of a `notification.requested` CloudEvent (binary mode: the value; structured mode: `data`). eventId defaults to the CE id, occurredAt to the CE time; occurredAt is required when the CloudEvent has no time (with neither, the event is dead-lettered as invalid_schema). The CE id and time follow the rules of eventId and occurredAt (at most 200 characters; this pattern, a real date) whether or not the data overrides them.',
     schema: cloudEventData(NotificationRequestedEvent),
     extra: { oneOf: [{ required: ['userId'] }, { required: ['topic'] }] },
   },

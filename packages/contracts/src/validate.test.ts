@@ -3,6 +3,7 @@ import { test } from 'node:test'
 import {
   DATA_MAX_BYTES,
   DATA_MAX_DEPTH,
+  timestampProblem,
   validateLoanDecision,
   validateNotificationRequested,
 } from './validate.ts'
@@ -96,4 +97,45 @@ test('data is bounded: nested deeper than DATA_MAX_DEPTH or bigger than DATA_MAX
   const big = validateNotificationRequested({ ...request, data: { s: '৳'.repeat(DATA_MAX_BYTES / 3) } })
   assert.equal(big.ok, false, 'bytes are counted as UTF-8, not characters')
   assert.match(big.ok ? '' : big.message, /^\/data: \d+ bytes as JSON, more than 16384$/)
+})
+
+test('occurredAt must be a real instant: no lenient roll-over, no UTC year past 9999', () => {
+  const problem = (occurredAt: string) => {
+    const res = validateLoanDecision({ ...loan, occurredAt })
+    return res.ok ? undefined : res.message
+  }
+  for (const ok of [
+    '2024-02-29T10:00:00Z',
+    '2000-02-29T23:59:59.999999999+05:45',
+    '0000-01-01T00:00:00Z',
+    '9999-12-31T23:59:59Z',
+    '9999-12-31T23:59:59+23:59',
+    '2026-11-24T10:00:00-23:59',
+  ])
+    assert.equal(problem(ok), undefined, ok)
+  const refused: Array<[string, RegExp]> = [
+    ['2026-02-30T10:00:00Z', /2026-02 has no day 30/],
+    ['2026-02-29T10:00:00Z', /2026-02 has no day 29/],
+    ['1900-02-29T10:00:00Z', /1900-02 has no day 29/],
+    ['2026-04-31T10:00:00Z', /no day 31/],
+    ['2026-04-00T10:00:00Z', /no day 00/],
+    ['2026-00-10T10:00:00Z', /no month 00/],
+    ['2026-11-24T24:00:00Z', /not a time of day/],
+    ['2026-06-30T23:59:60Z', /not a time of day/],
+    ['2026-11-24T10:00:00+24:00', /zone offset/],
+    ['2026-11-24T10:00:00+05:60', /zone offset/],
+    ['9999-12-31T23:59:59-23:59', /outside the years 0000–9999/],
+    ['0000-01-01T00:00:00+00:01', /outside the years 0000–9999/],
+  ]
+  for (const [text, why] of refused) {
+    const message = problem(text)
+    assert.match(message ?? 'accepted', /^\/occurredAt: not a real date and time: /, text)
+    assert.match(message ?? '', why, text)
+  }
+})
+
+test('timestampProblem explains a timestamp of the wrong form (e.g. a CloudEvents time)', () => {
+  assert.equal(timestampProblem('2026-11-24T10:00:00Z'), undefined)
+  assert.match(timestampProblem('2026-11-24t10:00:00z') ?? '', /upper-case/)
+  assert.match(timestampProblem('2026-11-24T10:00:00') ?? '', /zone required/)
 })

@@ -20,12 +20,37 @@ export function compileValidator<T>(schema: TSchema): Validator<T> {
 const loanDecision = compileValidator<LoanDecisionEvent>(LoanDecisionEvent)
 const requested = compileValidator<NotificationRequestedEvent>(NotificationRequestedEvent)
 
-// The schema's pattern checks the shape; this refuses dates that do not exist (month 13).
+// The schema's pattern checks the shape; this refuses what has the shape but is no instant.
 function realTimestamp<T extends { occurredAt: string }>(res: Validation<T>): Validation<T> {
-  if (res.ok && Number.isNaN(Date.parse(res.value.occurredAt))) {
-    return { ok: false, message: '/occurredAt: not a real date and time' }
-  }
-  return res
+  if (!res.ok) return res
+  const problem = timestampProblem(res.value.occurredAt)
+  return problem ? { ok: false, message: `/occurredAt: not a real date and time: ${problem}` } : res
+}
+
+// The Timestamp pattern (ids.ts), with its parts captured.
+const TIMESTAMP_PARTS =
+  /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/
+
+/**
+ * Why a timestamp of the Timestamp pattern is no real instant, or undefined when it is one. Date.parse
+ * alone is lenient: it turns 2026-02-30 into 2 March and takes a UTC year past 9999 (`+010000-…`,
+ * which a notification's createdAt cannot carry). A leap second (:60) is refused: JavaScript has none.
+ */
+export function timestampProblem(text: string): string | undefined {
+  const m = TIMESTAMP_PARTS.exec(text)
+  if (!m) return 'not of the form 2026-11-24T10:00:00Z (T and Z upper-case, a zone required)'
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i]))
+  if (!month || month > 12) return `there is no month ${m[2]}`
+  // day 0 of the next month is the last of this one (setUTCFullYear: Date.UTC maps years 0–99 to 19xx)
+  const lastDay = new Date(0)
+  lastDay.setUTCFullYear(year as number, month, 0)
+  if (!day || day > lastDay.getUTCDate()) return `${m[1]}-${m[2]} has no day ${m[3]}`
+  if ((hour as number) > 23 || (minute as number) > 59 || (second as number) > 59)
+    return `${m[4]}:${m[5]}:${m[6]} is not a time of day`
+  if (m[7] !== undefined && (Number(m[7]) > 23 || Number(m[8]) > 59)) return 'the zone offset is out of range'
+  const utcYear = new Date(Date.parse(text)).getUTCFullYear()
+  if (!(utcYear >= 0 && utcYear <= 9999)) return 'in UTC it is outside the years 0000–9999'
+  return undefined
 }
 
 export function validateLoanDecision(value: unknown): Validation<LoanDecisionEvent> {

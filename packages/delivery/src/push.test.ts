@@ -89,6 +89,48 @@ describe('push queue (real Redis)', () => {
     assert.deepEqual(again, [e])
   })
 
+  test('an event redelivered while its push is claimed (between CLAIM and DONE) does not queue it again', async () => {
+    const q = freshQueue()
+    const e = entry(uniqueName('u'))
+    const shard = pushShard(e.userId)
+    assert.equal(await q.schedule(e, 0), true)
+    assert.deepEqual(await q.claim(shard, 60_000, 10), [e])
+    // the redelivery may see the user's presence changed: the other reason is the same notification
+    assert.equal(await q.schedule(e, 0), false, 'claimed: being pushed right now')
+    assert.equal(await q.schedule({ ...e, reason: 'unacked' }, 0), false, 'claimed, under the other reason')
+    await q.done(e, 60)
+    assert.deepEqual(await q.claim(shard, 60_000, 10), [], 'one push, not two')
+  })
+
+  test('queued under one reason: the other reason does not queue it twice', async () => {
+    const q = freshQueue()
+    const e = entry(uniqueName('u'))
+    assert.equal(await q.schedule(e, 60_000), true)
+    assert.equal(await q.schedule({ ...e, reason: 'unacked' }, 0), false)
+  })
+
+  test('a round re-leases at most expiredLimit expired claims; due entries get the rest', async () => {
+    const q = freshQueue()
+    const shard = pushShard('b-0')
+    // entries of users that all hash to that shard
+    const inShard = (n: number, tag: string) => {
+      const out: PushEntry[] = []
+      for (let i = 0; out.length < n; i++)
+        if (pushShard(`${tag}-${i}`) === shard) out.push(entry(`${tag}-${i}`))
+      return out
+    }
+    const expired = inShard(4, uniqueName('old'))
+    for (const e of expired) await q.schedule(e, 0)
+    // a lease of 0 ms has run out as soon as it is taken: as if its dispatcher died
+    assert.equal((await q.claim(shard, 0, 10)).length, 4)
+    const due = inShard(4, uniqueName('new'))
+    for (const e of due) await q.schedule(e, 0)
+    const taken = await q.claim(shard, 60_000, 4, 1)
+    const expiredUsers = new Set(expired.map((e) => e.userId))
+    assert.equal(taken.filter((e) => expiredUsers.has(e.userId)).length, 1, 'one expired claim re-leased')
+    assert.equal(taken.length, 4, 'and three due entries')
+  })
+
   test('check: pending with its inbox entry, acked, or gone', async () => {
     const q = freshQueue()
     const user = uniqueName('u')

@@ -32,8 +32,11 @@ export type PushCheck = { status: 'pending'; entry: string } | { status: 'acked'
 export interface PushQueue {
   /** Adds the entry, due in `delayMs`; false when it is already queued or was handled. */
   schedule(entry: PushEntry, delayMs: number): Promise<boolean>
-  /** Takes up to `limit` due entries of one shard (and expired claims) under a lease of `leaseMs`. */
-  claim(shard: number, leaseMs: number, limit: number): Promise<PushEntry[]>
+  /**
+   * Takes up to `limit` entries of one shard under a lease of `leaseMs`: first expired claims (at most
+   * `expiredLimit` of them, default `limit`), then due entries.
+   */
+  claim(shard: number, leaseMs: number, limit: number, expiredLimit?: number): Promise<PushEntry[]>
   /** The user's ack state for the entry, and its inbox entry when still unacked. */
   check(entry: PushEntry): Promise<PushCheck>
   /** Removes the claim and remembers the entry as handled for `rememberSeconds`. */
@@ -68,20 +71,29 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 `
 
-/** KEYS: due, done.  ARGV: member, delayMs.  1 = scheduled, 0 = already queued or handled. */
+/**
+ * KEYS: due, done, claimed.  ARGV: member, delayMs, the member with the other reason.
+ * 1 = scheduled, 0 = already queued, claimed (being pushed right now) or handled. A redelivered event
+ * may find its user's presence changed since: the same notification under the other reason counts.
+ */
 const SCHEDULE = `${NOW_MS}
 if redis.call('EXISTS', KEYS[2]) == 1 then return 0 end
+for _, m in ipairs({ARGV[1], ARGV[3]}) do
+  if redis.call('ZSCORE', KEYS[1], m) or redis.call('ZSCORE', KEYS[3], m) then return 0 end
+end
 return redis.call('ZADD', KEYS[1], 'NX', now + tonumber(ARGV[2]), ARGV[1])
 `
 
 /**
- * KEYS: due, claimed.  ARGV: leaseMs, limit.  Re-leases expired claims (their dispatcher died or
- * lost Redis), then moves due entries to the claimed set; returns the members taken.
+ * KEYS: due, claimed.  ARGV: leaseMs, limit, expiredLimit.  Re-leases up to expiredLimit expired
+ * claims (their dispatcher died, lost Redis or could not reach Kafka), then moves due entries to the
+ * claimed set; returns the members taken. The bound keeps claims that fail again and again from
+ * taking every round and starving the entries that came due since.
  */
 const CLAIM = `${NOW_MS}
 local limit = tonumber(ARGV[2])
 local lease = now + tonumber(ARGV[1])
-local taken = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, limit)
+local taken = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now, 'LIMIT', 0, math.min(limit, tonumber(ARGV[3])))
 for _, m in ipairs(taken) do redis.call('ZADD', KEYS[2], lease, m) end
 if #taken < limit then
   local due = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', now, 'LIMIT', 0, limit - #taken)
@@ -117,7 +129,7 @@ redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
 return 1
 `
 
-const scheduleScript = new LuaScript<number>(SCHEDULE, 2)
+const scheduleScript = new LuaScript<number>(SCHEDULE, 3)
 const claimScript = new LuaScript<string[]>(CLAIM, 2)
 const checkScript = new LuaScript<[string, string?]>(CHECK, 2)
 const doneScript = new LuaScript<number>(DONE, 2)
@@ -132,18 +144,21 @@ export function createPushQueue(redis: RedisClient, queue: string): PushQueue {
         redis,
         pushDueKey(queue, shard),
         pushDoneKey(queue, shard, entry.notificationId),
+        pushClaimedKey(queue, shard),
         encodePushEntry(entry),
         Math.max(0, Math.round(delayMs)),
+        encodePushEntry({ ...entry, reason: entry.reason === 'offline' ? 'unacked' : 'offline' }),
       )
       return added === 1
     },
-    async claim(shard, leaseMs, limit) {
+    async claim(shard, leaseMs, limit, expiredLimit = limit) {
       const members = await claimScript.run(
         redis,
         pushDueKey(queue, shard),
         pushClaimedKey(queue, shard),
         leaseMs,
         limit,
+        Math.max(0, expiredLimit),
       )
       const entries: PushEntry[] = []
       for (const m of members) {

@@ -1,5 +1,4 @@
 // Waiting between retries of a failed Redis write or DLQ produce.
-import { setTimeout as sleep } from 'node:timers/promises'
 
 export interface BackoffOptions {
   initialMs: number
@@ -16,11 +15,37 @@ export function backoffDelay(failures: number, { initialMs, maxMs }: BackoffOpti
 }
 
 /** Sleeps, or returns early when `signal` aborts (a shutdown must not wait out a 5 s backoff). */
-export async function pause(ms: number, signal: AbortSignal): Promise<void> {
-  if (signal.aborted) return
-  try {
-    await sleep(ms, undefined, { signal })
-  } catch {
-    // aborted: the caller checks why and bails out
+export function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve()
+  // the global timer rather than timers/promises: node:test's mock timers can drive it
+  return new Promise((resolve) => {
+    const wake = () => {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', wake)
+      resolve()
+    }
+    const timer = setTimeout(wake, ms)
+    signal.addEventListener('abort', wake, { once: true })
+  })
+}
+
+/**
+ * Sleeps like `pause`, in slices of `everyMs`, calling `beat` after each: a consumer group member that
+ * waits longer than its session timeout without a heartbeat is evicted and its partitions move, though
+ * it is alive and retrying (RETRY_MAX_MS may exceed KAFKA_SESSION_TIMEOUT_MS). Returns early when
+ * `signal` aborts or `letGo()` says so; `beat`'s errors (a rebalance) reach the caller.
+ */
+export async function pauseHeartbeating(
+  ms: number,
+  signal: AbortSignal,
+  everyMs: number,
+  beat: () => Promise<void>,
+  letGo: () => boolean,
+): Promise<void> {
+  const until = Date.now() + ms
+  for (let left = ms; left > 0 && !signal.aborted && !letGo(); left = until - Date.now()) {
+    await pause(Math.min(left, everyMs), signal)
+    if (signal.aborted || letGo()) return
+    await beat()
   }
 }

@@ -5,15 +5,16 @@
 //   partition is either written to Redis or stored on the dead-letter topic.
 //
 // Redis or the DLQ failing never skips a record: the handler backs off and retries the rest of the
-// batch from the first unsafe record, heartbeating meanwhile, until it succeeds, the consumer stops,
-// or a rebalance takes the partition away (kafkajs then commits only what was resolved). A record
+// batch from the first unsafe record, heartbeating meanwhile (through backoffs, too), until it
+// succeeds, the consumer stops, or a rebalance takes the partition away (kafkajs then commits only
+// what was resolved). A record
 // retried after a write that did happen is recognised by the store's dedupe and not written twice.
 // The batch is written as a pipeline of calls, each with many users' notifications, several in
 // flight; a user's order holds because no event of a user leaves while an earlier one is in flight.
 import type { InboxWriter } from '@tidings/delivery'
 import { type Logger, redisErrorKind } from '@tidings/runtime'
 import type { EachBatchPayload, KafkaMessage } from 'kafkajs'
-import { type BackoffOptions, backoffDelay, pause } from './backoff.ts'
+import { type BackoffOptions, backoffDelay, pauseHeartbeating } from './backoff.ts'
 import { createCallWriter, type Write, type WriteOutcome } from './calls.ts'
 import type { DeadLetterSender } from './dead-letter.ts'
 import { decodeEvent, type EventType } from './decode.ts'
@@ -34,6 +35,8 @@ export interface BatchHandlerDeps {
   metrics: DispatcherMetrics
   logger: Logger
   retry: BackoffOptions
+  /** The consumer's heartbeat interval: a backoff heartbeats this often. Default 3000 (kafkajs's). */
+  heartbeatIntervalMs?: number
   /** Aborted when the dispatcher stops: cuts a backoff short. */
   stopping: AbortSignal
   /** Each record's span and the meta stored with its notification (tracing.ts). Default: no spans. */
@@ -355,7 +358,13 @@ export function createBatchHandler(deps: BatchHandlerDeps): BatchHandler {
         // A rebalance surfaces here as a thrown error: kafkajs commits what is resolved and rejoins.
         await run.payload.heartbeat()
         if (mustLetGo(run.payload)) return false
-        await pause(delayMs, deps.stopping)
+        await pauseHeartbeating(
+          delayMs,
+          deps.stopping,
+          deps.heartbeatIntervalMs ?? 3000,
+          () => run.payload.heartbeat(),
+          () => mustLetGo(run.payload),
+        )
         if (mustLetGo(run.payload)) return false
       }
     } finally {

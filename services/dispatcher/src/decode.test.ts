@@ -174,6 +174,30 @@ test('a timestamp with the right shape but no such date fails the schema', () =>
   assert.match(r.message, /occurredAt/)
 })
 
+test('no lenient roll-over: a day the month lacks, or a UTC year past 9999, fails the schema', () => {
+  // Date.parse made 2026-02-30 the 2nd of March, and -23:59 on 31 Dec 9999 the year +010000
+  for (const [occurredAt, why] of [
+    ['2026-02-30T10:00:00Z', /2026-02 has no day 30/],
+    ['9999-12-31T23:59:59-23:59', /outside the years 0000–9999/],
+  ] as const) {
+    const r = rejected(decodeLoan(json({ ...loan, occurredAt })))
+    assert.equal(r.reason, 'invalid_schema')
+    assert.match(r.message, /^loan\.decision: \/occurredAt: not a real date and time: /)
+    assert.match(r.message, why)
+  }
+  // the same through the CloudEvents time
+  const { occurredAt: _o, ...data } = loan
+  const ce = {
+    specversion: '1.0',
+    id: 'e-1',
+    source: '//t',
+    type: 'loan.decision',
+    time: '2026-02-30T10:00:00Z',
+    data,
+  }
+  assert.match(rejected(decodeLoan(json(ce))).message, /2026-02 has no day 30/)
+})
+
 test('a notification request with both userId and topic fails the schema', () => {
   const r = rejected(
     decodeEvent({ value: json({ ...requested, topic: 'announcements' }) }, 'notification.requested', 65536),
@@ -235,4 +259,30 @@ test('headers named like Object.prototype members (as kafkajs decodes them) are 
   assert.equal(Object.getPrototypeOf(headers), null)
   assert.deepEqual(dropped, ['x-null'])
   assert.ok(decodeLoan(json(loan), decoded as IHeaders).ok)
+})
+
+test('CloudEvents: occurredAt needs data.occurredAt or the time; id and time follow the eventId / occurredAt rules', () => {
+  const { eventId: _e, occurredAt: _o, ...data } = loan
+  const headers = (extra: Record<string, string> = {}): IHeaders => ({
+    ce_specversion: '1.0',
+    ce_id: 'e-1',
+    ce_source: '//loans',
+    ce_type: 'loan.decision',
+    ...extra,
+  })
+  const neither = rejected(decodeLoan(json(data), headers()))
+  assert.equal(neither.reason, 'invalid_schema')
+  assert.match(
+    neither.message,
+    /\/occurredAt: Expected required property \(in the data, or the CloudEvents ce_time\)/,
+  )
+  // checked even when the data overrides them: the contract states them for every CloudEvent
+  const withData = json({ ...data, eventId: 'e-1', occurredAt: '2026-11-24T10:00:00Z' })
+  const longId = rejected(decodeLoan(withData, headers({ ce_id: 'x'.repeat(201) })))
+  assert.equal(longId.reason, 'invalid_schema')
+  assert.match(longId.message, /ce_id: has 201 characters, more than 200/)
+  const lowerCase = rejected(decodeLoan(withData, headers({ ce_time: '2026-11-24t10:00:00z' })))
+  assert.equal(lowerCase.reason, 'invalid_schema')
+  assert.match(lowerCase.message, /ce_time: not a real date and time: .*upper-case/)
+  assert.ok(decodeLoan(withData, headers({ ce_id: 'x'.repeat(200), ce_time: '2026-11-24T10:00:00Z' })).ok)
 })

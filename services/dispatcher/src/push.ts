@@ -7,7 +7,12 @@
 // it there (or its done mark); any dispatcher claims a due entry under a lease, checks the user's
 // ack state, produces the request (acks from all replicas) and only then marks it done. What can
 // still yield a second request: a dispatcher that dies (or loses Redis) after Kafka took the request
-// and before the done mark, whose lease then runs out — push senders dedupe by notificationId.
+// and before the done mark, whose lease then runs out; a send split over partitions that fails for
+// some of them — push senders dedupe by notificationId.
+//
+// Nothing stops a shard for good: sends are split under max.message.bytes, a request the topic
+// refuses for what it is (bigger than max.message.bytes on its own) is logged, counted and marked
+// done, entries are checked and settled one by one, and one shard failing does not skip the others.
 import { collapseKeyOf, type Notification, type PushRequest } from '@tidings/contracts'
 import {
   type PresenceStore,
@@ -19,11 +24,15 @@ import {
 import { Counter, type Logger, type Registry } from '@tidings/runtime'
 import type { Message, Producer } from 'kafkajs'
 import type { PushConfig } from './push-config.ts'
+import { isRecordRejected, splitForSend } from './record-limits.ts'
 
 // A claim is the dispatcher's for this long: far more than a produce takes, short enough that a
 // dead dispatcher's claims are picked up by the others soon.
 const LEASE_MS = 30_000
 const CLAIM_LIMIT = 200
+// Expired claims a round takes over, at most: claims that fail again and again (Kafka unavailable for
+// their partition) must leave room for the entries that came due since.
+const EXPIRED_LIMIT = 50
 
 export interface PushHandOff {
   /** After a user's notification is in the inbox (or was found there): schedule its push. */
@@ -64,10 +73,19 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
   })
   const errors = new Counter({
     name: 'tidings_dispatcher_push_errors_total',
-    help: 'Rounds of due pushes that failed (Redis or Kafka unavailable); their claims are retried when the lease runs out',
+    help: 'Passes over a shard of due pushes that left claims undone (Redis or Kafka unavailable); those claims are retried when their lease runs out',
     registers,
   })
-  for (const reason of ['offline', 'unacked', 'broadcast']) requests.inc({ reason }, 0)
+  const refused = new Counter({
+    name: 'tidings_dispatcher_push_refused_total',
+    help: 'Push requests PUSH_TOPIC refused for what they are (bigger than its max.message.bytes on their own), by reason: logged and dropped, never retried',
+    labelNames: ['reason'],
+    registers,
+  })
+  for (const reason of ['offline', 'unacked', 'broadcast']) {
+    requests.inc({ reason }, 0)
+    refused.inc({ reason }, 0)
+  }
   for (const reason of ['acked', 'gone']) skipped.inc({ reason }, 0)
 
   const wanted = (kind: string) => config.kinds === undefined || config.kinds.has(kind)
@@ -96,49 +114,115 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
   let round: Promise<void> | undefined
   let stopped = false
 
-  /** One pass over every shard: claim what is due, check it, request what is still unacked. */
+  /** One pass over every shard; a shard that fails is counted and logged, the others go on. */
   async function poll(): Promise<void> {
+    const failed: number[] = []
+    let first: unknown
     for (let shard = 0; shard < PUSH_SHARDS && !stopped; shard++) {
-      const due = await queue.claim(shard, LEASE_MS, CLAIM_LIMIT)
-      if (due.length === 0) continue
-      const checks = await Promise.all(due.map((e) => queue.check(e)))
-      const pending: Array<{ entry: PushEntry; message: Message }> = []
-      const settled: PushEntry[] = []
-      checks.forEach((c, i) => {
-        const entry = due[i] as PushEntry
-        if (c.status !== 'pending') {
-          skipped.inc({ reason: c.status })
-          settled.push(entry)
-          return
-        }
-        const { frame, meta } = splitEntry(c.entry)
-        const n = parseFrame(frame)
-        if (!n) {
-          logger.error(
-            { userId: entry.userId, seq: entry.seq },
-            'an inbox entry is not a notification frame; no push',
-          )
-          settled.push(entry)
-          return
-        }
-        // the dispatcher span that wrote it: the push sender's spans join the event's trace
-        const traceparent = meta?.traceparent
-        const extra = {
-          userId: entry.userId,
-          seq: entry.seq,
-          reason: entry.reason,
-          ...(traceparent ? { traceparent } : {}),
-        }
-        pending.push({ entry, message: request(n, extra) })
-      })
-      if (pending.length > 0) {
-        await send(pending.map((p) => p.message))
-        for (const p of pending) requests.inc({ reason: p.entry.reason })
+      try {
+        await pollShard(shard)
+      } catch (err) {
+        errors.inc()
+        failed.push(shard)
+        first ??= err
       }
-      await Promise.all(
-        [...settled, ...pending.map((p) => p.entry)].map((e) => queue.done(e, deps.inboxTtlSeconds)),
+    }
+    // one line a round, not one a shard: with Redis down every shard fails every round
+    if (failed.length > 0) {
+      logger.warn(
+        { shards: failed, err: (first as Error).message },
+        'push shards failed; their undone claims are retried after their lease',
       )
     }
+  }
+
+  /**
+   * Claims what is due in one shard, checks each entry, requests what is still unacked and marks
+   * done what is settled. Throws (after marking the rest) when some entry is left to its lease.
+   */
+  async function pollShard(shard: number): Promise<void> {
+    const due = await queue.claim(shard, LEASE_MS, CLAIM_LIMIT, EXPIRED_LIMIT)
+    if (due.length === 0) return
+    const checks = await Promise.allSettled(due.map((e) => queue.check(e)))
+    const pending: Pending[] = []
+    const settled: PushEntry[] = []
+    let failure: unknown
+    checks.forEach((c, i) => {
+      const entry = due[i] as PushEntry
+      if (c.status === 'rejected') {
+        failure ??= c.reason // stays claimed: tried again when its lease runs out
+        return
+      }
+      if (c.value.status !== 'pending') {
+        skipped.inc({ reason: c.value.status })
+        settled.push(entry)
+        return
+      }
+      const { frame, meta } = splitEntry(c.value.entry)
+      const n = parseFrame(frame)
+      if (!n) {
+        logger.error(
+          { userId: entry.userId, seq: entry.seq },
+          'an inbox entry is not a notification frame; no push',
+        )
+        settled.push(entry)
+        return
+      }
+      // the dispatcher span that wrote it: the push sender's spans join the event's trace
+      const traceparent = meta?.traceparent
+      const extra = {
+        userId: entry.userId,
+        seq: entry.seq,
+        reason: entry.reason,
+        ...(traceparent ? { traceparent } : {}),
+      }
+      pending.push({ entry, message: request(n, extra) })
+    })
+    const produced = await produce(pending)
+    failure ??= produced.error
+    await Promise.all([...settled, ...produced.handled].map((e) => queue.done(e, deps.inboxTtlSeconds)))
+    if (failure !== undefined) throw failure
+  }
+
+  /**
+   * Sends the requests in sends that fit max.message.bytes; a send the topic refuses for what its
+   * records are is redone one record at a time, and a record refused alone is dropped. Stops at the
+   * first unavailability. Returns the entries that are handled (sent or dropped).
+   */
+  async function produce(pending: Pending[]): Promise<{ handled: PushEntry[]; error?: unknown }> {
+    const handled: PushEntry[] = []
+    let next = 0
+    for (const chunk of splitForSend(pending.map((p) => p.message))) {
+      const part = pending.slice(next, next + chunk.length)
+      next += chunk.length
+      try {
+        await send(chunk)
+        for (const p of part) requests.inc({ reason: p.entry.reason })
+        handled.push(...part.map((p) => p.entry))
+        continue
+      } catch (error) {
+        if (!isRecordRejected(error)) return { handled, error }
+      }
+      for (const p of part) {
+        try {
+          await send([p.message])
+          requests.inc({ reason: p.entry.reason })
+        } catch (error) {
+          if (!isRecordRejected(error)) return { handled, error }
+          refuse(p.entry.reason, error, { userId: p.entry.userId, notificationId: p.entry.notificationId })
+        }
+        handled.push(p.entry)
+      }
+    }
+    return { handled }
+  }
+
+  function refuse(reason: PushRequest['reason'], err: unknown, about: Record<string, string>): void {
+    refused.inc({ reason })
+    logger.error(
+      { ...about, reason, err: (err as Error).message },
+      'PUSH_TOPIC refused the push request (check its max.message.bytes); no push for this notification',
+    )
   }
 
   function schedule(): void {
@@ -146,11 +230,8 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
     timer = setTimeout(() => {
       round = poll()
         .catch((err: unknown) => {
-          errors.inc()
-          logger.warn(
-            { err: (err as Error).message },
-            'push round failed; its claims are retried after their lease',
-          )
+          // pollShard's failures are caught per shard: this is a bug
+          logger.error({ err }, 'push round failed')
         })
         .finally(() => {
           round = undefined
@@ -172,8 +253,14 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
     async afterBroadcast(topic, notification) {
       if (!config.broadcastTopics.has(topic) || !wanted(notification.kind)) return
       // a broadcast is not acked: pushed at once. A redelivered event pushes again (at least once).
-      await send([request(notification, { topic, reason: 'broadcast' })])
-      requests.inc({ reason: 'broadcast' })
+      try {
+        await send([request(notification, { topic, reason: 'broadcast' })])
+        requests.inc({ reason: 'broadcast' })
+      } catch (err) {
+        // retrying cannot make it fit: it must not stall the event's partition
+        if (!isRecordRejected(err)) throw err
+        refuse('broadcast', err, { topic, notificationId: notification.id })
+      }
     },
     start() {
       stopped = false
@@ -185,6 +272,11 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
       await round
     },
   }
+}
+
+interface Pending {
+  entry: PushEntry
+  message: Message
 }
 
 /** The notification in an inbox frame: `{"type":"notification","seq":…,"id":…,…}`. */

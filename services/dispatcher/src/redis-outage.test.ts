@@ -153,6 +153,51 @@ test('a dispatcher stopped while Redis is down commits nothing unstored; its suc
   })
 })
 
+test('a backoff longer than the session timeout heartbeats: the dispatcher is not evicted from its group', async (t) => {
+  const redisServer = await startRedis()
+  t.after(() => redisServer.stop())
+  // a 7.2–9 s backoff against a 6 s session: one sleep without heartbeats got the member evicted,
+  // and the group rebalanced in every backoff of an outage
+  const config = testConfig({
+    REDIS_URL: redisServer.url,
+    TOPIC_PARTITIONS: '1',
+    RETRY_INITIAL_MS: '9000',
+    RETRY_MAX_MS: '9000',
+  })
+  assert.ok(config.retry.maxMs > config.kafka.sessionTimeoutMs)
+  const topic = config.topics.loanDecisions
+  const { dispatcher, producer, admin, reader } = await dispatcherWorld(t, config, redisServer.url)
+  const members = async () =>
+    (await admin.describeGroups([config.kafka.groupId])).groups[0]?.members.map((m) => m.memberId)
+  const user = uniqueName('u')
+  const produce = (loanId: string) =>
+    producer.send({
+      topic,
+      messages: [{ key: user, value: JSON.stringify(loanEvent({ borrowerId: user, loanId })) }],
+    })
+
+  await produce('A')
+  await waitForInbox(reader, user, 1)
+  const before = await members()
+  assert.equal(before?.length, 1)
+
+  await shutdown(redisServer.url, redisServer.port)
+  await produce('B')
+  const retries = await metricValue(dispatcher, 'tidings_dispatcher_redis_retries_total')
+  await waitFor(
+    async () => (await metricValue(dispatcher, 'tidings_dispatcher_redis_retries_total')) >= retries + 2,
+    { timeoutMs: 40_000, message: 'a whole backoff went by, and the retry after it' },
+  )
+  assert.deepEqual(await members(), before, 'the same member all along: never evicted')
+
+  await redisServer.restart()
+  const inbox = await waitForInbox(reader, user, 1, 30_000)
+  assert.deepEqual(
+    inbox.frames.map((f) => f.data.loanId),
+    ['B'],
+  )
+})
+
 /** Kills the (private) redis-server the way a crash would: no save, clients cut off. */
 async function shutdown(url: string, port: number): Promise<void> {
   const admin = new Redis(url, { maxRetriesPerRequest: 0, retryStrategy: () => null })

@@ -181,6 +181,7 @@ export function createDispatcher(
           metrics,
           logger,
           retry: config.retry,
+          heartbeatIntervalMs: config.kafka.heartbeatIntervalMs,
           stopping: stopping.signal,
           tracer: createRecordTracer(tracingEnabled(), metrics.eventAge),
           ...(push ? { push } : {}),
