@@ -81,19 +81,22 @@ test('SSE after afterFailures WebSocket attempts that never opened; the WebSocke
   assert.equal(t.retries(), 1, 'stopped: no more trips back')
 })
 
-test('no HTTP response on SSE either: alternate; fetch cannot stream: EventSource, token in the URL', () => {
+/** An EventSource that only records the URLs it was opened with. */
+function recordingEventSource() {
   const opened: string[] = []
   class FakeEventSource implements EventSourceLike {
-    onopen = null
-    onerror = null
-    onmessage = null
     constructor(url: string) {
       opened.push(url)
     }
     addEventListener() {}
     close() {}
   }
-  const t = setup({ EventSource: FakeEventSource })
+  return { EventSource: FakeEventSource, opened }
+}
+
+test('no HTTP response on SSE either: alternate; fetch cannot stream: EventSource, token in the URL', () => {
+  const { EventSource, opened } = recordingEventSource()
+  const t = setup({ EventSource })
   t.failover.closed(failed, 'websocket')
   t.failover.closed(failed, 'websocket')
   t.failover.closed({ ...failed, network: true }, 'sse')
@@ -121,16 +124,9 @@ test('fetch cannot stream and there is no EventSource: back to the WebSocket', (
 const timedOut: CloseInfo = { ...failed, timedOut: true }
 
 test('a fetch() SSE attempt with no response by the connect timeout: fetch cannot stream here', () => {
-  const opened: string[] = []
-  class FakeEventSource implements EventSourceLike {
-    constructor(url: string) {
-      opened.push(url)
-    }
-    addEventListener() {}
-    close() {}
-  }
+  const { EventSource, opened } = recordingEventSource()
   {
-    const t = setup({ EventSource: FakeEventSource })
+    const t = setup({ EventSource })
     t.failover.closed(failed, 'websocket')
     t.failover.closed(failed, 'websocket')
     t.failover.open('sse', 'jwt', null, events)

@@ -4,8 +4,8 @@
 // addEventListener. Fake clock and sockets (testing/), no network.
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import type { EventSourceLike, FetchLike } from './sse.ts'
-import { settle, until } from './testing/fakes.ts'
+import type { FetchLike } from './sse.ts'
+import { listenerOnlyEventSource, settle, until } from './testing/fakes.ts'
 import { setup, welcome } from './testing/harness.ts'
 
 /** RN's fetch: no response for a stream (until aborted); other requests are answered 200. */
@@ -22,35 +22,11 @@ function rnFetch() {
   return { fetch, urls }
 }
 
-/** react-native-sse's dispatch model. */
-function rnSse() {
-  const sources: Array<{ url: string; dispatch(type: string, e: object): void; closed: boolean }> = []
-  class RnEventSource implements EventSourceLike {
-    private readonly listeners = new Map<string, Array<(e: unknown) => void>>()
-    closed = false
-    readonly url: string
-    constructor(url: string) {
-      this.url = url
-      sources.push(this)
-    }
-    addEventListener(type: string, fn: (e: unknown) => void) {
-      this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn])
-    }
-    dispatch(type: string, e: object) {
-      for (const fn of this.listeners.get(type) ?? []) fn(e)
-    }
-    close() {
-      this.closed = true
-    }
-  }
-  return { EventSource: RnEventSource, sources }
-}
-
 const sseFrame = (frame: { type: string }) => ({ data: JSON.stringify(frame), lastEventId: null })
 
 test('RN: the fetch() SSE attempt that never gets a response gives way to the EventSource polyfill', async () => {
   const f = rnFetch()
-  const es = rnSse()
+  const es = listenerOnlyEventSource()
   const t = setup({ sse: {}, fetch: f.fetch, EventSource: es.EventSource })
   void t.client.connect()
   for (let i = 0; i < 2; i++) {
@@ -105,7 +81,7 @@ test('RN detected (navigator.product): SSE goes straight to the EventSource poly
   const saved = Object.getOwnPropertyDescriptor(globalThis, 'navigator')
   Object.defineProperty(globalThis, 'navigator', { value: { product: 'ReactNative' }, configurable: true })
   try {
-    const es = rnSse()
+    const es = listenerOnlyEventSource()
     const t = setup({ sse: {}, EventSource: es.EventSource, fetch: undefined })
     void t.client.connect()
     for (let i = 0; i < 2; i++) {

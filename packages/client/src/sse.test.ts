@@ -11,7 +11,7 @@ import {
   SseParser,
   statusToCloseCode,
 } from './sse.ts'
-import { until } from './testing/fakes.ts'
+import { listenerOnlyEventSource, until } from './testing/fakes.ts'
 import type { CloseInfo, TransportEvents } from './transport.ts'
 import type { ServerFrame } from './wire.ts'
 
@@ -197,30 +197,11 @@ test('EventSource transport: named events, server error frames vs. connection er
   assert.deepEqual(r.closed, { code: 1006, reason: 'EventSource failed', opened: true, network: false })
 })
 
-/** react-native-sse's dispatch model: only listeners added with addEventListener are called. */
-class ListenerOnlyEventSource {
-  static last: ListenerOnlyEventSource | undefined
-  readonly listeners = new Map<string, Array<(e: unknown) => void>>()
-  closed = false
-  constructor(_url: string) {
-    ListenerOnlyEventSource.last = this
-  }
-  addEventListener(type: string, fn: (e: unknown) => void) {
-    this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn])
-  }
-  dispatch(type: string, e: object) {
-    for (const fn of this.listeners.get(type) ?? []) fn(e)
-  }
-  close() {
-    this.closed = true
-    this.dispatch('close', { type: 'close' })
-  }
-}
-
 test('EventSource transport: a polyfill that only calls addEventListener listeners (react-native-sse)', () => {
   const { r, ev } = recorder()
-  openEventSource(ListenerOnlyEventSource, 'https://gw/v1/sse?access_token=t', ev)
-  const es = ListenerOnlyEventSource.last!
+  const rn = listenerOnlyEventSource()
+  openEventSource(rn.EventSource, 'https://gw/v1/sse?access_token=t', ev)
+  const es = rn.sources[0]!
   es.dispatch('open', { type: 'open' })
   es.dispatch('welcome', { type: 'welcome', data: '{"type":"welcome"}', lastEventId: null, url: '' })
   es.dispatch('message', { type: 'message', data: '{"type":"pong"}', lastEventId: null, url: '' })

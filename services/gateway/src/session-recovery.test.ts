@@ -29,6 +29,20 @@ const seen = (frames: ServerFrame[]) =>
     return []
   })
 
+const deliver = async (user: string, labels: string[]) => {
+  for (const l of labels) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
+}
+
+/** A session that got `labels` live, as seqs 1, 2, … */
+async function liveSession(labels: string[]) {
+  const user = uniqueName('u')
+  const s = await openSocket(gw.url, { token: await signUserToken(user) })
+  await s.next('welcome')
+  await deliver(user, labels)
+  await s.waitForCount('notification', labels.length)
+  return { user, s }
+}
+
 /** A failover that kept seq 1 of three: same epoch, state and inbox as they were after the first write. */
 async function loseLastTwoWrites(user: string) {
   await redis.hset(userStateKey(user), 'seq', 1)
@@ -48,31 +62,23 @@ async function reconnectSubscriber() {
 
 describe('seqs reused after Redis lost writes', () => {
   test('seen live: the app gets missed from 0 and the notifications that took its seqs', async () => {
-    const user = uniqueName('u')
-    const s = await openSocket(gw.url, { token: await signUserToken(user) })
-    await s.next('welcome')
-    for (const l of ['a1', 'a2', 'a3']) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
-    await s.waitForCount('notification', 3)
+    const { user, s } = await liveSession(['a1', 'a2', 'a3'])
     await loseLastTwoWrites(user)
-    for (const l of ['b2', 'b3', 'b4']) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
+    await deliver(user, ['b2', 'b3', 'b4'])
     await s.waitForCount('notification', 7)
     assert.deepEqual(seen(s.frames), ['1:a1', '2:a2', '3:a3', 'missed@0', '1:a1', '2:b2', '3:b3', '4:b4'])
     await s.close()
   })
 
   test('missed live, then re-read after a pub/sub reconnect: the same', async () => {
-    const user = uniqueName('u')
-    const s = await openSocket(gw.url, { token: await signUserToken(user) })
-    await s.next('welcome')
-    for (const l of ['a1', 'a2', 'a3']) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
-    await s.waitForCount('notification', 3)
+    const { user, s } = await liveSession(['a1', 'a2', 'a3'])
     await loseLastTwoWrites(user)
     // written while the pod's subscriber was away (the failover dropped it): never seen live
     const listeners = gw.subscriber.listeners('smessageBuffer') as Array<(...args: unknown[]) => void>
     gw.subscriber.removeAllListeners('smessageBuffer')
     let dropped = 0
     gw.subscriber.on('smessageBuffer', () => dropped++)
-    for (const l of ['b2', 'b3', 'b4']) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
+    await deliver(user, ['b2', 'b3', 'b4'])
     await waitFor(() => dropped === 3, { message: 'the three publishes reached the pod, and went nowhere' })
     gw.subscriber.removeAllListeners('smessageBuffer')
     for (const l of listeners) gw.subscriber.on('smessageBuffer', l)
@@ -83,13 +89,9 @@ describe('seqs reused after Redis lost writes', () => {
   })
 
   test('a re-read that finds the same notification at the cursor replays nothing twice', async () => {
-    const user = uniqueName('u')
-    const s = await openSocket(gw.url, { token: await signUserToken(user) })
-    await s.next('welcome')
-    for (const l of ['a1', 'a2']) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
-    await s.waitForCount('notification', 2)
+    const { user, s } = await liveSession(['a1', 'a2'])
     await reconnectSubscriber()
-    await gw.store.deliverToUser(user, uniqueName('e'), notification('a3'))
+    await deliver(user, ['a3'])
     await s.waitForCount('notification', 3)
     s.send({ type: 'ping' })
     await s.next('pong')

@@ -1,6 +1,7 @@
 // Test doubles (not part of the build): a manual clock, a scriptable WebSocket, a condition waiter.
 import { setImmediate as turn } from 'node:timers/promises'
 import type { Clock, TimerHandle } from '../clock.ts'
+import type { EventSourceLike } from '../sse.ts'
 import type { WebSocketLike } from '../websocket.ts'
 
 /** Lets queued callbacks and promise chains run, without advancing any clock. */
@@ -118,4 +119,32 @@ export function fakeWebSocket(): {
     }
   }
   return { WebSocket: Recorded, sockets }
+}
+
+/**
+ * react-native-sse's dispatch model: only listeners added with addEventListener are called, and
+ * `close()` dispatches a `close` event. Each constructor keeps the instances it made, in order.
+ */
+export function listenerOnlyEventSource() {
+  const sources: ListenerOnlyEventSource[] = []
+  class ListenerOnlyEventSource implements EventSourceLike {
+    readonly listeners = new Map<string, Array<(e: unknown) => void>>()
+    closed = false
+    readonly url: string
+    constructor(url: string) {
+      this.url = url
+      sources.push(this)
+    }
+    addEventListener(type: string, fn: (e: unknown) => void) {
+      this.listeners.set(type, [...(this.listeners.get(type) ?? []), fn])
+    }
+    dispatch(type: string, e: object) {
+      for (const fn of this.listeners.get(type) ?? []) fn(e)
+    }
+    close() {
+      this.closed = true
+      this.dispatch('close', { type: 'close' })
+    }
+  }
+  return { EventSource: ListenerOnlyEventSource, sources }
 }
