@@ -96,6 +96,13 @@ test('an ACL user allowed the keys but not the channels names REDIS_USERNAME', a
       'REDIS_USERNAME',
       /may not publish to Tidings' channels \(grant it &tdg:\*\)/,
     )
+    // the users' channels only: every broadcast would fail
+    await admin.call('ACL', 'SETUSER', 'keys-only', '&tdg:u:*')
+    await rejectsWith(
+      { url: redis.url, username: 'keys-only', password: 'keys-only-password-0123', tls },
+      'REDIS_USERNAME',
+      /may not publish to Tidings' channels/,
+    )
     await admin.call('ACL', 'SETUSER', 'keys-only', '&tdg:*')
     await checkRedisAccess({
       url: redis.url,

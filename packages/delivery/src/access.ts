@@ -6,7 +6,7 @@
 import { CERTIFICATE_ERROR_CODES, ConfigError } from '@tidings/runtime'
 import { Redis } from 'ioredis'
 import { type RedisTarget, securityOptions } from './connection.ts'
-import { userChannel } from './keys.ts'
+import { topicChannel, userChannel } from './keys.ts'
 
 /**
  * Connects once to Redis (the first seed node of a Cluster: AUTH and TLS are the same on every
@@ -45,17 +45,19 @@ export async function checkRedisAccess(target: RedisTarget, timeoutMs = 5000): P
 }
 
 /**
- * Both services publish to `tdg:` channels (notifications, revocations) and the gateway subscribes to
+ * Both services publish to `tdg:` channels (notifications, broadcasts, revocations) and the gateway subscribes to
  * them: an ACL user allowed the keys but not the channels would store every notification and deliver
  * none live. One publish to a channel nobody subscribes to; on a Cluster, a MOVED answer means the
  * ACL allowed it (Redis checks the ACL before it redirects).
  */
 async function probePublish(client: Redis): Promise<void> {
-  try {
-    await client.call('SPUBLISH', userChannel('tidings-access-check'), '')
-  } catch (err) {
-    if (/^(MOVED|ASK) /.test((err as Error).message ?? '')) return
-    throw err
+  // a user's channel and a broadcast topic's: an ACL may allow one pattern and not the other
+  for (const channel of [userChannel('tidings-access-check'), topicChannel('tidings-access-check')]) {
+    try {
+      await client.call('SPUBLISH', channel, '')
+    } catch (err) {
+      if (!/^(MOVED|ASK) /.test((err as Error).message ?? '')) throw err
+    }
   }
 }
 

@@ -190,6 +190,11 @@ export class Hub implements SessionHost {
     })
   }
 
+  /** Every session holds its live messages until refreshAll() reaches it (Session.suspend). */
+  suspendAll(): void {
+    for (const slice of this.#slices) for (const s of slice) s.suspend()
+  }
+
   /** Every session re-reads its inbox from its cursor (after pub/sub was down), in slices. */
   refreshAll(): void {
     this.#pod.metrics.resyncs.inc(this.#size)
@@ -225,12 +230,16 @@ export class Hub implements SessionHost {
         return
       }
       log.warn({ sessions: this.size }, 'pub/sub reconnected: re-reading the inboxes of open sessions')
+      // held sessions must be refreshed whatever the PING says: their live messages wait for it
       subscriber
         .ping()
-        .then(() => this.refreshAll())
         .catch((err: unknown) => log.error({ err }, 'pub/sub ping after reconnect failed'))
+        .then(() => this.refreshAll())
     })
-    subscriber.on('reconnecting', () => log.warn('pub/sub connection lost, reconnecting'))
+    subscriber.on('reconnecting', () => {
+      log.warn('pub/sub connection lost, reconnecting')
+      this.suspendAll()
+    })
     // Redis Cluster: each shard has its own subscriber, re-created (and re-subscribed) by ioredis
     // after a failure, announced by 'subscribersReady' only. Its SSUBSCRIBEs are not awaited there,
     // so the inboxes are read once now and once a second later; a resync from the cursor never
@@ -240,6 +249,7 @@ export class Hub implements SessionHost {
         { sessions: this.size },
         'shard subscribers re-created: re-reading the inboxes of open sessions',
       )
+      this.suspendAll()
       this.refreshAll()
       setTimeout(() => this.refreshAll(), 1000).unref()
     })

@@ -33,6 +33,20 @@ const deliver = async (user: string, labels: string[]) => {
   for (const l of labels) await gw.store.deliverToUser(user, uniqueName('e'), notification(l))
 }
 
+/** Written while the pod's subscriber was away (a failover drops it): their publishes go nowhere. */
+async function deliverUnseen(user: string, labels: string[]) {
+  const listeners = gw.subscriber.listeners('smessageBuffer') as Array<(...args: unknown[]) => void>
+  gw.subscriber.removeAllListeners('smessageBuffer')
+  let dropped = 0
+  gw.subscriber.on('smessageBuffer', () => dropped++)
+  await deliver(user, labels)
+  await waitFor(() => dropped === labels.length, {
+    message: 'the publishes reached the pod, and went nowhere',
+  })
+  gw.subscriber.removeAllListeners('smessageBuffer')
+  for (const l of listeners) gw.subscriber.on('smessageBuffer', l)
+}
+
 /** A session that got `labels` live, as seqs 1, 2, … */
 async function liveSession(labels: string[]) {
   const user = uniqueName('u')
@@ -73,18 +87,54 @@ describe('seqs reused after Redis lost writes', () => {
   test('missed live, then re-read after a pub/sub reconnect: the same', async () => {
     const { user, s } = await liveSession(['a1', 'a2', 'a3'])
     await loseLastTwoWrites(user)
-    // written while the pod's subscriber was away (the failover dropped it): never seen live
-    const listeners = gw.subscriber.listeners('smessageBuffer') as Array<(...args: unknown[]) => void>
-    gw.subscriber.removeAllListeners('smessageBuffer')
-    let dropped = 0
-    gw.subscriber.on('smessageBuffer', () => dropped++)
-    await deliver(user, ['b2', 'b3', 'b4'])
-    await waitFor(() => dropped === 3, { message: 'the three publishes reached the pod, and went nowhere' })
-    gw.subscriber.removeAllListeners('smessageBuffer')
-    for (const l of listeners) gw.subscriber.on('smessageBuffer', l)
+    await deliverUnseen(user, ['b2', 'b3', 'b4'])
     await reconnectSubscriber()
     await s.waitForCount('notification', 7)
     assert.deepEqual(seen(s.frames), ['1:a1', '2:a2', '3:a3', 'missed@0', '1:a1', '2:b2', '3:b3', '4:b4'])
+    await s.close()
+  })
+
+  test('the next seq arriving live before the re-read after a reconnect does not hide them', async () => {
+    const { user, s } = await liveSession(['a1', 'a2', 'a3'])
+    await loseLastTwoWrites(user)
+    await deliverUnseen(user, ['b2', 'b3'])
+    // the hub's re-read is held: b4 comes back on the re-subscribed channel before it
+    const hub = gw.gateway.hub
+    const refreshAll = hub.refreshAll.bind(hub)
+    let release!: () => void
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let refreshes = 0
+    hub.refreshAll = () => {
+      refreshes++
+      void held.then(refreshAll)
+    }
+    try {
+      gw.subscriber.disconnect(true)
+      await waitFor(() => refreshes === 1, { message: 'the pub/sub connection came back' })
+      let arrived = 0
+      const count = () => arrived++
+      gw.subscriber.on('smessageBuffer', count)
+      await deliver(user, ['b4'])
+      await waitFor(() => arrived === 1, { message: 'b4 reached the pod' })
+      gw.subscriber.off('smessageBuffer', count)
+      release()
+      await s.waitForCount('notification', 7)
+      assert.deepEqual(seen(s.frames), ['1:a1', '2:a2', '3:a3', 'missed@0', '1:a1', '2:b2', '3:b3', '4:b4'])
+    } finally {
+      hub.refreshAll = refreshAll
+      release()
+      await s.close()
+    }
+  })
+
+  test('one below the cursor, seen live: the same', async () => {
+    const { user, s } = await liveSession(['a1', 'a2', 'a3'])
+    await loseLastTwoWrites(user)
+    await deliver(user, ['b2'])
+    await s.waitForCount('notification', 5)
+    assert.deepEqual(seen(s.frames), ['1:a1', '2:a2', '3:a3', 'missed@0', '1:a1', '2:b2'])
     await s.close()
   })
 

@@ -49,6 +49,8 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
    * is not a slow reader, so the limit counts the live backlog on top of it (overloaded()).
    */
   #replayBacklog = 0
+  /** The pod's pub/sub connection was lost: live messages wait for the refresh (suspend()). */
+  #suspended = false
   /** Steps run one after another (inbox reads, inbound frames): an ack is done before the next frame. */
   protected inbound: Promise<void> = SETTLED
 
@@ -103,15 +105,20 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     }
     if (this.closed) return
     const epoch = this.epoch
+    const backlogBefore = this.transport.backlog
     for (let i = 0; i < frames.length; i++) {
       this.transport.notification(frames[i]!, firstSeq + i, epoch)
       this.pod.tracing.delivered(metas[i], 'replay', firstSeq + i, this.transport.kind)
     }
-    this.#replayBacklog = this.transport.backlog
+    // what is left of earlier replays, plus what this one queued
+    this.#replayBacklog =
+      Math.min(this.#replayBacklog, backlogBefore) + (this.transport.backlog - backlogBefore)
     const cursor = firstSeq + frames.length - 1
     if (frames.length > 0) this.#cursorMark = frameMark(frames[frames.length - 1]!, cursor)
     else if (cursor !== this.#cursor || epoch !== epochBefore) this.#cursorMark = 0
     this.#cursor = cursor
+    // suspended: what arrived stays pending until the refresh has checked the cursor
+    if (this.#suspended) return
     this.phase = Phase.Live
     const pending = this.#pending
     this.#pending = null
@@ -119,7 +126,11 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     let unknownEpoch = false
     for (const m of pending) {
       // a revocation published while the inbox was read applies whatever the epoch
-      if (m.epoch === epoch || m.revokedBefore !== undefined) this.live(m)
+      if (m.revokedBefore !== undefined) this.live(m)
+      // at or below the cursor: published before the read, which had it
+      else if (m.epoch === epoch) {
+        if (m.seq > this.#cursor) this.live(m)
+      }
       // Another epoch: the one this read left behind is over (its messages would only start another
       // resync, forever); one this session has not read yet began after the read: read again, once.
       else if (m.epoch !== epochBefore) unknownEpoch = true
@@ -149,15 +160,15 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
           }
           return
         }
-        // Below the cursor: already sent (published before the last read, which had it). At the
-        // cursor: the same, unless another notification holds that seq now (writes lost).
-        if (m.seq < this.#cursor) return
-        if (
-          m.seq === this.#cursor &&
-          (this.#cursorMark === 0 || frameMark(m.frame, m.seq) === this.#cursorMark)
-        )
-          return
-        if (m.seq === this.#cursor) {
+        if (m.seq <= this.#cursor) {
+          // Already sent, published before the last read (which had it), unless Redis lost writes
+          // and handed the seq out again. The same frame at the cursor is a duplicate; anything else
+          // is checked against the inbox: one read, and late duplicates only come around a read.
+          if (
+            m.seq === this.#cursor &&
+            (this.#cursorMark === 0 || frameMark(m.frame, m.seq) === this.#cursorMark)
+          )
+            return
           this.#startResync(false)
           return
         }
@@ -185,11 +196,26 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
   refresh(): void {
     this.enqueue(() => {
       if (this.closed) return
+      this.#suspended = false
       this.phase = Phase.Resyncing
       if (!this.#pending) this.#pending = []
       // not counted as fruitless: nothing says a message was lost, and every reconnect runs one
       return this.#resync(false)
     })
+  }
+
+  /**
+   * The pod's pub/sub connection was lost: until refresh() has re-read the inbox, live messages are
+   * held. Delivered live first, a message whose seq follows the cursor would hide that publishes lost
+   * meanwhile reused the seqs before it (writes lost in a failover), which the refresh checks.
+   */
+  suspend(): void {
+    if (this.closed) return
+    this.#suspended = true
+    if (this.phase === Phase.Live) {
+      this.phase = Phase.Resyncing
+      this.#pending = []
+    }
   }
 
   /** Live → Resyncing: re-reads the inbox after what is queued. `m`: the message that showed the gap. */

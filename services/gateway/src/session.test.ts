@@ -174,6 +174,41 @@ describe('Session (in memory)', () => {
     assert.equal(m.router.channelCount, 0, 'the user channel is left')
   })
 
+  test('a replay over MAX_BUFFERED_BYTES is no slow reader; the live backlog on top of it is, and a re-read that sends nothing does not raise the limit', async () => {
+    const max = m.pod.config.socket.maxBufferedBytes
+    // the backlog is what was sent and never read
+    class Unread extends FakeTransport {
+      override notification(frame: Buffer | string): void {
+        super.notification(frame)
+        this.backlog += frame.length
+      }
+    }
+    const big = (label: string) => ({ ...note(label), body: 'x'.repeat(8192) })
+    const replayed = Math.ceil((2 * max) / 8192)
+    for (let i = 0; i < replayed; i++) await m.inbox.deliverToUser('u9', `r${i}`, big(`r${i}`))
+    const transport = new Unread()
+    const session = m.hub.open(transport, principal('u9'), {})
+    assert.ok(session)
+    await settle()
+    assert.equal(transport.seqs.length, replayed)
+    assert.ok(transport.backlog > 2 * max)
+    assert.equal(transport.closedWith, undefined, 'a replay is not a slow reader')
+    // live notifications nobody reads, up to just under the limit on top of the replay, re-read
+    // in between (a pub/sub reconnect): each re-read sends nothing and must not forgive them
+    const afterReplay = transport.backlog
+    const onTop = () => transport.backlog - afterReplay
+    let i = 0
+    while (onTop() < max - 9000) {
+      await m.inbox.deliverToUser('u9', `l${i}`, big(`l${i++}`))
+      session.refresh()
+      await settle()
+    }
+    assert.equal(transport.closedWith, undefined)
+    await m.inbox.deliverToUser('u9', `l${i}`, big(`l${i++}`))
+    await m.inbox.deliverToUser('u9', `l${i}`, big(`l${i++}`))
+    assert.deepEqual(transport.closedWith, { code: CloseCode.TryAgainLater, reason: 'reading too slowly' })
+  })
+
   test('re-authentication with fewer topics leaves the topics no longer allowed', async () => {
     const { transport, session } = await open('u5', { topics: ['news', 'sport'] })
     send(session, { type: 'subscribe', topic: 'news' })
