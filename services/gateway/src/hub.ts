@@ -224,11 +224,14 @@ export class Hub implements SessionHost {
   watchSubscriber(subscriber: RedisClient): void {
     const { log } = this.#pod
     let connectedBefore = false
+    // sessions were told to hold their live messages (suspendAll) and wait for a re-read
+    let suspended = false
     subscriber.on('ready', () => {
-      if (!connectedBefore) {
-        connectedBefore = true
-        return
-      }
+      const first = !connectedBefore
+      connectedBefore = true
+      // a first connection after failed tries re-reads too: sessions may have been held meanwhile
+      if (first && !suspended) return
+      suspended = false
       log.warn({ sessions: this.size }, 'pub/sub reconnected: re-reading the inboxes of open sessions')
       // held sessions must be refreshed whatever the PING says: their live messages wait for it
       subscriber
@@ -238,6 +241,7 @@ export class Hub implements SessionHost {
     })
     subscriber.on('reconnecting', () => {
       log.warn('pub/sub connection lost, reconnecting')
+      suspended = true
       this.suspendAll()
     })
     // Redis Cluster: each shard has its own subscriber, re-created (and re-subscribed) by ioredis
