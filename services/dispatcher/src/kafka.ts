@@ -1,19 +1,10 @@
 // The kafkajs client, with its log lines routed into the service's pino logger.
-/// <reference path="./types/kafkajs-snappy.d.ts" />
 import type { Logger, LogLevel } from '@tidings/runtime'
-import kafkajs, { Kafka, type LogEntry, logLevel } from 'kafkajs'
-import SnappyCodec from 'kafkajs-snappy'
+import { Kafka, type LogEntry, logLevel } from 'kafkajs'
+import './codecs.ts'
 import type { DispatcherConfig } from './config.ts'
 import { kafkaSecurityConfig } from './kafka-security.ts'
 import './kafkajs-idle-loop.ts'
-
-// kafkajs reads gzip (and uncompressed) batches only; Java clients, franz-go and librdkafka producers
-// are often configured with snappy (franz-go by default). A batch kafkajs cannot decompress crashes
-// its consumer for good — no record of it can even be dead-lettered — so the codec is registered here
-// (snappyjs: pure JavaScript). lz4 and zstd would need native modules: producers must not use them
-// (README, docs/protocol.md §2).
-// (a CommonJS module whose codec registry Node's named-export detection does not see)
-kafkajs.CompressionCodecs[kafkajs.CompressionTypes.Snappy] = SnappyCodec
 
 // kafkajs at INFO narrates every join and fetch-manager restart; WARN keeps what an operator needs.
 function kafkaLevel(level: LogLevel): logLevel {
