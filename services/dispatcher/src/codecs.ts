@@ -11,7 +11,22 @@
 import { decompress as zstdDecompress } from 'fzstd'
 import kafkajs from 'kafkajs'
 import SnappyCodec from 'kafkajs-snappy'
-import { decompress as lz4Decompress } from 'lz4js'
+import { decompressBound as lz4Bound, decompress as lz4Decompress } from 'lz4js'
+
+// What one batch may decompress to. lz4js trusts what a frame says: a corrupt batch (4 bytes changed)
+// asked for ~1 GB and seconds of synchronous work, then gave kafkajs garbage to parse; refused at
+// once, it stops its partition as any batch kafkajs cannot read (the broker checks batches when
+// they are produced, so this takes corruption on disk). A legitimate batch is at most the topic's
+// max.message.bytes compressed (1 MiB by default): 64 MiB allows a ratio of 64 there.
+export const MAX_DECOMPRESSED_BYTES = 64 * 1_048_576
+
+function lz4(data: Uint8Array): Uint8Array {
+  const bound = lz4Bound(data)
+  // (its reading of a content size overflows to negative from 2 GiB)
+  if (!(bound >= 0 && bound <= MAX_DECOMPRESSED_BYTES))
+    throw new Error(`an lz4 batch claims ${bound} bytes decompressed, more than ${MAX_DECOMPRESSED_BYTES}`)
+  return lz4Decompress(data, bound)
+}
 
 /** What kafkajs's CompressionCodecs factories return. */
 interface Codec {
@@ -31,5 +46,5 @@ const decompressOnly = (name: string, decompress: (data: Uint8Array) => Uint8Arr
 
 // (a CommonJS module whose codec registry Node's named-export detection does not see)
 kafkajs.CompressionCodecs[kafkajs.CompressionTypes.Snappy] = SnappyCodec
-kafkajs.CompressionCodecs[kafkajs.CompressionTypes.LZ4] = decompressOnly('lz4', lz4Decompress)
+kafkajs.CompressionCodecs[kafkajs.CompressionTypes.LZ4] = decompressOnly('lz4', lz4)
 kafkajs.CompressionCodecs[kafkajs.CompressionTypes.ZSTD] = decompressOnly('zstd', zstdDecompress)

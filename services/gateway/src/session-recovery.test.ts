@@ -129,6 +129,55 @@ describe('seqs reused after Redis lost writes', () => {
     }
   })
 
+  test('lost while a re-read was in flight: the notification now at the cursor seq, held back meanwhile, is not taken for a duplicate', async () => {
+    const { user, s } = await liveSession(['a1', 'a2', 'a3'])
+    await deliverUnseen(user, ['a4']) // a gap: the next message starts a re-read
+    const store = gw.gateway.pod.store
+    const readInbox = store.readInbox
+    let reads = 0
+    let release!: () => void
+    const held = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    store.readInbox = async (userId, from) => {
+      const read = await readInbox.call(store, userId, from)
+      reads++
+      await held
+      return read
+    }
+    try {
+      await deliver(user, ['a5'])
+      await waitFor(() => reads === 1, { message: 'the re-read ran (it holds a4, a5)' })
+      // then a failover loses a5, and b5 takes its seq
+      await redis.hset(userStateKey(user), 'seq', 4)
+      await redis.rpop(userInboxKey(user))
+      let arrived = 0
+      const count = () => arrived++
+      gw.subscriber.on('smessageBuffer', count)
+      await deliver(user, ['b5'])
+      await waitFor(() => arrived === 1, { message: 'b5 reached the pod, held back' })
+      gw.subscriber.off('smessageBuffer', count)
+    } finally {
+      store.readInbox = readInbox
+      release()
+    }
+    await s.waitForCount('notification', 10)
+    assert.deepEqual(seen(s.frames), [
+      '1:a1',
+      '2:a2',
+      '3:a3',
+      '4:a4',
+      '5:a5',
+      'missed@0',
+      '1:a1',
+      '2:a2',
+      '3:a3',
+      '4:a4',
+      '5:b5',
+    ])
+    await s.close()
+  })
+
   test('one below the cursor, seen live: the same', async () => {
     const { user, s } = await liveSession(['a1', 'a2', 'a3'])
     await loseLastTwoWrites(user)

@@ -11,6 +11,8 @@ export const Phase = { Starting: 0, Live: 1, Resyncing: 2, Closed: 3 } as const
 export type Phase = (typeof Phase)[keyof typeof Phase]
 /** Resyncs in a row that did not move the cursor before the session gives up (1013). */
 const MAX_FRUITLESS_RESYNCS = 3
+/** The last seqs sent whose frames a session remembers (by frameMark), at most; a power of two. */
+const MARKS = 4
 // `inbound` until the session starts, and once it is idle: one shared promise, not one per session
 export const SETTLED: Promise<void> = Promise.resolve()
 
@@ -25,9 +27,10 @@ export const SETTLED: Promise<void> = Promise.resolve()
  * cursor, so the client never sees a seq twice or out of order within a session.
  *
  * When Redis loses a user's last writes in a failover, the epoch survives and its seqs are handed
- * out again. The session keeps the fingerprint of the frame at its cursor (frame-mark.ts): another
- * frame under that seq, live or in a re-read, means the app has not seen the notifications now
- * holding seqs it has, so it gets `missed` from 0 and the inbox from the oldest (§6).
+ * out again. The session keeps the fingerprints of the frames of its last MARKS seqs (frame-mark.ts):
+ * another frame under one of them, live or in a re-read, means the app has not seen the
+ * notifications now holding seqs it has, so it gets `missed` from 0 and the inbox from the oldest
+ * (§6). A message under one of them with the same frame is a late duplicate, dropped.
  */
 export abstract class SessionStream<Pod extends PodContext = PodContext> {
   readonly id: string
@@ -39,8 +42,10 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
   protected epoch = ''
   protected phase: Phase = Phase.Starting
   #cursor = 0
-  /** frameMark of the frame sent at the cursor; 0 = none sent in this epoch. */
-  #cursorMark = 0
+  /** frameMarks of the last MARKS seqs sent, at seq % MARKS; allocated with the first one sent. */
+  #marks: number[] | null = null
+  /** The lowest seq #marks may hold (those below were sent in another epoch, or never). */
+  #marksFrom = 1
   #pending: LiveNotification[] | null = null
   /** Consecutive resyncs started by a gap that did not move the cursor: a gap the inbox cannot fill. */
   #fruitlessResyncs = 0
@@ -110,13 +115,17 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
       this.transport.notification(frames[i]!, firstSeq + i, epoch)
       this.pod.tracing.delivered(metas[i], 'replay', firstSeq + i, this.transport.kind)
     }
-    // what is left of earlier replays, plus what this one queued
-    this.#replayBacklog =
-      Math.min(this.#replayBacklog, backlogBefore) + (this.transport.backlog - backlogBefore)
-    const cursor = firstSeq + frames.length - 1
-    if (frames.length > 0) this.#cursorMark = frameMark(frames[frames.length - 1]!, cursor)
-    else if (cursor !== this.#cursor || epoch !== epochBefore) this.#cursorMark = 0
-    this.#cursor = cursor
+    // the larger of what is left of earlier replays and what this one queued: replays never add up,
+    // or a reader that reads nothing and keeps being re-read would never be a slow reader
+    this.#replayBacklog = Math.max(
+      Math.min(this.#replayBacklog, backlogBefore),
+      this.transport.backlog - backlogBefore,
+    )
+    // not a continuation of what was sent (a new epoch, a rewind, a gap): no earlier mark holds
+    if (epoch !== epochBefore || firstSeq !== this.#cursor + 1) this.#marksFrom = firstSeq
+    for (let i = Math.max(0, frames.length - MARKS); i < frames.length; i++)
+      this.#remember(frames[i]!, firstSeq + i)
+    this.#cursor = firstSeq + frames.length - 1
     // suspended: what arrived stays pending until the refresh has checked the cursor
     if (this.#suspended) return
     this.phase = Phase.Live
@@ -125,12 +134,9 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     if (!pending) return
     let unknownEpoch = false
     for (const m of pending) {
-      // a revocation published while the inbox was read applies whatever the epoch
-      if (m.revokedBefore !== undefined) this.live(m)
-      // at or below the cursor: published before the read, which had it
-      else if (m.epoch === epoch) {
-        if (m.seq > this.#cursor) this.live(m)
-      }
+      // a revocation published while the inbox was read applies whatever the epoch; at or below the
+      // cursor, live() tells a duplicate the read had from a seq handed out again
+      if (m.epoch === epoch || m.revokedBefore !== undefined) this.live(m)
       // Another epoch: the one this read left behind is over (its messages would only start another
       // resync, forever); one this session has not read yet began after the read: read again, once.
       else if (m.epoch !== epochBefore) unknownEpoch = true
@@ -151,7 +157,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
       if (m.epoch === this.epoch) {
         if (m.seq === this.#cursor + 1) {
           this.#cursor = m.seq
-          this.#cursorMark = frameMark(m.frame, m.seq)
+          this.#remember(m.frame, m.seq)
           this.#fruitlessResyncs = 0
           this.pod.metrics.delivered.inc()
           if (!this.overloaded()) {
@@ -162,14 +168,11 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
         }
         if (m.seq <= this.#cursor) {
           // Already sent, published before the last read (which had it), unless Redis lost writes
-          // and handed the seq out again. The same frame at the cursor is a duplicate; anything else
-          // is checked against the inbox: one read, and late duplicates only come around a read.
-          if (
-            m.seq === this.#cursor &&
-            (this.#cursorMark === 0 || frameMark(m.frame, m.seq) === this.#cursorMark)
-          )
-            return
-          this.#startResync(false)
+          // and handed the seq out again: another frame under a seq whose frame is remembered is
+          // checked against the inbox. Older seqs are taken for duplicates; a reuse reaching the
+          // cursor shows there, and on the next re-read.
+          const mark = this.#markOf(m.seq)
+          if (mark !== 0 && frameMark(m.frame, m.seq) !== mark) this.#startResync(false)
           return
         }
       }
@@ -247,7 +250,8 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     const epochBefore = this.epoch
     // The cursor's own entry is read too when its fingerprint is known: the check that no other
     // notification holds that seq now.
-    const verify = before > 0 && this.#cursorMark !== 0
+    const cursorMark = this.#markOf(before)
+    const verify = before > 0 && cursorMark !== 0
     // Also after a pub/sub reconnect (refresh): a revocation published while this pod's subscriber
     // was down is gone (pub/sub is at-most-once), its record in Redis is not.
     const [read, revokedAt] = await Promise.all([
@@ -258,7 +262,7 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     if (isRevoked(this.issuedAt, revokedAt)) return this.close(Closes.Revoked)
     let { frames, firstSeq, missed, metas } = read
     if (verify && read.epoch === epochBefore && !read.regressed) {
-      if (read.seq < before || (firstSeq === before && frameMark(frames[0]!, before) !== this.#cursorMark))
+      if (read.seq < before || (firstSeq === before && frameMark(frames[0]!, before) !== cursorMark))
         return this.#rewind()
       if (firstSeq === before) {
         frames = frames.slice(1)
@@ -285,11 +289,23 @@ export abstract class SessionStream<Pod extends PodContext = PodContext> {
     const read = await this.pod.store.readInbox(this.userId, { lastSeq: 0, epoch: epochBefore })
     if (this.closed) return
     this.epoch = read.epoch
-    this.#cursor = 0
-    this.#cursorMark = 0
+    this.#marks = null // what they remember was handed out again
     this.pod.metrics.replaySize.observe(read.frames.length)
     const missed = { afterSeq: 0, nextSeq: read.firstSeq, epoch: read.epoch }
     this.#replay(read.frames, read.firstSeq, missed, read.metas, epochBefore)
+  }
+
+  #remember(frame: Buffer | string, seq: number): void {
+    // allocated with the first notification sent: an idle socket holds none
+    if (this.#marks === null) this.#marks = new Array<number>(MARKS).fill(0)
+    this.#marks[seq & (MARKS - 1)] = frameMark(frame, seq)
+  }
+
+  /** The frameMark of what was sent under `seq` in this epoch, or 0 when it is not remembered. */
+  #markOf(seq: number): number {
+    if (this.#marks === null || seq < this.#marksFrom || seq > this.#cursor || seq <= this.#cursor - MARKS)
+      return 0
+    return this.#marks[seq & (MARKS - 1)]!
   }
 
   /**

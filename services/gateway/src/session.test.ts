@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict'
 import { afterEach, beforeEach, describe, test } from 'node:test'
 import { CloseCode } from '@tidings/contracts'
-import type { InboxRead, ResumePoint } from '@tidings/delivery'
+import type { InboxRead, LiveNotification, ResumePoint } from '@tidings/delivery'
 import { waitFor } from '@tidings/test/infra'
 import { signUserToken } from '@tidings/test/support/tokens'
 import type { Principal } from './auth/token-verifier.ts'
@@ -207,6 +207,34 @@ describe('Session (in memory)', () => {
     await m.inbox.deliverToUser('u9', `l${i}`, big(`l${i++}`))
     await m.inbox.deliverToUser('u9', `l${i}`, big(`l${i++}`))
     assert.deepEqual(transport.closedWith, { code: CloseCode.TryAgainLater, reason: 'reading too slowly' })
+  })
+
+  test("late duplicates below the cursor (the pod's subscriber behind its store connection) cost no inbox read", async () => {
+    const { transport, session } = await open('u10')
+    let reads = 0
+    const readInbox = m.pod.store.readInbox
+    m.pod.store.readInbox = (userId, from) => {
+      reads++
+      return readInbox(userId, from)
+    }
+    const live = session.live.bind(session)
+    const wire: LiveNotification[] = []
+    let published = 0
+    session.live = (msg) => {
+      if (published++ === 10) return // one publish lost: a gap, one re-read
+      wire.push(msg)
+      if (wire.length > 2) live(wire.shift()!) // two messages behind: each arrives after a re-read had it
+    }
+    for (let i = 1; i <= 200; i++) {
+      await deliver('u10', `l${i}`)
+      await settle()
+    }
+    assert.equal(reads, 1, 'the gap is read once; the late duplicates after it are recognised')
+    assert.deepEqual(
+      transport.seqs,
+      Array.from({ length: transport.seqs.length }, (_, i) => i + 1),
+    )
+    assert.ok(transport.seqs.length >= 198)
   })
 
   test('re-authentication with fewer topics leaves the topics no longer allowed', async () => {
