@@ -297,6 +297,7 @@ export function createConnection(opts: ResolvedOptions, deps: ConnectionDeps): C
     acks.dispose()
     retryTimer = clear(retryTimer)
     failover.stop()
+    upgrades.cancel()
   }
 
   const shutdown = async (reason: string, error: TidingsError): Promise<void> => {

@@ -66,6 +66,25 @@ test('probe: no answer within the timeout, or a network error, leaves the close 
   assert.deepEqual(clock.pending(), [])
 })
 
+test('probe: the client stopping ends a probe in flight, its timer and its request with it', async () => {
+  const clock = new FakeClock()
+  let aborted = false
+  const hung: FetchLike = (_url, init) =>
+    new Promise(() => {
+      init?.signal?.addEventListener?.('abort', () => {
+        aborted = true
+      })
+    })
+  const probe = createUpgradeProbe(hung, undefined, clock, 15_000)
+  for (let i = 1; i < PROBE_AFTER_FAILURES; i++) probe.examine(refused, 'websocket', 'https://gw', 't')
+  const pending = probe.examine(refused, 'websocket', 'https://gw', 't')
+  assert.equal(clock.pending().length, 1)
+  probe.cancel()
+  assert.deepEqual(await pending, refused)
+  assert.deepEqual(clock.pending(), [])
+  assert.ok(aborted)
+})
+
 /** Fails PROBE_AFTER_FAILURES upgrades in a row, waiting out the backoff between them. */
 async function failUpgrades(t: ReturnType<typeof setup>): Promise<void> {
   for (let i = 0; i < PROBE_AFTER_FAILURES; i++) {

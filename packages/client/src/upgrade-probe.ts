@@ -23,6 +23,8 @@ export interface UpgradeProbe {
     httpBase: string,
     token: string | undefined,
   ): Promise<CloseInfo> | undefined
+  /** The client stopped: a probe in flight is abandoned (its request aborted, its timer cleared). */
+  cancel(): void
 }
 
 export function createUpgradeProbe(
@@ -32,6 +34,8 @@ export function createUpgradeProbe(
   timeoutMs: number,
 ): UpgradeProbe {
   let failures = 0
+  /** Ends the probe in flight, if any. */
+  let inFlight: (() => void) | undefined
 
   /** The refusal's status and `TDG_ERR_*` code, or undefined (accepted, another status, no answer). */
   const ask = async (
@@ -59,15 +63,20 @@ export function createUpgradeProbe(
       let timer: TimerHandle | undefined
       const timeout = new Promise<undefined>((resolve) => {
         timer = clock.setTimeout(() => resolve(undefined), timeoutMs)
+        inFlight = () => resolve(undefined)
       })
       const settle = (found: Partial<CloseInfo> | undefined): CloseInfo => {
         if (timer !== undefined) clock.clearTimeout(timer)
+        inFlight = undefined
         abort?.abort() // a probe still waiting (timed out) is no use any more
         return found ? { ...info, ...found } : info
       }
       return Promise.race([ask(fetchFn, httpBase + PROBE_PATH, token, abort), timeout]).then(settle, () =>
         settle(undefined),
       )
+    },
+    cancel() {
+      inFlight?.()
     },
   }
 }
