@@ -67,6 +67,13 @@ HTTP_PORT: "set dispatcher.ports.admin instead"
 {{- $tls := dict "redis" $values.redis.tls -}}
 {{- if eq .component "dispatcher" -}}{{- $_ := set $tls "kafka" $values.kafka.tls -}}{{- end -}}
 {{- range $service, $t := $tls -}}
+{{- if not $t.enabled -}}
+{{- range $key := list "clientCertificate" "secretName" "serverName" -}}
+{{- if get $t $key -}}
+{{- fail (printf "%s.tls.%s is set but %s.tls.enabled is false: TLS is off, so it would be ignored (set %s.tls.enabled: true, or remove it)" $service $key $service $service) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 {{- if and $t.enabled $t.clientCertificate (not $t.secretName) -}}
 {{- fail (printf "%s.tls.clientCertificate needs %s.tls.secretName: the Secret whose tls.crt and tls.key the pods mount (without it the certificate files do not exist and the service exits at start)" $service $service) -}}
 {{- end -}}

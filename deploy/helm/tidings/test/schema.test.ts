@@ -157,6 +157,11 @@ const RULES: Array<[string, string[], RegExp]> = [
     /kafka\.tls\.clientCertificate needs kafka\.tls\.secretName/,
   ],
   [
+    'TLS settings with TLS off are refused, not ignored',
+    ['redis.tls={"enabled":false,"clientCertificate":true,"secretName":"redis-tls"}'],
+    /redis\.tls\.clientCertificate is set but redis\.tls\.enabled is false/,
+  ],
+  [
     'dispatchers ≤ partitions',
     ['dispatcher.replicaCount=8'],
     /dispatcher.replicaCount \(8\) must not exceed dispatcher.topicPartitions \(6\)/,
