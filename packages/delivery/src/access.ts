@@ -45,10 +45,10 @@ export async function checkRedisAccess(target: RedisTarget, timeoutMs = 5000): P
 }
 
 /**
- * Both services publish to `tdg:` channels (notifications, broadcasts, revocations) and the gateway subscribes to
- * them: an ACL user allowed the keys but not the channels would store every notification and deliver
- * none live. One publish to a channel nobody subscribes to; on a Cluster, a MOVED answer means the
- * ACL allowed it (Redis checks the ACL before it redirects).
+ * Both services publish to `tdg:` channels (notifications, broadcasts, revocations) and the gateway
+ * subscribes to them: an ACL user allowed the keys but not the channels would store every
+ * notification and deliver none live. One publish to a channel nobody subscribes to; on a Cluster, a
+ * MOVED answer means the ACL allowed it (Redis checks the ACL before it redirects).
  */
 async function probePublish(client: Redis): Promise<void> {
   // a user's channel and a broadcast topic's: an ACL may allow one pattern and not the other
