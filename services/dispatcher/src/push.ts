@@ -8,7 +8,7 @@
 // ack state, produces the request (acks from all replicas) and only then marks it done. What can
 // still yield a second request: a dispatcher that dies (or loses Redis) after Kafka took the request
 // and before the done mark, whose lease then runs out; a send split over partitions that fails for
-// some of them — push senders dedupe by notificationId.
+// some of them (what landed is sent once more, alone) — push senders dedupe by notificationId.
 //
 // Nothing stops a shard for good: sends are split under max.message.bytes, a request the topic
 // refuses for what it is (bigger than max.message.bytes on its own) is logged, counted and marked
@@ -26,9 +26,15 @@ import type { Message, Producer } from 'kafkajs'
 import type { PushConfig } from './push-config.ts'
 import { isRecordRejected, splitForSend } from './record-limits.ts'
 
-// A claim is the dispatcher's for this long: far more than a produce takes, short enough that a
-// dead dispatcher's claims are picked up by the others soon.
-const LEASE_MS = 30_000
+// The longest one send may take: kafkajs's requestTimeout (its default, 30 s) for each of the
+// producer's 3 tries (service.ts: retries 2), and their backoffs. The broker's own wait for the
+// replicas is SEND_TIMEOUT_MS.
+const WORST_SEND_MS = 3 * 30_000 + 2_000
+const SEND_TIMEOUT_MS = 10_000
+// A claim is the dispatcher's for this long: longer than the sends it starts may take (they start
+// until WORST_SEND_MS before it ends), so no other dispatcher takes over a claim whose request may
+// still land; short enough that a dead dispatcher's claims are picked up by the others soon.
+const LEASE_MS = 120_000
 const CLAIM_LIMIT = 200
 // Expired claims a round takes over, at most: claims that fail again and again (Kafka unavailable for
 // their partition) must leave room for the entries that came due since.
@@ -89,7 +95,8 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
   for (const reason of ['acked', 'gone']) skipped.inc({ reason }, 0)
 
   const wanted = (kind: string) => config.kinds === undefined || config.kinds.has(kind)
-  const send = (messages: Message[]) => producer.send({ topic: config.topic, acks: -1, messages })
+  const send = (messages: Message[]) =>
+    producer.send({ topic: config.topic, acks: -1, timeout: SEND_TIMEOUT_MS, messages })
 
   function request(n: Notification, extra: Partial<PushRequest> & Pick<PushRequest, 'reason'>): Message {
     const req: PushRequest = {
@@ -143,6 +150,7 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
   async function pollShard(shard: number): Promise<void> {
     const due = await queue.claim(shard, LEASE_MS, CLAIM_LIMIT, EXPIRED_LIMIT)
     if (due.length === 0) return
+    const sendUntil = Date.now() + LEASE_MS - WORST_SEND_MS
     const checks = await Promise.allSettled(due.map((e) => queue.check(e)))
     const pending: Pending[] = []
     const settled: PushEntry[] = []
@@ -178,43 +186,68 @@ export function createPushHandOff(deps: PushHandOffDeps): PushHandOff {
       }
       pending.push({ entry, message: request(n, extra) })
     })
-    const produced = await produce(pending)
+    const produced = await produce(pending, sendUntil)
     failure ??= produced.error
     await Promise.all([...settled, ...produced.handled].map((e) => queue.done(e, deps.inboxTtlSeconds)))
     if (failure !== undefined) throw failure
   }
 
   /**
-   * Sends the requests in sends that fit max.message.bytes; a send the topic refuses for what its
-   * records are is redone one record at a time, and a record refused alone is dropped. Stops at the
-   * first unavailability. Returns the entries that are handled (sent or dropped).
+   * Sends the requests in sends that fit max.message.bytes. A send that fails is redone one record at
+   * a time: kafkajs writes a send's records broker by broker, so when one partition refuses (its
+   * leader down, NOT_ENOUGH_REPLICAS) the others already landed, and leaving them all claimed would
+   * send them again at every lease until it recovers. One at a time, what lands is marked done (sent
+   * twice at most), a record refused for what it is is dropped, and one whose partition is
+   * unavailable stays claimed. No send starts after `sendUntil` (Kafka black-holed: each one waits out
+   * its timeouts), so none is in flight when the claims' lease runs out. Returns the entries that are
+   * handled (sent or dropped), and the first unavailability met.
    */
-  async function produce(pending: Pending[]): Promise<{ handled: PushEntry[]; error?: unknown }> {
+  async function produce(
+    pending: Pending[],
+    sendUntil: number,
+  ): Promise<{ handled: PushEntry[]; error?: unknown }> {
     const handled: PushEntry[] = []
+    let failure: unknown
+    /** A request sent alone: handled when sent or refused for what it is; else it stays claimed. */
+    const settle = (p: Pending, sent: boolean, error?: unknown): void => {
+      if (sent) requests.inc({ reason: p.entry.reason })
+      else if (isRecordRejected(error))
+        refuse(p.entry.reason, error, { userId: p.entry.userId, notificationId: p.entry.notificationId })
+      else {
+        failure ??= error
+        return
+      }
+      handled.push(p.entry)
+    }
+    const sendAlone = async (p: Pending): Promise<void> => {
+      try {
+        await send([p.message])
+        settle(p, true)
+      } catch (error) {
+        settle(p, false, error)
+      }
+    }
     let next = 0
     for (const chunk of splitForSend(pending.map((p) => p.message))) {
       const part = pending.slice(next, next + chunk.length)
       next += chunk.length
+      if (Date.now() > sendUntil) break
       try {
         await send(chunk)
-        for (const p of part) requests.inc({ reason: p.entry.reason })
-        handled.push(...part.map((p) => p.entry))
+        for (const p of part) settle(p, true)
         continue
       } catch (error) {
-        if (!isRecordRejected(error)) return { handled, error }
+        if (part.length === 1) {
+          settle(part[0]!, false, error)
+          continue
+        }
       }
       for (const p of part) {
-        try {
-          await send([p.message])
-          requests.inc({ reason: p.entry.reason })
-        } catch (error) {
-          if (!isRecordRejected(error)) return { handled, error }
-          refuse(p.entry.reason, error, { userId: p.entry.userId, notificationId: p.entry.notificationId })
-        }
-        handled.push(p.entry)
+        if (Date.now() > sendUntil) break
+        await sendAlone(p)
       }
     }
-    return { handled }
+    return failure === undefined ? { handled } : { handled, error: failure }
   }
 
   function refuse(reason: PushRequest['reason'], err: unknown, about: Record<string, string>): void {
