@@ -29,7 +29,7 @@ function lz4(data: Uint8Array): Uint8Array {
 }
 
 /** What kafkajs's CompressionCodecs factories return. */
-interface Codec {
+export interface Codec {
   compress(encoder: { buffer: Buffer }): Promise<Buffer>
   decompress(buffer: Buffer): Promise<Buffer>
 }
