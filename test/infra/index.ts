@@ -22,3 +22,4 @@ export {
   startRedisCluster,
   startSecureRedis,
 } from './redis.ts'
+export { type SilencingProxy, startSilencingProxy } from './silencing-proxy.ts'

@@ -15,7 +15,25 @@ export interface RedisSecurity {
 
 /** Where Redis is: one server (`redis://…`) or the seed nodes of a Redis Cluster. */
 export type RedisTarget = ({ url: string } | { clusterNodes: Array<{ host: string; port: number }> }) &
-  RedisSecurity
+  RedisSecurity & {
+    /**
+     * A connection that has waited this long for a reply (or, pub/sub, for its PING's) is dropped
+     * and reconnected (REDIS_TIMEOUT_MS). Default DEFAULT_REDIS_TIMEOUT_MS.
+     */
+    timeoutMs?: number
+  }
+
+/** A Redis that stops answering without closing the connection is given up on after this long. */
+export const DEFAULT_REDIS_TIMEOUT_MS = 10_000
+
+// TCP keep-alive probes from this long after the last byte: a peer host that is gone (powered off,
+// partitioned) is found by the kernel (libuv probes every second, 10 times) even on an idle
+// connection. A hung Redis process still answers probes: the timeout above is for that.
+const KEEPALIVE_MS = 10_000
+
+// A Cluster re-reads its slot map this often, so a failover is seen even by connections no command
+// goes through (a shard's pub/sub connection): ioredis then re-creates the shard's subscriber.
+const CLUSTER_SLOTS_REFRESH_MS = 5_000
 
 export interface ConnectionOptions {
   /** Shows up in CLIENT LIST; helps an operator tell the pods' connections apart. */
@@ -34,8 +52,17 @@ export interface ConnectionOptions {
 /**
  * Creates a connection that retries forever with capped backoff (a Redis outage pauses the
  * service; it does not kill it) and pipelines concurrent commands automatically.
+ *
+ * A Redis that vanishes without closing the connection (its host lost, a network partition, a hung
+ * process: what a failover usually looks like from a client) is noticed within the timeout: ioredis
+ * drops a connection whose command has had no reply for that long (`socketTimeout`) and reconnects,
+ * to the new primary behind the same address. Without it, commands waited for the kernel's
+ * retransmission limit (~15 min) and a pub/sub connection, which sends nothing, forever
+ * (redis/ioredis#559). The replies lost with the connection fail their commands, which callers
+ * retry: every write of ours is safe to repeat.
  */
 export function createRedisConnection(target: RedisTarget, opts: ConnectionOptions): RedisClient {
+  const timeoutMs = target.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS
   const common: RedisOptions = {
     connectionName: opts.name,
     enableAutoPipelining: !opts.subscriber,
@@ -44,20 +71,37 @@ export function createRedisConnection(target: RedisTarget, opts: ConnectionOptio
     maxRetriesPerRequest: opts.subscriber ? null : 1,
     enableOfflineQueue: true,
     retryStrategy: (times) => Math.min(50 * 2 ** Math.min(times, 6), 2000),
+    socketTimeout: timeoutMs,
+    keepAlive: KEEPALIVE_MS,
     ...securityOptions(target),
   }
   if ('url' in target) {
     const redis = new Redis(target.url, common)
     // (a Cluster's nodes come and go on their own; there a script's first call on a node is its EVAL)
     if (!opts.subscriber) redis.on('ready', () => loadKnownScripts(redis))
+    else pingWhileReady(redis, timeoutMs)
     return redis
   }
   return new Cluster(target.clusterNodes, {
     redisOptions: common,
     enableAutoPipelining: !opts.subscriber,
     shardedSubscribers: Boolean(opts.subscriber),
+    slotsRefreshInterval: CLUSTER_SLOTS_REFRESH_MS,
     clusterRetryStrategy: (times) => Math.min(100 * 2 ** Math.min(times, 5), 2000),
   })
+}
+
+/**
+ * A pub/sub connection only receives, so nothing would ever start its timeout: a PING every
+ * `everyMs` does (detection within twice that). Only while ready: PINGs queued during an outage
+ * would all be sent at once on reconnect.
+ */
+function pingWhileReady(redis: Redis, everyMs: number): void {
+  const timer = setInterval(() => {
+    if (redis.status === 'ready') redis.ping().catch(() => undefined) // a failure is the reconnect's to log
+  }, everyMs)
+  timer.unref()
+  redis.once('end', () => clearInterval(timer))
 }
 
 /**

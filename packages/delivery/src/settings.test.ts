@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { after, test } from 'node:test'
 import { Type } from '@sinclair/typebox'
 import { ConfigError, loadConfig } from '@tidings/runtime'
+import { DEFAULT_REDIS_TIMEOUT_MS } from './connection.ts'
 import { DEFAULT_RETENTION } from './options.ts'
 import {
   readerRetentionEnvProperties,
@@ -38,7 +39,16 @@ function failsOn(env: Record<string, string>, variable: string, message: RegExp)
 }
 
 test('a plain URL needs nothing else', () => {
-  assert.deepEqual(load({ REDIS_URL: 'redis://r:6379' }), { url: 'redis://r:6379' })
+  assert.deepEqual(load({ REDIS_URL: 'redis://r:6379' }), {
+    url: 'redis://r:6379',
+    timeoutMs: DEFAULT_REDIS_TIMEOUT_MS,
+  })
+})
+
+test('REDIS_TIMEOUT_MS: how long a connection may go without a reply; nonsense is refused, naming it', () => {
+  assert.equal(load({ REDIS_URL: 'redis://r', REDIS_TIMEOUT_MS: '2500' }).timeoutMs, 2500)
+  for (const bad of ['0', '50', '1.5', 'soon', '600001'])
+    failsOn({ REDIS_URL: 'redis://r', REDIS_TIMEOUT_MS: bad }, 'REDIS_TIMEOUT_MS', /REDIS_TIMEOUT_MS/)
 })
 
 test('user, password from a file (trailing newline dropped), TLS with CA, client pair and server name', () => {
@@ -57,6 +67,7 @@ test('user, password from a file (trailing newline dropped), TLS with CA, client
       { host: 'r1', port: 7000 },
       { host: 'r2', port: 7001 },
     ],
+    timeoutMs: DEFAULT_REDIS_TIMEOUT_MS,
     username: 'tidings',
     password: 's3cret',
     tls: { ca: 'CA', cert: 'CERT', key: 'KEY', servername: 'redis.internal' },
@@ -66,6 +77,7 @@ test('user, password from a file (trailing newline dropped), TLS with CA, client
 test('rediss:// turns TLS on by itself', () => {
   assert.deepEqual(load({ REDIS_URL: 'rediss://r:6380', REDIS_TLS_CA_FILE: file('ca2.pem', 'CA') }), {
     url: 'rediss://r:6380',
+    timeoutMs: DEFAULT_REDIS_TIMEOUT_MS,
     tls: { ca: 'CA' },
   })
 })

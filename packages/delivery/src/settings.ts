@@ -8,7 +8,7 @@
 import type { ConnectionOptions as TlsOptions } from 'node:tls'
 import { type Static, type TObject, Type } from '@sinclair/typebox'
 import { ConfigError, readSettingFile, requireThat, valueOrFile } from '@tidings/runtime'
-import { parseClusterNodes, type RedisTarget } from './connection.ts'
+import { DEFAULT_REDIS_TIMEOUT_MS, parseClusterNodes, type RedisTarget } from './connection.ts'
 import { DEFAULT_RETENTION, type RetentionOptions } from './options.ts'
 
 const File = (description: string) => Type.Optional(Type.String({ minLength: 1, description }))
@@ -37,6 +37,13 @@ export const redisEnvProperties = {
   REDIS_TLS_SERVERNAME: Type.Optional(
     Type.String({ minLength: 1, description: 'name the certificates must carry (default: the host)' }),
   ),
+  REDIS_TIMEOUT_MS: Type.Integer({
+    minimum: 100,
+    maximum: 600_000,
+    default: DEFAULT_REDIS_TIMEOUT_MS,
+    description:
+      'a connection without a reply for this long is dropped and reconnected (a Redis gone without closing it)',
+  }),
 }
 
 export type RedisEnv = {
@@ -50,6 +57,7 @@ export type RedisEnv = {
   REDIS_TLS_CERT_FILE?: string
   REDIS_TLS_KEY_FILE?: string
   REDIS_TLS_SERVERNAME?: string
+  REDIS_TIMEOUT_MS?: number
 }
 
 /** The rules the schema cannot express; files are read here, once (a bad path names its variable). */
@@ -104,12 +112,13 @@ export function redisTargetFromEnv(e: RedisEnv): RedisTarget {
         ...(e.REDIS_TLS_SERVERNAME && { servername: e.REDIS_TLS_SERVERNAME }),
       }
     : undefined
-  const security = {
+  const options = {
+    ...(e.REDIS_TIMEOUT_MS !== undefined && { timeoutMs: e.REDIS_TIMEOUT_MS }),
     ...(e.REDIS_USERNAME !== undefined && { username: e.REDIS_USERNAME }),
     ...(password !== undefined && { password }),
     ...(tls && { tls }),
   }
-  if (e.REDIS_URL !== undefined) return { url: e.REDIS_URL, ...security }
+  if (e.REDIS_URL !== undefined) return { url: e.REDIS_URL, ...options }
   let clusterNodes: Array<{ host: string; port: number }>
   try {
     clusterNodes = parseClusterNodes(e.REDIS_CLUSTER_NODES ?? '')
@@ -117,7 +126,7 @@ export function redisTargetFromEnv(e: RedisEnv): RedisTarget {
     throw new ConfigError(`REDIS_CLUSTER_NODES ${(err as Error).message}`, 'REDIS_CLUSTER_NODES')
   }
   requireThat(clusterNodes.length > 0, 'REDIS_CLUSTER_NODES', 'must list at least one host:port')
-  return { clusterNodes, ...security }
+  return { clusterNodes, ...options }
 }
 
 const Seconds = (min: number, max: number, def: number, description: string) =>

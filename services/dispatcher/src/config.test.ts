@@ -29,7 +29,7 @@ test('defaults', () => {
   )
   assert.equal(c.topics.partitions, 6)
   assert.equal(c.topics.deadLetterPartitions, 1)
-  assert.deepEqual(c.redis, { url: 'redis://r:6379' })
+  assert.deepEqual(c.redis, { url: 'redis://r:6379', timeoutMs: 10_000 })
   assert.deepEqual(c.retention, {
     inboxTtlSeconds: 86400,
     inboxCap: 1000,
@@ -63,6 +63,7 @@ test('a Redis Cluster instead of a single Redis', () => {
       { host: 'r1', port: 7000 },
       { host: 'r2', port: 7001 },
     ],
+    timeoutMs: 10_000,
   })
 })
 

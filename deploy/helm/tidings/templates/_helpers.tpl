@@ -114,6 +114,7 @@ REDIS_TLS_KEY_FILE: "/etc/tidings/redis-tls/tls.key"
 REDIS_TLS_SERVERNAME: {{ . | quote }}
 {{- end }}
 {{- end }}
+REDIS_TIMEOUT_MS: {{ .Values.redis.timeoutMs | quote }}
 STATE_TTL_SECONDS: {{ .Values.retention.stateTtlSeconds | quote }}
 LOG_LEVEL: {{ .Values.logLevel | quote }}
 {{- end -}}

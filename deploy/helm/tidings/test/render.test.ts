@@ -294,3 +294,21 @@ test('the chart’s retention bounds are the services’ own (one schema, in @ti
   }
   assert.equal(GatewayEnv.properties.STATE_TTL_SECONDS, DispatcherEnv.properties.STATE_TTL_SECONDS)
 })
+
+test('redis.timeoutMs reaches both services, with their own bounds and default', async () => {
+  const schema = JSON.parse(readFileSync(join(chartDir, 'values.schema.json'), 'utf8'))
+  const chart = schema.properties.redis.properties.timeoutMs as { minimum: number; maximum: number }
+  for (const env of [GatewayEnv, DispatcherEnv]) {
+    const service = env.properties.REDIS_TIMEOUT_MS
+    assert.deepEqual([chart.minimum, chart.maximum], [service.minimum, service.maximum])
+  }
+  const defaults = await render()
+  const set = await render([], ['redis.timeoutMs=2500'])
+  for (const component of ['gateway', 'dispatcher']) {
+    assert.equal(
+      configMapOf(defaults, component).REDIS_TIMEOUT_MS,
+      String(GatewayEnv.properties.REDIS_TIMEOUT_MS.default),
+    )
+    assert.equal(configMapOf(set, component).REDIS_TIMEOUT_MS, '2500', component)
+  }
+})
