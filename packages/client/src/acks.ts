@@ -51,6 +51,12 @@ export class AckBatcher {
     if (seq > this.pending) this.pending = seq
   }
 
+  /** Sends the highest handled seq when the interval's timer fires (arming it if need be). */
+  flushSoon(): void {
+    if (this.pending > this.acked && this.timer === undefined)
+      this.timer = this.clock.setTimeout(() => this.onTimer(), this.intervalMs)
+  }
+
   flush(): void {
     this.cancelTimer()
     if (this.pending <= this.acked) return

@@ -117,7 +117,12 @@ test('reconnects after a drop with full-jitter backoff and resumes with lastSeq 
   const s1 = t.socket(1)
   assert.equal(s1.query.get('lastSeq'), '2')
   assert.equal(s1.query.get('epoch'), 'e1')
-  assert.deepEqual(await storage.load(), { epoch: 'e1', lastSeq: 2, userId: 'u1' })
+  assert.equal(
+    s1.query.get('lastId'),
+    'n2',
+    'the id at lastSeq: the server checks Redis did not reuse the seq',
+  )
+  assert.deepEqual(await storage.load(), { epoch: 'e1', lastSeq: 2, lastId: 'n2', userId: 'u1' })
   // a failure before welcome grows the delay: attempt 1 → 0.5 · 1000
   s1.fail()
   await settle()
@@ -125,10 +130,12 @@ test('reconnects after a drop with full-jitter backoff and resumes with lastSeq 
   assert.equal(r2?.state === 'reconnecting' && r2.delayMs, 500)
   await t.clock.advance(500)
   const s2 = await t.accept(2)
+  assert.deepEqual(s2.sentOf('ack'), [], 'not at once: a missed from 0 may follow the welcome')
+  await t.clock.advance(1000)
   assert.deepEqual(
     s2.sentOf('ack'),
     [{ type: 'ack', seq: 2, epoch: 'e1' }],
-    'a new connection re-acks the resume position',
+    'a new connection re-acks the resume position, within the ack interval',
   )
   s2.receive(note(3))
   await settle()
@@ -151,16 +158,20 @@ test('urls: starts on the first gateway, every reconnect moves on to the next on
   await t.clock.advance(250)
   await until(() => t.ws.sockets.length === 2)
   const s1 = t.socket(1)
-  assert.equal(s1.url, 'wss://gw-b.example/t/v1/ws?lastSeq=1&epoch=e1', 'resumes on the next gateway')
+  assert.equal(
+    s1.url,
+    'wss://gw-b.example/t/v1/ws?lastSeq=1&epoch=e1&lastId=n1',
+    'resumes on the next gateway',
+  )
   s1.fail()
   await t.clock.advance(500)
   const s2 = await t.accept(2)
-  assert.equal(s2.url, 'wss://gw-c.example/v1/ws?lastSeq=1&epoch=e1')
+  assert.equal(s2.url, 'wss://gw-c.example/v1/ws?lastSeq=1&epoch=e1&lastId=n1')
   assert.equal(t.client.session?.url, 'https://gw-c.example')
   s2.serverClose(1006)
   await t.clock.advance(1000) // attempt 2: 0.5 · 500·2²
   await until(() => t.ws.sockets.length === 4)
-  assert.equal(t.socket(3).url, 'wss://gw-a.example/v1/ws?lastSeq=1&epoch=e1', 'and around again')
+  assert.equal(t.socket(3).url, 'wss://gw-a.example/v1/ws?lastSeq=1&epoch=e1&lastId=n1', 'and around again')
   await t.client.close()
 })
 
@@ -188,7 +199,7 @@ test('epoch change resets lastSeq; missed is surfaced', async () => {
   await settle()
   assert.deepEqual(missed, [{ afterSeq: 0, nextSeq: 1, epoch: 'new' }])
   assert.deepEqual(t.handled, [1, 2], 'seqs below the old lastSeq are not taken for duplicates')
-  assert.deepEqual(await storage.load(), { epoch: 'new', lastSeq: 2, userId: 'u1' })
+  assert.deepEqual(await storage.load(), { epoch: 'new', lastSeq: 2, lastId: 'n2', userId: 'u1' })
   await t.client.close()
   assert.deepEqual(
     s.sentOf('ack'),
@@ -416,7 +427,7 @@ test('a position stored for another user is dropped and the connection restarts 
   s1.receive(note(1))
   await settle()
   assert.deepEqual(t.handled, [1])
-  assert.deepEqual(await storage.load(), { epoch: 'e1', lastSeq: 1, userId: 'u1' })
+  assert.deepEqual(await storage.load(), { epoch: 'e1', lastSeq: 1, lastId: 'n1', userId: 'u1' })
   await t.client.resetResume()
   assert.equal(await storage.load(), null)
   await t.client.close()
@@ -435,7 +446,7 @@ test('persists through a localStorage-like adapter', async () => {
   s.receive(note(1))
   s.receive(note(2))
   await t.client.flush()
-  assert.deepEqual(JSON.parse(items.get('me')!), { epoch: 'e1', lastSeq: 2, userId: 'u1' })
+  assert.deepEqual(JSON.parse(items.get('me')!), { epoch: 'e1', lastSeq: 2, lastId: 'n2', userId: 'u1' })
   await t.client.close()
 })
 
@@ -461,7 +472,12 @@ test('one synchronous storage failure (localStorage over quota) neither stops la
   s.receive(note(1))
   s.receive(note(2))
   await settle()
-  assert.deepEqual(JSON.parse(items.get('me') ?? 'null'), { epoch: 'e1', lastSeq: 2, userId: 'u1' })
+  assert.deepEqual(JSON.parse(items.get('me') ?? 'null'), {
+    epoch: 'e1',
+    lastSeq: 2,
+    lastId: 'n2',
+    userId: 'u1',
+  })
   // Before the fix, close() spun on a settled write in a microtask loop: the app froze.
   await t.client.close()
   assert.equal(t.client.state, 'closed')
@@ -531,7 +547,7 @@ test('falls back to SSE when the WebSocket cannot be opened, acks over POST, tri
   await until(() => t.client.state === 'reconnecting')
   await t.clock.advance(1000)
   await until(() => sse.streams.length === 2)
-  assert.equal(sse.streams[1]!.url, 'https://gw.example/v1/sse?lastSeq=1&epoch=e1')
+  assert.equal(sse.streams[1]!.url, 'https://gw.example/v1/sse?lastSeq=1&epoch=e1&lastId=n1')
   assert.equal(sse.streams[1]!.headers['last-event-id'], 'e1:1')
   sse.streams[1]!.push(sse.frame(welcome()))
   await until(() => t.client.state === 'open')
@@ -655,8 +671,8 @@ test('EventSource mode: the token goes in access_token, the position in the quer
   assert.deepEqual(
     posts.map(([u, body]) => `${u} ${body}`),
     [
-      'https://gw.example/v1/inbox/ack {"seq":3,"epoch":"e1"}', // the resume position, re-acked after welcome
-      'https://gw.example/v1/inbox/ack {"seq":4,"epoch":"e1"}', // on close
+      // on close; it covers the resume position (3), which welcome re-acks only at the ack interval
+      'https://gw.example/v1/inbox/ack {"seq":4,"epoch":"e1"}',
     ],
   )
 })

@@ -102,17 +102,31 @@ test('dedupes by seq and by id; a throwing handler is reported and still counts 
   assert.equal(t.resume.current?.lastSeq, 4)
 })
 
-test('welcome in the stored epoch re-acks the stored position; another epoch starts over', async () => {
+test('welcome in the stored epoch re-acks the stored position within the ack interval; another epoch starts over', async () => {
   const t = setup({ stored: { epoch: 'e1', lastSeq: 5 } })
   await t.resume.load()
   t.queue.enqueue({ type: 'welcome', epoch: 'e1', userId: 'u1' })
   await t.queue.idle
-  assert.deepEqual(t.acked, [5], 'acked at once')
+  assert.deepEqual(t.acked, [], 'not at once: a missed from 0 may follow')
+  await t.clock.advance(100)
+  assert.deepEqual(t.acked, [5], 'acked at the interval')
   t.queue.enqueue({ type: 'welcome', epoch: 'e2', userId: 'u1' })
   await t.queue.idle
   assert.deepEqual(t.resume.current, { epoch: 'e2', lastSeq: 0, userId: 'u1' })
   await t.clock.advance(1000)
   assert.deepEqual(t.acked, [5], 'nothing of the old epoch is acked')
+})
+
+test('welcome then missed from 0 in the same epoch (Redis reused the seqs up to the stored one): the stored seq is never acked', async () => {
+  const t = setup({ stored: { epoch: 'e1', lastSeq: 5, lastId: 'n5' } })
+  await t.resume.load()
+  t.queue.enqueue({ type: 'welcome', epoch: 'e1', userId: 'u1' })
+  t.queue.enqueue({ type: 'missed', afterSeq: 0, nextSeq: 1, epoch: 'e1' })
+  t.queue.enqueue(note(1))
+  await t.queue.idle
+  assert.deepEqual(t.resume.current, { epoch: 'e1', lastSeq: 1, lastId: 'n1', userId: 'u1' })
+  await t.clock.advance(1000)
+  assert.deepEqual(t.acked, [1], 'only what this session handled')
 })
 
 test('missed: moves the session to the new epoch, rewinds a position the server lost, tells the app', async () => {

@@ -80,7 +80,7 @@ export function createDeliveryQueue(deps: DeliveryDeps): DeliveryQueue {
         if (item.seq <= position.lastSeq) return // replayed again: already handled
         if (seen.add(`n:${item.id}`)) await handle(item)
         // the position may have been reset (resetResume, another user) while the handler ran
-        if (resume.advance(item.seq) && link.running) acks.handled(item.seq)
+        if (resume.advance(item.seq, item.id) && link.running) acks.handled(item.seq)
         return
       }
     }
@@ -90,8 +90,11 @@ export function createDeliveryQueue(deps: DeliveryDeps): DeliveryQueue {
     // A new life of the user's sequence: a lastSeq from another epoch means nothing.
     if (resume.enterEpoch(epoch)) acks.reset()
     else if (welcome && resume.current!.lastSeq > 0) {
+      // Acked again, in case the last ack was lost with the connection, but not at once: when the
+      // server finds that Redis lost writes and reused seqs up to lastSeq, `missed` from 0 follows
+      // the welcome (and cancels this), and acking lastSeq would delete notifications nobody saw.
       acks.restore(resume.current!.lastSeq)
-      acks.flush()
+      acks.flushSoon()
     }
     resume.claim(userId)
   }

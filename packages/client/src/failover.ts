@@ -80,7 +80,9 @@ export function createFailover(opts: ResolvedOptions, retryWebSocket: () => void
     open(attemptKind, token, position, events) {
       gateway = gateways[index]!
       const { ends } = gateway
-      const resume = position ? { lastSeq: position.lastSeq, epoch: position.epoch } : {}
+      const resume = position
+        ? { lastSeq: position.lastSeq, epoch: position.epoch, lastId: position.lastId }
+        : {}
       if (attemptKind === 'websocket') {
         return openWebSocket(WS!, ends.ws + WS_PATH + query(resume), token, events)
       }

@@ -13,6 +13,7 @@ import assert from 'node:assert/strict'
 import { after, afterEach, before, test } from 'node:test'
 import { setTimeout as delay } from 'node:timers/promises'
 import { connectProducer, loanDecision, produceDecisions } from '@tidings/test/e2e/kafka'
+import { latestSeq, loseLatestWrites } from '@tidings/test/e2e/redis-failover'
 import { type Stack, startStack } from '@tidings/test/e2e/stack'
 import { newUserId } from '@tidings/test/e2e/users'
 import { infraFromEnv, type RedisServer, startRedis, waitFor } from '@tidings/test/infra'
@@ -304,6 +305,44 @@ test('getToken fails on reauth: 4001 at expiry → getToken("rejected") → reco
     )
     assert.deepEqual(a.missed, [])
     t.diagnostic(`4001 → open again on ${a.client.session?.url} (${a.sockets.length} sockets)`)
+  } finally {
+    await a.client.close()
+  }
+})
+
+test('Redis lost the latest writes while the app was away, and new notifications took their seqs: the app gets missed from 0 and every one of them', async () => {
+  const userId = newUserId('sdk-reused')
+  const a = app(userId, [gw2.baseUrl], () => signUserToken(userId))
+  try {
+    await a.client.connect()
+    const before = [loanDecision(userId), loanDecision(userId), loanDecision(userId)]
+    await produceDecisions(producer, stack.topics.loanDecisions, before)
+    await waitFor(() => a.handled.length === 3, { message: 'seq 1..3 handled' })
+    await a.client.close()
+
+    // a failover to a replica that had only seq 1; two new events take seq 2 and 3 again
+    await loseLatestWrites(redis!.url, userId, 2)
+    const after = [loanDecision(userId), loanDecision(userId)]
+    await produceDecisions(producer, stack.topics.loanDecisions, after)
+    await waitFor(async () => (await latestSeq(redis!.url, userId)) === 3, { message: 'both stored' })
+
+    await a.client.connect()
+    await waitFor(() => a.handled.length === 5, {
+      message: `the two new notifications (handled: ${a.handled.map((n) => n.data.loanId).join(', ')})`,
+    })
+    await a.client.flush()
+    assert.deepEqual(
+      a.handled.map((n) => n.data.loanId),
+      [...before, ...after].map((e) => e.loanId),
+      'each once (seq 1, replayed again, is known by its id)',
+    )
+    // from 0: what the app had is not trusted (seq 1 went with the app's ack of 3 before the failover)
+    assert.deepEqual(
+      a.missed.map((m) => m.afterSeq),
+      [0],
+    )
+    const resumed = new URL(a.sockets.at(-1)!.url).searchParams
+    assert.deepEqual([resumed.get('lastSeq'), resumed.get('lastId')], ['3', a.handled[2]!.id])
   } finally {
     await a.client.close()
   }

@@ -41,12 +41,16 @@ test('writes are coalesced: one in flight, then the latest value', async () => {
   const resume = createResumePosition(s.storage, () => undefined)
   resume.enterEpoch('e1')
   resume.claim('u1')
-  for (const seq of [1, 2, 3]) resume.advance(seq)
+  for (const seq of [1, 2, 3]) resume.advance(seq, `n${seq}`)
   assert.deepEqual(s.writes, [{ epoch: 'e1', lastSeq: 0, userId: 'u1' }], 'the first write is in flight')
   assert.ok(resume.writing)
   s.release.shift()?.()
   await settle()
-  assert.deepEqual(s.writes.at(-1), { epoch: 'e1', lastSeq: 3, userId: 'u1' }, 'then only the latest')
+  assert.deepEqual(
+    s.writes.at(-1),
+    { epoch: 'e1', lastSeq: 3, lastId: 'n3', userId: 'u1' },
+    'then only the latest',
+  )
   assert.equal(s.writes.length, 2)
   s.release.shift()?.()
   await resume.writing
@@ -60,18 +64,19 @@ test('epochs, users, advancing and rewinding', async () => {
   assert.equal(resume.belongsToAnother('u1'), false)
   assert.equal(resume.belongsToAnother('u2'), true)
   assert.equal(resume.enterEpoch('e1'), false, 'same epoch: the position stands')
-  assert.equal(resume.advance(7), false, 'not ahead')
-  assert.equal(resume.advance(9), true)
+  assert.equal(resume.advance(7, 'n7'), false, 'not ahead')
+  assert.equal(resume.advance(9, 'n9'), true)
+  assert.deepEqual(resume.current, { epoch: 'e1', lastSeq: 9, lastId: 'n9', userId: 'u1' })
   assert.equal(resume.rewind(12), false, 'not behind')
   assert.equal(resume.rewind(4), true)
-  assert.equal(resume.current?.lastSeq, 4)
+  assert.deepEqual(resume.current, { epoch: 'e1', lastSeq: 4, userId: 'u1' }, 'the id at 4 is not known')
   assert.equal(resume.enterEpoch('e2'), true, 'another epoch starts at 0')
   assert.deepEqual(resume.current, { epoch: 'e2', lastSeq: 0 })
   resume.claim(undefined)
   await resume.writing
   assert.deepEqual(await storage.load(), { epoch: 'e2', lastSeq: 0 })
   resume.forget()
-  assert.equal(resume.advance(10), false, 'no position, nothing to advance')
+  assert.equal(resume.advance(10, 'n10'), false, 'no position, nothing to advance')
   assert.deepEqual(resume.ensure('e3'), { epoch: 'e3', lastSeq: 0 })
   await resume.writing
   assert.equal(await storage.load(), null)
@@ -91,7 +96,7 @@ test('storage failures are reported, never thrown', async () => {
   )
   await resume.load()
   resume.ensure('e1')
-  resume.advance(1)
+  resume.advance(1, 'n1')
   await resume.writing
   assert.deepEqual(
     errors.map((e) => [e.kind, e.message]),
@@ -129,7 +134,11 @@ test('a storage that throws synchronously (localStorage over quota) is reported 
   // for it, in a loop that would never yield again.
   assert.equal(resume.writing, undefined, 'no write in flight after the failure')
   full = false
-  resume.advance(1)
+  resume.advance(1, 'n1')
   await settle()
-  assert.deepEqual(writes, [{ epoch: 'e1', lastSeq: 1, userId: 'u1' }], 'the next position is written')
+  assert.deepEqual(
+    writes,
+    [{ epoch: 'e1', lastSeq: 1, lastId: 'n1', userId: 'u1' }],
+    'the next position is written',
+  )
 })

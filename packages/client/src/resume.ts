@@ -23,8 +23,11 @@ export interface ResumePosition {
   claim(userId: string | undefined): void
   /** The position, starting one in `epoch` at 0 if there is none (not persisted until it advances). */
   ensure(epoch: string): Readonly<ResumeState>
-  /** `seq` was handled: moves the position forward. False when it is not ahead (or was reset meanwhile). */
-  advance(seq: number): boolean
+  /**
+   * `seq` (notification `id`) was handled: moves the position forward. False when it is not ahead
+   * (or was reset meanwhile).
+   */
+  advance(seq: number, id: string): boolean
   /** The server went back to `afterSeq` (writes lost in a failover). True when the position moved back. */
   rewind(afterSeq: number): boolean
 }
@@ -100,15 +103,18 @@ export function createResumePosition(
       state ??= { epoch, lastSeq: 0 }
       return state
     },
-    advance(seq) {
+    advance(seq, id) {
       if (!state || seq <= state.lastSeq) return false
       state.lastSeq = seq
+      state.lastId = id
       persist()
       return true
     },
     rewind(afterSeq) {
       if (!state || afterSeq >= state.lastSeq) return false
       state.lastSeq = afterSeq
+      // the id of the notification at afterSeq is not known (and at 0 there is none)
+      delete state.lastId
       persist()
       return true
     },

@@ -97,3 +97,19 @@ test('parseResumeState refuses anything that is not a position', () => {
   }
   assert.deepEqual(parseResumeState({ epoch: 'e', lastSeq: 0, userId: 3 }), { epoch: 'e', lastSeq: 0 })
 })
+
+test('parseResumeState keeps the id at lastSeq, and positions stored without one (0.1) still load', () => {
+  assert.deepEqual(parseResumeState('{"epoch":"e","lastSeq":4,"lastId":"n4","userId":"u"}'), {
+    epoch: 'e',
+    lastSeq: 4,
+    lastId: 'n4',
+    userId: 'u',
+  })
+  assert.deepEqual(parseResumeState({ epoch: 'e', lastSeq: 4 }), { epoch: 'e', lastSeq: 4 })
+  // an id that names nothing (no seq yet), or is not a string, is dropped, not the position
+  for (const lastId of ['', 7, null])
+    assert.deepEqual(parseResumeState({ epoch: 'e', lastSeq: lastId === '' ? 0 : 4, lastId }), {
+      epoch: 'e',
+      lastSeq: lastId === '' ? 0 : 4,
+    })
+})

@@ -4,6 +4,11 @@ export interface ResumeState {
   epoch: string
   /** Highest notification seq the app has handled in that epoch. */
   lastSeq: number
+  /**
+   * The id of that notification: the server checks that `lastSeq` still holds it, so that seqs
+   * handed out again after Redis lost writes are not skipped. Absent in positions stored by 0.1.
+   */
+  lastId?: string
   /** The user this position belongs to (from `welcome`); a different user starts afresh. */
   userId?: string
 }
@@ -46,6 +51,7 @@ export function parseResumeState(raw: unknown): ResumeState | null {
   if (typeof o.epoch !== 'string' || typeof o.lastSeq !== 'number') return null
   if (!Number.isSafeInteger(o.lastSeq) || o.lastSeq < 0) return null
   const state: ResumeState = { epoch: o.epoch, lastSeq: o.lastSeq }
+  if (typeof o.lastId === 'string' && o.lastId !== '' && o.lastSeq > 0) state.lastId = o.lastId
   if (typeof o.userId === 'string') state.userId = o.userId
   return state
 }

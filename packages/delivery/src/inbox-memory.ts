@@ -1,4 +1,4 @@
-import { finishRead, nextEpochCandidate } from './inbox.ts'
+import { finishRead, lastIdInFrame, nextEpochCandidate } from './inbox.ts'
 import type { InboxReader } from './inbox-reader.ts'
 import {
   broadcastFrame,
@@ -22,6 +22,11 @@ interface UserState {
 export interface MemoryInbox extends InboxReader, InboxWriter {
   /** Loses the user's state, as a Redis failover may: the next read or write starts a new epoch. */
   forget(userId: string): void
+  /**
+   * Loses the user's latest `count` writes but not the epoch, as a failover to a replica behind
+   * on asynchronous replication may: their seqs are handed out again.
+   */
+  loseLatest(userId: string, count: number): void
 }
 
 /**
@@ -75,14 +80,19 @@ export function createMemoryInbox(opts: { inboxCap: number; router?: MemoryRoute
       const st = stateOf(userId)
       let after = 0
       let regressed = false
+      const head = st.seq - st.entries.length + 1
       if (from.epoch === undefined || from.epoch === st.epoch) {
         after = from.lastSeq ?? 0
-        if (after > st.seq) {
+        // past the latest seq, or that seq now holds another id: writes lost, seqs reused
+        const there = from.lastId !== undefined && after >= 1 ? st.entries[after - head] : undefined
+        if (
+          after > st.seq ||
+          (there && !there.frame.includes(`"seq":${after},"id":"${lastIdInFrame(from)}"`))
+        ) {
           after = 0
           regressed = true
         }
       }
-      const head = st.seq - st.entries.length + 1
       const entries = st.entries.slice(Math.max(after + 1, head) - head)
       const frames = entries.map((e) => e.frame)
       const metas = entries.map((e) => e.meta)
@@ -97,6 +107,14 @@ export function createMemoryInbox(opts: { inboxCap: number; router?: MemoryRoute
     ackWithMeta,
     forget(userId) {
       users.delete(userId)
+    },
+    loseLatest(userId, count) {
+      const st = users.get(userId)
+      if (!st) return
+      const lost = Math.min(count, st.seq)
+      st.seq -= lost
+      st.entries.splice(Math.max(0, st.entries.length - lost))
+      for (const [id, at] of st.delivered) if (at.seq > st.seq) st.delivered.delete(id)
     },
   }
   return inbox

@@ -1,4 +1,4 @@
-import { finishRead, type InboxRead, nextEpochCandidate, type ResumePoint } from './inbox.ts'
+import { finishRead, type InboxRead, lastIdInFrame, nextEpochCandidate, type ResumePoint } from './inbox.ts'
 import type { InboxReader, InboxReaderOptions } from './inbox-reader.ts'
 import { userInboxKey, userStateKey } from './keys.ts'
 import { LuaScript } from './lua-script.ts'
@@ -37,6 +37,7 @@ export function createInboxReader(redis: RedisClient, options: InboxReaderOption
         lastSeq,
         clientEpoch,
         stateTtlSeconds,
+        lastIdInFrame(from),
       )
       return readFromScript(from, epoch, seq, acked, firstSeq, entries, regressed)
     },

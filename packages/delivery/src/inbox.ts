@@ -32,7 +32,16 @@ export interface ResumePoint {
   lastSeq?: number
   /** The epoch `lastSeq` belongs to; absent = the current one (a client that only knows a seq). */
   epoch?: string
+  /**
+   * The id of the client's notification at `lastSeq`. When the inbox still holds that seq with
+   * another id, Redis lost writes and reused the seqs up to it: the read is `regressed`.
+   */
+  lastId?: string
 }
+
+/** lastId as it appears inside a stored frame (JSON.stringify's escaping), or '' for none. */
+export const lastIdInFrame = (from: ResumePoint): string =>
+  from.lastId === undefined ? '' : JSON.stringify(from.lastId).slice(1, -1)
 
 /**
  * The protocol's `missed` rule. A client that names an epoch that is not the current one gets

@@ -3,7 +3,7 @@ import { NOW_MS, READ_INBOX_FN } from './scripts.ts'
 /**
  * The connect path in one step (session-admission.ts). KEYS: presence, revoked, state, inbox (one
  * user, one hash tag).  ARGV: member, ttlMs, maxSessions, candidateEpoch, afterSeq, clientEpoch,
- * stateTtl.  Returns {0} when the user has maxSessions live sessions (nothing else is touched), else
+ * stateTtl, lastId (READ_INBOX's).  Returns {0} when the user has maxSessions live sessions (nothing else is touched), else
  * {1, revokedAt or '', epoch, seq, acked, firstSeq, frames, regressed}: PRESENCE_JOIN, GET of the
  * revocation and READ_INBOX together.
  */
@@ -14,7 +14,7 @@ if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return {0} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local revoked = redis.call('GET', KEYS[2]) or ''
-return {1, revoked, read_inbox(KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], ARGV[7])}
+return {1, revoked, read_inbox(KEYS[3], KEYS[4], ARGV[4], ARGV[5], ARGV[6], ARGV[7], ARGV[8])}
 `
 
 /**

@@ -144,9 +144,11 @@ return 1
 
 // The inbox read of READ_INBOX, and of the connect path's ADMIT_SESSION (scripts-connect.ts).
 export const READ_INBOX_FN = `${ENSURE_STATE}
-local function read_inbox(stateKey, inboxKey, candidate, afterSeq, clientEpoch, stateTtl)
+local function read_inbox(stateKey, inboxKey, candidate, afterSeq, clientEpoch, stateTtl, lastId)
   local epoch, seq, acked = ensure_state(stateKey, inboxKey, candidate)
   redis.call('EXPIRE', stateKey, stateTtl)
+  local len = redis.call('LLEN', inboxKey)
+  local head = seq - len + 1
   local after = 0
   local regressed = 0
   if clientEpoch == epoch or clientEpoch == '' then
@@ -154,9 +156,15 @@ local function read_inbox(stateKey, inboxKey, candidate, afterSeq, clientEpoch, 
     -- the caller saw a seq this state never reached: writes were lost (a failover) and seqs may be
     -- reused, so nothing after 0 can be trusted
     if after > seq then after = 0; regressed = 1 end
+    -- the same when the caller's last seq now holds another notification: seqs reused up to it
+    -- (lastId: the id it had there, JSON-escaped; checked while the entry is still in the inbox)
+    if lastId ~= '' and after >= 1 and after >= head then
+      local entry = redis.call('LINDEX', inboxKey, after - head)
+      if entry and not string.find(entry, '"seq":' .. after .. ',"id":"' .. lastId .. '"', 1, true) then
+        after = 0; regressed = 1
+      end
+    end
   end
-  local len = redis.call('LLEN', inboxKey)
-  local head = seq - len + 1
   local from = math.max(after + 1, head)
   local frames = {}
   if len > 0 and from <= seq then frames = redis.call('LRANGE', inboxKey, from - head, -1) end
@@ -167,11 +175,14 @@ end
 
 /**
  * KEYS: state, inbox.  ARGV: candidateEpoch, afterSeq, clientEpoch ('' = "the current one", for
- * callers that only know a seq), stateTtl. afterSeq only counts in the epoch it came from.  Returns {epoch, seq, acked, firstSeq, frames}: the frames after afterSeq (or from
- * the oldest when the epoch differs), firstSeq = seq of frames[1] or seq+1 when none.
+ * callers that only know a seq), stateTtl, lastId (the JSON-escaped id of the caller's notification
+ * at afterSeq, or '').  afterSeq only counts in the epoch it came from, and only if afterSeq is not
+ * past the latest seq nor holds another id.  Returns {epoch, seq, acked, firstSeq, frames,
+ * regressed}: the frames after afterSeq (or from the oldest when the epoch differs or the seqs were
+ * reused: regressed = 1), firstSeq = seq of frames[1] or seq+1 when none.
  */
 export const READ_INBOX = `${READ_INBOX_FN}
-return {read_inbox(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4])}
+return {read_inbox(KEYS[1], KEYS[2], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5])}
 `
 
 /**

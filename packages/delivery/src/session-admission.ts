@@ -1,4 +1,4 @@
-import { type InboxRead, nextEpochCandidate, type ResumePoint } from './inbox.ts'
+import { type InboxRead, lastIdInFrame, nextEpochCandidate, type ResumePoint } from './inbox.ts'
 import type { InboxReader } from './inbox-reader.ts'
 import { readFromScript } from './inbox-reader-redis.ts'
 import { userInboxKey, userPresenceKey, userRevokedKey, userStateKey } from './keys.ts'
@@ -53,6 +53,7 @@ export function createSessionAdmission(
         lastSeq,
         from.epoch ?? '',
         stateTtlSeconds,
+        lastIdInFrame(from),
       )
       if (r[0] === 0) return { admitted: false }
       const [, revoked, epoch, seq, acked, firstSeq, entries, regressed] = r

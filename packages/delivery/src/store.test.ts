@@ -5,6 +5,7 @@ import { infraFromEnv, uniqueName } from '@tidings/test/infra'
 import type { Redis } from 'ioredis'
 import { createRedisConnection } from './connection.ts'
 import { computeMissed } from './inbox.ts'
+import { createMemoryInbox } from './inbox-memory.ts'
 import { userInboxKey, userStateKey } from './keys.ts'
 import { DEFAULT_RETENTION } from './options.ts'
 import { createDeliveryStore, type DeliveryStore } from './store.ts'
@@ -181,3 +182,65 @@ test('computeMissed follows the protocol', () => {
     epoch: 'E',
   })
 })
+
+// The resume point's lastId, in both implementations of the inbox (Redis scripts, in memory).
+for (const [name, open] of [
+  [
+    'Redis',
+    async () => {
+      const redis = createRedisConnection({ url: infraFromEnv().redisUrl }, { name: 'store-test-lastid' })
+      return {
+        store: createDeliveryStore(redis, DEFAULT_RETENTION) as DeliveryStore,
+        loseLastWrite: async (u: string) => {
+          await redis.hincrby(userStateKey(u), 'seq', -1)
+          await redis.rpop(userInboxKey(u))
+        },
+        close: () => redis.quit(),
+      }
+    },
+  ],
+  [
+    'memory',
+    async () => {
+      const inbox = createMemoryInbox({ inboxCap: DEFAULT_RETENTION.inboxCap })
+      return {
+        store: inbox,
+        loseLastWrite: async (u: string) => inbox.loseLatest(u, 1),
+        close: async () => undefined,
+      }
+    },
+  ],
+] as const) {
+  describe(`resume with lastId (${name})`, () => {
+    test('the seq holding another id (writes lost, seq reused) is missed from 0; the same id, or an entry gone, resumes after it', async () => {
+      const { store, loseLastWrite, close } = await open()
+      try {
+        const u = uniqueName('u')
+        const odd = { ...n(2), id: 'n2 "quoted" \\ é' } // escaped in the frame as JSON.stringify does
+        await store.deliverToUser(u, 'e1', n(1))
+        await store.deliverToUser(u, 'e2', odd)
+        const { epoch } = await store.readInbox(u, {})
+        const same = await store.readInbox(u, { lastSeq: 2, epoch, lastId: odd.id })
+        assert.equal(same.regressed, undefined)
+        assert.deepEqual([same.frames.length, same.missed], [0, undefined])
+
+        await loseLastWrite(u)
+        const { epoch: now } = await store.readInbox(u, {})
+        await store.deliverToUser(u, 'e3', n(3)) // takes seq 2 again
+        const reused = await store.readInbox(u, { lastSeq: 2, epoch: now, lastId: odd.id })
+        assert.equal(reused.regressed, true)
+        assert.deepEqual(reused.missed, { afterSeq: 0, nextSeq: 1, epoch: now })
+        assert.deepEqual(
+          reused.frames.map((f) => JSON.parse(f).title),
+          ['t1', 't3'],
+        )
+        // acked (gone from the inbox): nothing to compare, the position is trusted
+        await store.ack(u, now, 2)
+        const gone = await store.readInbox(u, { lastSeq: 2, epoch: now, lastId: odd.id })
+        assert.deepEqual([gone.regressed, gone.missed, gone.frames.length], [undefined, undefined, 0])
+      } finally {
+        await close()
+      }
+    })
+  })
+}

@@ -8,11 +8,15 @@ function seqOf(v: unknown): number {
   return n
 }
 
+// Notification ids are 22 characters from the dispatcher; this only bounds what a client may send.
+const MAX_ID_LENGTH = 256
+
 /**
- * `?lastSeq=N&epoch=E` (WebSocket, SSE) or `?afterSeq=N&epoch=E` (REST inbox).
+ * `?lastSeq=N&epoch=E&lastId=I` (WebSocket, SSE) or `?afterSeq=N&epoch=E` (REST inbox).
  * `requireEpoch` (WebSocket): the protocol trusts a lastSeq only together with its epoch, so a
  * lastSeq without one replays from the oldest. SSE and REST are specified with a seq only: there
- * a seq without an epoch is taken in the current epoch.
+ * a seq without an epoch is taken in the current epoch. `lastId`, the id of the notification at
+ * lastSeq, lets the read tell seqs reused after Redis lost writes (docs/protocol.md §5.1).
  */
 export function parseResumeQuery(
   q: Record<string, unknown>,
@@ -25,7 +29,15 @@ export function parseResumeQuery(
     if (typeof q.epoch !== 'string' || !isEpoch(q.epoch)) throw new BAD_RESUME()
     resume.epoch = q.epoch
   }
-  if (opts.requireEpoch && resume.epoch === undefined) delete resume.lastSeq
+  if (seqParam === 'lastSeq' && q.lastId !== undefined) {
+    if (typeof q.lastId !== 'string' || q.lastId === '' || q.lastId.length > MAX_ID_LENGTH)
+      throw new BAD_RESUME()
+    if (resume.lastSeq !== undefined) resume.lastId = q.lastId
+  }
+  if (opts.requireEpoch && resume.epoch === undefined) {
+    delete resume.lastSeq
+    delete resume.lastId
+  }
   return resume
 }
 
@@ -37,4 +49,21 @@ export function parseLastEventId(value: string | string[] | undefined): ResumePo
   const epoch = value.slice(0, i)
   if (!isEpoch(epoch)) throw new BAD_RESUME()
   return { epoch, lastSeq: seqOf(value.slice(i + 1)) }
+}
+
+/**
+ * A Last-Event-ID position, with the query's lastId when the query names the same seq and epoch:
+ * the SDK sends both, while EventSource's own reconnects send a newer Last-Event-ID than their URL.
+ * The header wins, so a query it overrides is not checked.
+ */
+export function withLastIdOf(q: Record<string, unknown>, header: ResumePoint): ResumePoint {
+  let query: ResumePoint
+  try {
+    query = parseResumeQuery(q, 'lastSeq')
+  } catch {
+    return header
+  }
+  if (query.lastId !== undefined && query.lastSeq === header.lastSeq && query.epoch === header.epoch)
+    return { ...header, lastId: query.lastId }
+  return header
 }

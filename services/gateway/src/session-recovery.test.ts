@@ -5,6 +5,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, test } from 'node:test'
 import type { ServerFrame } from '@tidings/contracts'
 import { createRedisConnection, type RedisClient, userInboxKey, userStateKey } from '@tidings/delivery'
+import { loseLatestWrites } from '@tidings/test/e2e/redis-failover'
 import { infraFromEnv, uniqueName, waitFor } from '@tidings/test/infra'
 import { signUserToken } from '@tidings/test/support/tokens'
 import { openSocket } from '@tidings/test/support/ws-client'
@@ -58,10 +59,7 @@ async function liveSession(labels: string[]) {
 }
 
 /** A failover that kept seq 1 of three: same epoch, state and inbox as they were after the first write. */
-async function loseLastTwoWrites(user: string) {
-  await redis.hset(userStateKey(user), 'seq', 1)
-  await redis.ltrim(userInboxKey(user), 0, 0)
-}
+const loseLastTwoWrites = (user: string) => loseLatestWrites(infraFromEnv().redisUrl, user, 2)
 
 /**
  * The pod's pub/sub connection drops and comes back: the hub re-reads every open session's inbox
@@ -196,6 +194,49 @@ describe('seqs reused after Redis lost writes', () => {
     await s.next('pong')
     assert.deepEqual(seen(s.frames), ['1:a1', '2:a2', '3:a3'])
     await s.close()
+  })
+
+  /** The app was away when Redis lost writes, and came back with the position it had stored. */
+  async function resumeAfterReuse(withLastId: boolean) {
+    const { user, s } = await liveSession(['a1', 'a2', 'a3'])
+    const last = s.frames.findLast((f) => f.type === 'notification')!
+    const welcome = s.frames.find((f) => f.type === 'welcome')!
+    await s.close()
+    await loseLastTwoWrites(user)
+    await deliver(user, ['b2', 'b3']) // seq 2 and 3 again: the stored lastSeq is not past the latest
+    const query = { lastSeq: 3, epoch: welcome.epoch, ...(withLastId && { lastId: last.id }) }
+    const again = await openSocket(gw.url, { token: await signUserToken(user), query })
+    await again.next('welcome')
+    again.send({ type: 'ping' })
+    await again.next('pong') // the connect replay is complete
+    return { user, again }
+  }
+
+  test('on reconnect: a lastSeq that now holds another notification (lastId) gets missed from 0 and the inbox from the oldest', async () => {
+    const { again } = await resumeAfterReuse(true)
+    assert.deepEqual(seen(again.frames), ['missed@0', '1:a1', '2:b2', '3:b3'])
+    await again.close()
+  })
+
+  test('on reconnect without lastId the reuse cannot be told: b2 and b3 are skipped (why the SDK sends it)', async () => {
+    const { again } = await resumeAfterReuse(false)
+    assert.deepEqual(seen(again.frames), [])
+    await again.close()
+  })
+
+  test('on reconnect: a lastId that matches resumes after lastSeq, as without one', async () => {
+    const { user, s } = await liveSession(['a1', 'a2'])
+    const last = s.frames.findLast((f) => f.type === 'notification')!
+    const welcome = s.frames.find((f) => f.type === 'welcome')!
+    await s.close()
+    await deliver(user, ['a3'])
+    const query = { lastSeq: 2, epoch: welcome.epoch, lastId: last.id }
+    const again = await openSocket(gw.url, { token: await signUserToken(user), query })
+    await again.waitForCount('notification', 1)
+    again.send({ type: 'ping' })
+    await again.next('pong')
+    assert.deepEqual(seen(again.frames), ['3:a3'])
+    await again.close()
   })
 })
 
