@@ -80,6 +80,7 @@ export function createRedisConnection(target: RedisTarget, opts: ConnectionOptio
     // (a Cluster's nodes come and go on their own; there a script's first call on a node is its EVAL)
     if (!opts.subscriber) redis.on('ready', () => loadKnownScripts(redis))
     else pingWhileReady(redis, timeoutMs)
+    redis.on('close', () => clearStaleSocketTimeout(redis))
     return redis
   }
   return new Cluster(target.clusterNodes, {
@@ -102,6 +103,18 @@ function pingWhileReady(redis: Redis, everyMs: number): void {
   }, everyMs)
   timer.unref()
   redis.once('end', () => clearInterval(timer))
+}
+
+/**
+ * ioredis 5 leaves the socketTimeout timer of a connection that closed for another reason (a Redis
+ * restart, CLIENT KILL, a reset) armed, and when it fires it destroys the next, healthy connection
+ * and stops that one's own timer from arming meanwhile (redis/ioredis#2147, fixed in 6.0). A
+ * Cluster's node and shard connections never reconnect (ioredis replaces them): only a standalone one.
+ */
+function clearStaleSocketTimeout(redis: Redis): void {
+  const state = redis as unknown as { socketTimeoutTimer?: ReturnType<typeof setTimeout> }
+  clearTimeout(state.socketTimeoutTimer)
+  state.socketTimeoutTimer = undefined
 }
 
 /**

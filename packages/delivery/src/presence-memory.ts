@@ -28,7 +28,7 @@ export function createMemoryPresenceStore(
   return {
     async join(userId, sessionId, maxSessions) {
       const sessions = live(userId) ?? new Map<string, number>()
-      if (sessions.size >= maxSessions) return false
+      if (!sessions.has(sessionId) && sessions.size >= maxSessions) return false
       sessions.set(sessionId, now() + opts.ttlMs)
       users.set(userId, sessions)
       return true

@@ -10,7 +10,9 @@ import { NOW_MS, READ_INBOX_FN } from './scripts.ts'
 export const ADMIT_SESSION = `${NOW_MS}
 ${READ_INBOX_FN}
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-if redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return {0} end
+-- a member already present is this very call repeated (its reply lost with the connection, the
+-- command re-sent by ioredis or retried): it keeps its slot instead of being refused by itself
+if not redis.call('ZSCORE', KEYS[1], ARGV[1]) and redis.call('ZCARD', KEYS[1]) >= tonumber(ARGV[3]) then return {0} end
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[2]), ARGV[1])
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
 local revoked = redis.call('GET', KEYS[2]) or ''
