@@ -99,7 +99,10 @@ export function createRedisConnection(target: RedisTarget, opts: ConnectionOptio
  */
 function pingWhileReady(redis: Redis, everyMs: number): void {
   const timer = setInterval(() => {
-    if (redis.status === 'ready') redis.ping().catch(() => undefined) // a failure is the reconnect's to log
+    if (redis.status === 'ready')
+      redis.ping().catch(() => undefined) // a failure is the reconnect's to log
+    // disconnect() while reconnecting ends the client without an 'end' event
+    else if (redis.status === 'end') clearInterval(timer)
   }, everyMs)
   timer.unref()
   redis.once('end', () => clearInterval(timer))

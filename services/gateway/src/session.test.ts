@@ -137,6 +137,22 @@ describe('Session (in memory)', () => {
     assert.equal(await m.presence.count('u7'), 0)
   })
 
+  test('an admission that ran in Redis but whose reply was lost (it throws): the session ends 1013 and its entry is released', async () => {
+    const admit = m.pod.admission.admit
+    m.pod.admission.admit = async (...args) => {
+      await admit(...args) // the entry was written…
+      m.pod.admission.admit = admit
+      throw new Error('Connection is closed.') // …and the reply lost with the connection, twice
+    }
+    const transport = new FakeTransport()
+    assert.ok(m.hub.open(transport, principal('u9'), {}))
+    await settle()
+    await settle()
+    assert.deepEqual(transport.closedWith?.code, CloseCode.TryAgainLater)
+    assert.equal(await m.presence.count('u9'), 0, 'not held until the entry expires')
+    assert.equal(m.router.channelCount, 0)
+  })
+
   test('a socket gone while the session is being admitted: presence released, channel left', async () => {
     let release!: () => void
     const held = new Promise<void>((r) => {

@@ -36,13 +36,21 @@ export interface SessionHost {
  * asks it to refresh() or reconnect(); the transport feeds it receive()/pong()/disconnected().
  * The ordered delivery (replay, live, resync) is its base class, session-stream.ts.
  */
+
+const Presence = { None: 0, Maybe: 1, Held: 2 } as const
+type Presence = (typeof Presence)[keyof typeof Presence]
+
 export class Session extends SessionStream<SessionContext> {
   #expiresAt: number
   #allowedTopics: readonly string[]
   #topics: Set<string> | null = null
   /** Set by a pong, cleared by each heartbeat. */
   #alive = true
-  #admitted = false
+  /**
+   * The presence entry: none, maybe (an admission that failed may still have run in Redis: its reply
+   * lost with the connection), or held. A number, not two booleans: every idle socket has one.
+   */
+  #presence: Presence = Presence.None
   #joined = false
   #warned = false
   #violations = 0
@@ -92,7 +100,7 @@ export class Session extends SessionStream<SessionContext> {
 
   /** Holds a presence entry, which the hub's heartbeat refreshes. */
   get present(): boolean {
-    return this.#admitted
+    return this.#presence === Presence.Held
   }
 
   // A failure here (Redis down) ends the session through fail(), like every step of `inbound`.
@@ -104,14 +112,18 @@ export class Session extends SessionStream<SessionContext> {
     this.#joined = true
     await pod.router.joinUser(this.userId, this)
     if (this.closed) return
+    this.#presence = Presence.Maybe // if admit() throws, cleanup() still leaves
     const admission = await pod.admission.admit(
       this.userId,
       this.id,
       pod.config.admission.maxSessionsPerUser,
       resume,
     )
-    if (!admission.admitted) return this.close(Closes.TooManySessions)
-    this.#admitted = true
+    if (!admission.admitted) {
+      this.#presence = Presence.None
+      return this.close(Closes.TooManySessions)
+    }
+    this.#presence = Presence.Held
     // closed while waiting: cleanup() releases what was just acquired
     if (this.closed) return this.cleanup()
     this.deliverFrom(admission.read, admission.revokedAt)
@@ -309,8 +321,8 @@ export class Session extends SessionStream<SessionContext> {
     }
     if (this.#topics) for (const t of this.#topics) pod.router.leaveTopic(t, this.#onBroadcast)
     this.#topics = null
-    if (this.#admitted) {
-      this.#admitted = false
+    if (this.#presence !== Presence.None) {
+      this.#presence = Presence.None
       pod.presence.leave(this.userId, this.id).catch((err) => pod.log.warn({ err }, 'presence leave failed'))
     }
     pod.deadlines.cancel(this)
