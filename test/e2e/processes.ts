@@ -103,6 +103,13 @@ function installExitHook(): void {
 }
 
 /** A TCP port that was free a moment ago (the kernel's choice for port 0). */
+/** The status of `GET url` (the body read and dropped, so the connection is reused). */
+export async function httpStatus(url: string): Promise<number> {
+  const res = await fetch(url)
+  await res.arrayBuffer()
+  return res.status
+}
+
 export async function freePort(): Promise<number> {
   const [port] = await freePorts(1)
   return port!

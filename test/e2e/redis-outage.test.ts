@@ -7,6 +7,7 @@ import { Redis } from 'ioredis'
 import type { Producer } from 'kafkajs'
 import { infraFromEnv, type RedisServer, startRedis, waitFor } from '../infra/index.ts'
 import { loanDecision, produce, produceDecisions } from './kafka.ts'
+import { httpStatus } from './processes.ts'
 import { type Stack, startStackAndProducer } from './stack.ts'
 import { connectUser, newUserId } from './users.ts'
 
@@ -43,11 +44,6 @@ const subscribers = async (userId: string) => {
   const reply = (await redis.call('PUBSUB', 'SHARDNUMSUB', userChannel(userId))) as [string, number]
   return Number(reply[1])
 }
-const status = async (url: string) => {
-  const res = await fetch(url)
-  await res.arrayBuffer()
-  return res.status
-}
 
 test('Redis restarts empty under a live session: probes dip, then the session gets missed + the new epoch live', async (t) => {
   const gw = stack.gateways[0]!
@@ -62,8 +58,10 @@ test('Redis restarts empty under a live session: probes dip, then the session ge
     const stoppedAt = Date.now()
     await redisServer.restart() // same port, no persistence: every key is gone
     // both services come back by themselves
-    await waitFor(async () => (await status(`${gw.baseUrl}/readyz`)) === 200, { timeoutMs: 30_000 })
-    await waitFor(async () => (await status(`${dispatcher.baseUrl}/readyz`)) === 200, { timeoutMs: 30_000 })
+    await waitFor(async () => (await httpStatus(`${gw.baseUrl}/readyz`)) === 200, { timeoutMs: 30_000 })
+    await waitFor(async () => (await httpStatus(`${dispatcher.baseUrl}/readyz`)) === 200, {
+      timeoutMs: 30_000,
+    })
     // the gateway re-subscribed its user's channel on the new server
     await waitFor(async () => (await subscribers(user)) === 1, {
       timeoutMs: 30_000,

@@ -13,6 +13,7 @@ import {
   waitFor,
 } from '../infra/index.ts'
 import { loanDecision, produceDecisions } from './kafka.ts'
+import { httpStatus } from './processes.ts'
 import { type Stack, startStackAndProducer } from './stack.ts'
 import { assertContiguous, newUserId, ResumingClient } from './users.ts'
 
@@ -44,12 +45,6 @@ after(async () => {
   await proxy?.close()
   await redisServer?.stop()
 })
-
-const status = async (url: string) => {
-  const res = await fetch(url)
-  await res.arrayBuffer()
-  return res.status
-}
 
 test('Redis goes silent under a live session: both services reconnect by themselves and the app gets every notification once, in order', async (t) => {
   const gw = stack.gateways[0]!
@@ -94,10 +89,10 @@ test('Redis goes silent under a live session: both services reconnect by themsel
       true,
       'one epoch',
     )
-    await waitFor(async () => (await status(`${gw.baseUrl}/readyz`)) === 200, {
+    await waitFor(async () => (await httpStatus(`${gw.baseUrl}/readyz`)) === 200, {
       message: 'the gateway ready again',
     })
-    await waitFor(async () => (await status(`${stack.dispatcher!.baseUrl}/readyz`)) === 200, {
+    await waitFor(async () => (await httpStatus(`${stack.dispatcher!.baseUrl}/readyz`)) === 200, {
       message: 'the dispatcher ready again',
     })
     t.diagnostic(
