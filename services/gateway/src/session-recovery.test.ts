@@ -339,7 +339,11 @@ test('SSE: an EventSource reconnect after a missed-from-0 replay that ended at t
   const url = `${gw.url}/v1/sse?lastSeq=3&epoch=${welcome.epoch}&lastId=${encodeURIComponent(last.id)}`
   const titles = (es: Awaited<ReturnType<typeof openSse>>) =>
     es.events.flatMap((e) =>
-      e.event === 'notification' ? [`${e.id}:${JSON.parse(e.data).title.replace('title ', '')}`] : e.event === 'missed' ? ['missed'] : [],
+      e.event === 'notification'
+        ? [`${e.id}:${JSON.parse(e.data).title.replace('title ', '')}`]
+        : e.event === 'missed'
+          ? ['missed']
+          : [],
     )
   const first = await openSse(url, { authorization: `Bearer ${token}` })
   await first.next('welcome')
