@@ -18,6 +18,8 @@ export interface AckOptions {
 export class AckBatcher {
   private pending = 0
   private acked = 0
+  /** A seq to re-ack when the interval's timer fires, and only then (restoreSoon). */
+  private deferred = 0
   private count = 0
   private timer: TimerHandle | undefined
   private readonly intervalMs: number
@@ -51,14 +53,21 @@ export class AckBatcher {
     if (seq > this.pending) this.pending = seq
   }
 
-  /** Sends the highest handled seq when the interval's timer fires (arming it if need be). */
-  flushSoon(): void {
-    if (this.pending > this.acked && this.timer === undefined)
+  /**
+   * Re-acks `seq` (the stored position) when the interval's timer fires, never sooner: a flush()
+   * before then (close(), flush(), a restart) leaves it out, and reset() drops it. A `missed` from 0
+   * that follows `welcome` may arrive after app code ran on `open`, and acking the stored seq before
+   * it is handled deletes the notifications that took reused seqs, for every device.
+   */
+  restoreSoon(seq: number): void {
+    if (seq > this.deferred && seq > this.pending) this.deferred = seq
+    if (this.deferred > 0 && this.timer === undefined)
       this.timer = this.clock.setTimeout(() => this.onTimer(), this.intervalMs)
   }
 
   flush(): void {
-    this.cancelTimer()
+    // the timer stays while a deferred re-ack waits for it
+    if (this.deferred === 0) this.cancelTimer()
     if (this.pending <= this.acked) return
     if (this.send(this.pending)) {
       this.acked = this.pending
@@ -71,12 +80,19 @@ export class AckBatcher {
     this.cancelTimer()
     this.pending = 0
     this.acked = 0
+    this.deferred = 0
     this.count = 0
   }
 
-  /** The connection changed: whatever was acked before may not have arrived, ack it again. */
+  /**
+   * The connection changed: whatever was acked before may not have arrived, ack it again — at the
+   * interval, like restoreSoon(), for the same reason: a `missed` from 0 may follow the `welcome`.
+   */
   unconfirm(): void {
+    if (this.pending > this.deferred) this.deferred = this.pending
+    this.pending = 0
     this.acked = 0
+    this.count = 0
   }
 
   dispose(): void {
@@ -85,6 +101,8 @@ export class AckBatcher {
 
   private onTimer(): void {
     this.timer = undefined
+    if (this.deferred > this.pending) this.pending = this.deferred
+    this.deferred = 0
     this.flush()
   }
 

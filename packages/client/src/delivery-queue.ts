@@ -92,9 +92,9 @@ export function createDeliveryQueue(deps: DeliveryDeps): DeliveryQueue {
     else if (welcome && resume.current!.lastSeq > 0) {
       // Acked again, in case the last ack was lost with the connection, but not at once: when the
       // server finds that Redis lost writes and reused seqs up to lastSeq, `missed` from 0 follows
-      // the welcome (and cancels this), and acking lastSeq would delete notifications nobody saw.
-      acks.restore(resume.current!.lastSeq)
-      acks.flushSoon()
+      // the welcome (and cancels this), and acking lastSeq would delete notifications nobody saw. Not
+      // by a flush before the interval either (close() on `open`): the missed may not be handled yet.
+      acks.restoreSoon(resume.current!.lastSeq)
     }
     resume.claim(userId)
   }

@@ -347,3 +347,72 @@ test('Redis lost the latest writes while the app was away, and new notifications
     await a.client.close()
   }
 })
+
+// Review of 84d1507: the welcome re-ack is deferred so that the missed from 0 after it cancels it,
+// but close() (and flush(), restartNow) send it at once. Browsers queue a task per WebSocket message;
+// an app that closes as soon as connect() resolves acks the stored seq before the missed frame is
+// handled, and the ack deletes the new notifications that took the reused seqs, for every device.
+class TaskPerMessageWebSocket extends WebSocket {
+  #handler: ((e: MessageEvent) => void) | null = null
+  constructor(url: string | URL, protocols?: string | string[]) {
+    super(url, protocols)
+    super.onmessage = (e: MessageEvent) => setTimeout(() => this.#handler?.(e), 0)
+  }
+  override get onmessage(): ((e: MessageEvent) => void) | null {
+    return this.#handler
+  }
+  override set onmessage(h: ((e: MessageEvent) => void) | null) {
+    this.#handler = h
+  }
+}
+
+for (const taskPerMessage of [false, true]) {
+  test(`Redis reused the seqs up to the stored one: close() right after connect() does not ack them away (${taskPerMessage ? 'a task per message, as in browsers' : 'Node WebSocket'})`, async () => {
+    const userId = newUserId('sdk-reused-close')
+    const missed: number[] = []
+    const client = createTidingsClient({
+      urls: [gw2.baseUrl],
+      getToken: () => signUserToken(userId),
+      WebSocket: (taskPerMessage ? TaskPerMessageWebSocket : WebSocket) as unknown as WebSocketConstructor,
+      sse: false,
+    })
+    const handled: NotificationFrame[] = []
+    client.on('notification', (n) => {
+      handled.push(n)
+    })
+    client.on('missed', (m) => {
+      missed.push(m.afterSeq)
+    })
+    const other = app(userId, [gw2.baseUrl], () => signUserToken(userId))
+    try {
+      await client.connect()
+      await produceDecisions(producer, stack.topics.loanDecisions, [
+        loanDecision(userId),
+        loanDecision(userId),
+        loanDecision(userId),
+      ])
+      await waitFor(() => handled.length === 3, { message: 'seq 1..3 handled' })
+      await client.close()
+      await loseLatestWrites(redis!.url, userId, 2)
+      const after = [loanDecision(userId), loanDecision(userId)]
+      await produceDecisions(producer, stack.topics.loanDecisions, after)
+      await waitFor(async () => (await latestSeq(redis!.url, userId)) === 3, { message: 'both stored' })
+
+      await client.connect()
+      await client.close()
+
+      // another device of the user, with no position: the inbox from the oldest unacked
+      await other.client.connect()
+      await other.client.ping() // the pong follows the connect replay
+      await other.client.flush()
+      assert.deepEqual(
+        other.handled.map((n) => n.data.loanId).filter((id) => after.some((e) => e.loanId === id)),
+        after.map((e) => e.loanId),
+        `the two new notifications are still in the inbox (missed seen by the first app: ${JSON.stringify(missed)})`,
+      )
+    } finally {
+      await client.close()
+      await other.client.close()
+    }
+  })
+}

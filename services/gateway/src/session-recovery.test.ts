@@ -322,3 +322,40 @@ describe('a replay larger than MAX_BUFFERED_BYTES', () => {
     await s.close()
   })
 })
+
+// Review of 84d1507: an EventSource opened with ?lastSeq&epoch&lastId keeps that URL for its own
+// reconnects, and sends Last-Event-ID. After a resume that found the seqs reused (missed from 0 and
+// the inbox from the oldest), the last event it got can carry the same seq as the URL: withLastIdOf
+// then joins the URL's stale lastId, and every reconnect is taken for a regression again.
+test('SSE: an EventSource reconnect after a missed-from-0 replay that ended at the URL’s lastSeq resumes, not replays again', async () => {
+  const { openSse } = await import('@tidings/test/support/sse-client')
+  const { user, s } = await liveSession(['a1', 'a2', 'a3'])
+  const last = s.frames.findLast((f) => f.type === 'notification')!
+  const welcome = s.frames.find((f) => f.type === 'welcome')!
+  await s.close()
+  await loseLastTwoWrites(user)
+  await deliver(user, ['b2', 'b3'])
+  const token = await signUserToken(user)
+  const url = `${gw.url}/v1/sse?lastSeq=3&epoch=${welcome.epoch}&lastId=${encodeURIComponent(last.id)}`
+  const titles = (es: Awaited<ReturnType<typeof openSse>>) =>
+    es.events.flatMap((e) =>
+      e.event === 'notification'
+        ? [`${e.id}:${JSON.parse(e.data).title.replace('title ', '')}`]
+        : e.event === 'missed'
+          ? ['missed']
+          : [],
+    )
+  const first = await openSse(url, { authorization: `Bearer ${token}` })
+  await first.next('welcome')
+  await waitFor(() => first.events.filter((e) => e.event === 'notification').length === 3)
+  const lastEventId = first.events.findLast((e) => e.event === 'notification')!.id!
+  assert.deepEqual(titles(first).slice(0, 1), ['missed'])
+  first.close()
+  // EventSource's own reconnect: the same URL, and the id of the last event it got
+  const again = await openSse(url, { authorization: `Bearer ${token}`, 'last-event-id': lastEventId })
+  await again.next('welcome')
+  await deliver(user, ['c4'])
+  await waitFor(() => again.events.some((e) => e.event === 'notification' && e.id!.endsWith(':4')))
+  assert.deepEqual(titles(again), [`${welcome.epoch}:4:c4`], 'it has 1..3 of this sequence already')
+  again.close()
+})
