@@ -48,11 +48,6 @@ export class AckBatcher {
       this.timer = this.clock.setTimeout(() => this.onTimer(), this.intervalMs)
   }
 
-  /** Marks `seq` as handled but not known to be acked (e.g. restored from storage). */
-  restore(seq: number): void {
-    if (seq > this.pending) this.pending = seq
-  }
-
   /**
    * Re-acks `seq` (the stored position) when the interval's timer fires, never sooner: a flush()
    * before then (close(), flush(), a restart) leaves it out, and reset() drops it. A `missed` from 0

@@ -62,11 +62,11 @@ test('SSE after afterFailures WebSocket attempts that never opened; the WebSocke
   assert.equal(t.failover.kind, 'websocket', 'an opened socket reset the count')
   t.failover.closed(failed, 'websocket')
   assert.equal(t.failover.kind, 'sse')
-  t.failover.open('sse', 'jwt', { epoch: 'e1', lastSeq: 4 }, events)
+  t.failover.open('sse', 'jwt', { epoch: 'e1', lastSeq: 4, lastId: 'n4' }, events)
   assert.deepEqual(t.fetched, [
     {
-      url: 'https://a.example/v1/sse?lastSeq=4&epoch=e1',
-      headers: { accept: 'text/event-stream', authorization: 'Bearer jwt', 'last-event-id': 'e1:4' },
+      url: 'https://a.example/v1/sse?lastSeq=4&epoch=e1&lastId=n4',
+      headers: { accept: 'text/event-stream', authorization: 'Bearer jwt' },
     },
   ])
   await t.clock.advance(59_999)

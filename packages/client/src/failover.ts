@@ -89,7 +89,6 @@ export function createFailover(opts: ResolvedOptions, retryWebSocket: () => void
       const fetchFn = sseMode === 'eventsource' ? undefined : opts.fetch
       sseViaFetch = fetchFn !== undefined
       if (fetchFn) {
-        const lastEventId = position ? `${position.epoch}:${position.lastSeq}` : undefined
         const streamed: TransportEvents = {
           ...events,
           open() {
@@ -97,7 +96,7 @@ export function createFailover(opts: ResolvedOptions, retryWebSocket: () => void
             events.open()
           },
         }
-        return openFetchSse(fetchFn, ends.http + SSE_PATH + query(resume), token, lastEventId, streamed)
+        return openFetchSse(fetchFn, ends.http + SSE_PATH + query(resume), token, streamed)
       }
       const url = ends.http + SSE_PATH + query({ ...resume, access_token: token })
       return openEventSource(opts.EventSource!, url, events)

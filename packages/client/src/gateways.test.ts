@@ -348,10 +348,11 @@ test('Redis lost the latest writes while the app was away, and new notifications
   }
 })
 
-// Review of 84d1507: the welcome re-ack is deferred so that the missed from 0 after it cancels it,
-// but close() (and flush(), restartNow) send it at once. Browsers queue a task per WebSocket message;
-// an app that closes as soon as connect() resolves acks the stored seq before the missed frame is
-// handled, and the ack deletes the new notifications that took the reused seqs, for every device.
+// The stored seq is re-acked only at the ack interval after a new connection, never by a flush before
+// it (close(), flush(), a restart): browsers queue a task per WebSocket message, so an app that closes
+// as soon as connect() resolves runs before the missed from 0 that follows welcome is handled, and an
+// ack of the stored seq then would delete the new notifications that took the reused seqs, for every
+// device.
 class TaskPerMessageWebSocket extends WebSocket {
   #handler: ((e: MessageEvent) => void) | null = null
   constructor(url: string | URL, protocols?: string | string[]) {

@@ -70,7 +70,7 @@ function streamOf(): { body: ReadableStream<Uint8Array>; push: (s: string) => vo
   return { body, push: (s) => ctl.enqueue(enc.encode(s)), end: () => ctl.close() }
 }
 
-test('fetch transport: Authorization header, Last-Event-ID, frames, end of stream', async () => {
+test('fetch transport: Authorization header (the position is in the query, no Last-Event-ID), frames, end of stream', async () => {
   const { r, ev } = recorder()
   const s = streamOf()
   const calls: Array<{ url: string; headers: Record<string, string> }> = []
@@ -79,16 +79,15 @@ test('fetch transport: Authorization header, Last-Event-ID, frames, end of strea
       calls.push({ url, headers: init.headers })
       return { ok: true, status: 200, body: s.body }
     },
-    'https://gw/v1/sse?lastSeq=4',
+    'https://gw/v1/sse?lastSeq=4&epoch=e1&lastId=n4',
     'jwt',
-    'e1:4',
     ev,
   )
   await until(() => r.opened === 1, 'open')
   assert.deepEqual(calls, [
     {
-      url: 'https://gw/v1/sse?lastSeq=4',
-      headers: { accept: 'text/event-stream', authorization: 'Bearer jwt', 'last-event-id': 'e1:4' },
+      url: 'https://gw/v1/sse?lastSeq=4&epoch=e1&lastId=n4',
+      headers: { accept: 'text/event-stream', authorization: 'Bearer jwt' },
     },
   ])
   s.push('event: notification\nid: e1:5\ndata: {"type":"notification","seq":5}\n\n: ping\n\n')
@@ -110,20 +109,20 @@ test('fetch transport: refused statuses, network errors, no streaming', async ()
     [503, 1013],
   ] as const) {
     const { r, ev } = recorder()
-    openFetchSse(async () => ({ ok: false, status, body: null }), 'https://gw/v1/sse', 't', undefined, ev)
+    openFetchSse(async () => ({ ok: false, status, body: null }), 'https://gw/v1/sse', 't', ev)
     await until(() => r.closed !== undefined)
     assert.deepEqual(r.closed, { code, reason: `HTTP ${status}`, opened: false })
   }
   {
     const { r, ev } = recorder()
-    openFetchSse(() => Promise.reject(new TypeError('fetch failed')), 'https://gw/v1/sse', 't', undefined, ev)
+    openFetchSse(() => Promise.reject(new TypeError('fetch failed')), 'https://gw/v1/sse', 't', ev)
     await until(() => r.closed !== undefined)
     assert.equal(r.closed?.network, true)
     assert.equal(r.opened, 0)
   }
   {
     const { r, ev } = recorder()
-    openFetchSse(async () => ({ ok: true, status: 200, body: null }), 'https://gw/v1/sse', 't', undefined, ev)
+    openFetchSse(async () => ({ ok: true, status: 200, body: null }), 'https://gw/v1/sse', 't', ev)
     await until(() => r.closed !== undefined)
     assert.equal(r.closed?.unsupported, true)
   }
@@ -141,7 +140,6 @@ test('fetch transport: close() aborts the request and reports nothing', async ()
     },
     'https://gw/v1/sse',
     't',
-    undefined,
     ev,
   )
   assert.equal(t.send({ type: 'ping' }), false, 'SSE is receive-only')
@@ -244,13 +242,7 @@ test('fetch transport: 401 TDG_ERR_TOKEN_REVOKED is close 4003 (revoked), other 
   ] as const) {
     const { r, ev } = recorder()
     const json = async () => ({ statusCode: 401, code, message: 'm' })
-    openFetchSse(
-      async () => ({ ok: false, status: 401, body: null, json }),
-      'https://gw/v1/sse',
-      't',
-      undefined,
-      ev,
-    )
+    openFetchSse(async () => ({ ok: false, status: 401, body: null, json }), 'https://gw/v1/sse', 't', ev)
     await until(() => r.closed !== undefined)
     assert.deepEqual(r.closed, { code: closeCode, reason: 'HTTP 401', opened: false })
   }

@@ -122,14 +122,12 @@ export async function refusalCode(res: FetchResponseLike): Promise<string | unde
   }
 }
 
-/** SSE over fetch(): the token travels in the Authorization header, HTTP statuses are visible. */
-export function openFetchSse(
-  fetchFn: FetchLike,
-  url: string,
-  token: string,
-  lastEventId: string | undefined,
-  ev: TransportEvents,
-): Transport {
+/**
+ * SSE over fetch(): the token travels in the Authorization header, HTTP statuses are visible. The
+ * position is in the URL's query with its `lastId`; no Last-Event-ID, which the gateway would take
+ * instead of the query (for EventSource's own reconnects), without the id.
+ */
+export function openFetchSse(fetchFn: FetchLike, url: string, token: string, ev: TransportEvents): Transport {
   let done = false
   const abort = typeof AbortController === 'function' ? new AbortController() : undefined
   const finish = (info: Parameters<TransportEvents['close']>[0]): void => {
@@ -138,7 +136,6 @@ export function openFetchSse(
     ev.close(info)
   }
   const headers: Record<string, string> = { accept: 'text/event-stream', authorization: `Bearer ${token}` }
-  if (lastEventId) headers['last-event-id'] = lastEventId
 
   let opened = false
   const run = async (): Promise<void> => {

@@ -85,10 +85,8 @@ export function createMemoryInbox(opts: { inboxCap: number; router?: MemoryRoute
         after = from.lastSeq ?? 0
         // past the latest seq, or that seq now holds another id: writes lost, seqs reused
         const there = from.lastId !== undefined && after >= 1 ? st.entries[after - head] : undefined
-        if (
-          after > st.seq ||
-          (there && !there.frame.includes(`"seq":${after},"id":"${lastIdInFrame(from)}"`))
-        ) {
+        const expected = `${NOTIFICATION_FRAME_PREFIX}${after},"id":"${lastIdInFrame(from)}"`
+        if (after > st.seq || (there && !there.frame.startsWith(expected))) {
           after = 0
           regressed = true
         }

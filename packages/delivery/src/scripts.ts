@@ -157,11 +157,15 @@ local function read_inbox(stateKey, inboxKey, candidate, afterSeq, clientEpoch, 
     -- reused, so nothing after 0 can be trusted
     if after > seq then after = 0; regressed = 1 end
     -- the same when the caller's last seq now holds another notification: seqs reused up to it
-    -- (lastId: the id it had there, JSON-escaped; checked while the entry is still in the inbox)
+    -- (lastId: the id it had there, JSON-escaped; checked while the entry is still in the inbox).
+    -- Compared at the start of the frame (after the meta line), where DELIVER put seq and id.
     if lastId ~= '' and after >= 1 and after >= head then
       local entry = redis.call('LINDEX', inboxKey, after - head)
-      if entry and not string.find(entry, '"seq":' .. after .. ',"id":"' .. lastId .. '"', 1, true) then
-        after = 0; regressed = 1
+      if entry then
+        local at = 1
+        if string.byte(entry, 1) == 64 then at = (string.find(entry, '\\n', 1, true) or 0) + 1 end
+        local expected = '${NOTIFICATION_FRAME_PREFIX}' .. after .. ',"id":"' .. lastId .. '"'
+        if string.sub(entry, at, at + #expected - 1) ~= expected then after = 0; regressed = 1 end
       end
     end
   end

@@ -226,7 +226,8 @@ for (const [name, open] of [
 
         await loseLastWrite(u)
         const { epoch: now } = await store.readInbox(u, {})
-        await store.deliverToUser(u, 'e3', n(3)) // takes seq 2 again
+        // takes seq 2 again; its data holds the old seq and id, which must not pass for them
+        await store.deliverToUser(u, 'e3', { ...n(3), data: { seq: 2, id: odd.id } })
         const reused = await store.readInbox(u, { lastSeq: 2, epoch: now, lastId: odd.id })
         assert.equal(reused.regressed, true)
         assert.deepEqual(reused.missed, { afterSeq: 0, nextSeq: 1, epoch: now })

@@ -50,20 +50,3 @@ export function parseLastEventId(value: string | string[] | undefined): ResumePo
   if (!isEpoch(epoch)) throw new BAD_RESUME()
   return { epoch, lastSeq: seqOf(value.slice(i + 1)) }
 }
-
-/**
- * A Last-Event-ID position, with the query's lastId when the query names the same seq and epoch:
- * the SDK sends both, while EventSource's own reconnects send a newer Last-Event-ID than their URL.
- * The header wins, so a query it overrides is not checked.
- */
-export function withLastIdOf(q: Record<string, unknown>, header: ResumePoint): ResumePoint {
-  let query: ResumePoint
-  try {
-    query = parseResumeQuery(q, 'lastSeq')
-  } catch {
-    return header
-  }
-  if (query.lastId !== undefined && query.lastSeq === header.lastSeq && query.epoch === header.epoch)
-    return { ...header, lastId: query.lastId }
-  return header
-}

@@ -323,10 +323,10 @@ describe('a replay larger than MAX_BUFFERED_BYTES', () => {
   })
 })
 
-// Review of 84d1507: an EventSource opened with ?lastSeq&epoch&lastId keeps that URL for its own
-// reconnects, and sends Last-Event-ID. After a resume that found the seqs reused (missed from 0 and
-// the inbox from the oldest), the last event it got can carry the same seq as the URL: withLastIdOf
-// then joins the URL's stale lastId, and every reconnect is taken for a regression again.
+// An EventSource opened with ?lastSeq&epoch&lastId keeps that URL for its own reconnects, and sends
+// Last-Event-ID. After a resume that found the seqs reused (missed from 0 and the inbox from the
+// oldest), the last event it got can carry the same seq as the URL: the URL's lastId is stale then,
+// and taking it would make every reconnect a regression again. Last-Event-ID wins, without it.
 test('SSE: an EventSource reconnect after a missed-from-0 replay that ended at the URL’s lastSeq resumes, not replays again', async () => {
   const { openSse } = await import('@tidings/test/support/sse-client')
   const { user, s } = await liveSession(['a1', 'a2', 'a3'])

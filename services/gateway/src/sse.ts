@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Hub } from './hub.ts'
 import type { PodContext } from './pod.ts'
 import type { RequestAuthenticator } from './request-auth.ts'
-import { parseLastEventId, parseResumeQuery, withLastIdOf } from './resume.ts'
+import { parseLastEventId, parseResumeQuery } from './resume.ts'
 import type { Transport } from './transport.ts'
 
 // The keep-alive is an unsolicited `pong` event, not an SSE comment: a native EventSource (and the
@@ -111,8 +111,9 @@ export function registerSseRoute(
   app.get('/v1/sse', async (req, reply) => {
     const principal = await authenticate(req, reply, { queryToken: true, limit: 'connect' })
     const query = req.query as Record<string, unknown>
-    const fromHeader = parseLastEventId(req.headers['last-event-id'])
-    const resume = fromHeader ? withLastIdOf(query, fromHeader) : parseResumeQuery(query, 'lastSeq')
+    // Last-Event-ID (EventSource's own reconnects) wins over the URL it keeps, lastId included: after
+    // a resume that found reused seqs, that URL's lastId names what the stream has since replaced
+    const resume = parseLastEventId(req.headers['last-event-id']) ?? parseResumeQuery(query, 'lastSeq')
     hub.checkCapacity()
     reply.hijack()
     const res = reply.raw
