@@ -58,8 +58,9 @@ export interface ConnectionOptions {
  * drops a connection whose command has had no reply for that long (`socketTimeout`) and reconnects,
  * to the new primary behind the same address. Without it, commands waited for the kernel's
  * retransmission limit (~15 min) and a pub/sub connection, which sends nothing, forever
- * (redis/ioredis#559). The replies lost with the connection fail their commands, which callers
- * retry: every write of ours is safe to repeat.
+ * (redis/ioredis#559). A command whose reply was lost with the connection is sent again once on
+ * the next one (ioredis), then failed, and callers retry it: every write of ours is safe to repeat
+ * (the deliver script's dedupe mark; a session admission that finds its own entry keeps its slot).
  */
 export function createRedisConnection(target: RedisTarget, opts: ConnectionOptions): RedisClient {
   const timeoutMs = target.timeoutMs ?? DEFAULT_REDIS_TIMEOUT_MS

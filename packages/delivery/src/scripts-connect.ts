@@ -3,9 +3,9 @@ import { NOW_MS, READ_INBOX_FN } from './scripts.ts'
 /**
  * The connect path in one step (session-admission.ts). KEYS: presence, revoked, state, inbox (one
  * user, one hash tag).  ARGV: member, ttlMs, maxSessions, candidateEpoch, afterSeq, clientEpoch,
- * stateTtl, lastId (READ_INBOX's).  Returns {0} when the user has maxSessions live sessions (nothing else is touched), else
- * {1, revokedAt or '', epoch, seq, acked, firstSeq, frames, regressed}: PRESENCE_JOIN, GET of the
- * revocation and READ_INBOX together.
+ * stateTtl, lastId (READ_INBOX's).  Returns {0} when the user has maxSessions live sessions
+ * (nothing else is touched), else {1, revokedAt or '', epoch, seq, acked, firstSeq, frames,
+ * regressed}: PRESENCE_JOIN, GET of the revocation and READ_INBOX together.
  */
 export const ADMIT_SESSION = `${NOW_MS}
 ${READ_INBOX_FN}
