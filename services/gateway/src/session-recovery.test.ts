@@ -147,8 +147,7 @@ describe('seqs reused after Redis lost writes', () => {
       await deliver(user, ['a5'])
       await waitFor(() => reads === 1, { message: 'the re-read ran (it holds a4, a5)' })
       // then a failover loses a5, and b5 takes its seq
-      await redis.hset(userStateKey(user), 'seq', 4)
-      await redis.rpop(userInboxKey(user))
+      await loseLatestWrites(infraFromEnv().redisUrl, user, 1)
       let arrived = 0
       const count = () => arrived++
       gw.subscriber.on('smessageBuffer', count)
